@@ -1,0 +1,315 @@
+"""Methodology as data: load and validate one YAML file per methodology version.
+
+The file holds the criteria tree (fields → criteria → sub-criteria) with maximum points, the source
+that scores each leaf, the rules, the bands and the survey answer weights. Loading validates it; a
+broken file is refused with a :class:`MethodologyError` whose message names the offending node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .text import nfc
+
+Source = Literal["appraisal", "officials_survey", "satisfaction_survey"]
+SOURCES: tuple[str, ...] = ("appraisal", "officials_survey", "satisfaction_survey")
+TOL = 1e-9
+
+
+class MethodologyError(ValueError):
+    """A methodology file that cannot be used; the message names the file and the node."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Meta(_Model):
+    id: str
+    version: str
+    title: str
+    status: Literal["reference_default", "official", "variant"]
+    note: str
+    pending: str | None = None
+
+
+class Node(_Model):
+    code: str
+    label: str
+    points: float = Field(ge=0)
+    source: Source | None = None
+    steps: list[float] | None = None
+    subcriteria: list["Node"] = []
+
+
+class FieldNode(_Model):
+    code: str
+    label: str
+    points: float = Field(ge=0)
+    criteria: list[Node]
+
+
+class Rules(_Model):
+    not_applicable: Literal["exclude"] = "exclude"
+    appraisal_raise: Literal["flag", "refuse"] = "flag"
+    appraisal_cut_requires_reason: bool = True
+
+
+class Adjustment(_Model):
+    code: str
+    label: str
+    cap: float = Field(ge=0)
+
+
+class Adjustments(_Model):
+    bonus: Adjustment
+    deduction: Adjustment
+
+
+class Band(_Model):
+    code: str
+    label: str
+    min_pct: float = Field(ge=0, le=100)
+    color: str = "#888888"
+
+
+class Group(_Model):
+    code: str
+    label: str
+    size: int = Field(ge=0)
+
+
+class OfficialsSurvey(_Model):
+    answer_weights: dict[str, float]
+    answer_labels: dict[str, str] = {}
+    groups: list[Group]
+
+    @field_validator("answer_weights")
+    @classmethod
+    def _weights_in_range(cls, v: dict[str, float]) -> dict[str, float]:
+        for k, w in v.items():
+            if not (0.0 <= w <= 1.0) or math.isnan(w):
+                raise ValueError(f"answer weight of {k!r} is {w}, expected a share between 0 and 1")
+        return v
+
+
+class Question(_Model):
+    code: str
+    label: str
+
+
+class Factor(_Model):
+    code: str
+    label: str
+    questions: list[Question] = Field(min_length=1)
+
+
+class ProcedureField(_Model):
+    code: str
+    label: str
+
+
+class Scale(_Model):
+    min: int
+    max: int
+
+
+class SatisfactionSurvey(_Model):
+    scale: Scale
+    positive_answers: list[int] = Field(min_length=1)
+    ballots_per_commune: int = Field(ge=1)
+    factors: list[Factor] = Field(min_length=1)
+    procedure_fields: list[ProcedureField] = Field(min_length=1)
+
+
+class Methodology(_Model):
+    meta: Meta
+    scale: float = Field(gt=0)
+    sources: dict[str, str]
+    rules: Rules
+    adjustments: Adjustments
+    bands: list[Band] = Field(min_length=1)
+    officials_survey: OfficialsSurvey
+    satisfaction_survey: SatisfactionSurvey
+    fields: list[FieldNode] = Field(min_length=1)
+    # Set by load_methodology, not by the file.
+    path: str | None = None
+    sha256: str | None = None
+
+    # ----- derived views -------------------------------------------------------------------
+    def leaves(self) -> pd.DataFrame:
+        """One row per scored leaf: code, field_code, criterion_code, label, points, source, steps."""
+        rows = []
+        for f in self.fields:
+            for c in f.criteria:
+                for leaf in c.subcriteria or [c]:
+                    src = leaf.source or c.source or "appraisal"
+                    rows.append(
+                        dict(code=leaf.code, field_code=f.code, criterion_code=c.code, label=leaf.label,
+                             points=float(leaf.points), source=src,
+                             steps=tuple(leaf.steps) if leaf.steps else None)
+                    )
+        return pd.DataFrame(rows)
+
+    def criteria(self) -> pd.DataFrame:
+        """One row per criterion (first level below a field)."""
+        return pd.DataFrame(
+            [dict(code=c.code, field_code=f.code, label=c.label, points=float(c.points))
+             for f in self.fields for c in f.criteria]
+        )
+
+    def field_table(self) -> pd.DataFrame:
+        return pd.DataFrame([dict(field_code=f.code, label=f.label, points=float(f.points)) for f in self.fields])
+
+    def band_of(self, pct: pd.Series) -> pd.Series:
+        """Band code for each index % (bands are ordered highest first, min inclusive)."""
+        out = pd.Series(self.bands[-1].code, index=pct.index, dtype="str")
+        for b in reversed(self.bands):
+            out = out.mask(pct >= b.min_pct - TOL, b.code)
+        return out
+
+    def satisfaction_questions(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [dict(question=q.code, factor=f.code, label=q.label) for f in self.satisfaction_survey.factors
+             for q in f.questions]
+        )
+
+    def leaf_codes(self, source: str) -> list[str]:
+        lv = self.leaves()
+        return lv.loc[lv.source == source, "code"].tolist()
+
+
+def _check_tree(m: Methodology) -> list[str]:
+    errs: list[str] = []
+    seen: dict[str, str] = {}
+
+    def note(code: str, where: str) -> None:
+        if code in seen:
+            errs.append(f"{where}: code {code!r} is used twice (also at {seen[code]})")
+        else:
+            seen[code] = where
+
+    total = 0.0
+    for f in m.fields:
+        fw = f"field {f.code}"
+        note(f.code, fw)
+        s = sum(c.points for c in f.criteria)
+        if abs(s - f.points) > TOL:
+            errs.append(f"{fw}: criteria add up to {s:g} points, expected {f.points:g} (the field's points)")
+        total += f.points
+        for c in f.criteria:
+            cw = f"{fw} › criterion {c.code}"
+            note(c.code, cw)
+            if c.subcriteria:
+                s = sum(x.points for x in c.subcriteria)
+                if abs(s - c.points) > TOL:
+                    errs.append(f"{cw}: sub-criteria add up to {s:g} points, expected {c.points:g}")
+                for x in c.subcriteria:
+                    note(x.code, f"{cw} › sub-criterion {x.code}")
+                    if x.subcriteria:
+                        errs.append(f"{cw} › sub-criterion {x.code}: only two levels below a field are allowed")
+            for leaf in c.subcriteria or [c]:
+                lw = cw if leaf is c else f"{cw} › sub-criterion {leaf.code}"
+                src = leaf.source or c.source or "appraisal"
+                if leaf.steps is not None:
+                    if src != "appraisal":
+                        errs.append(f"{lw}: steps are only for appraised leaves (source is {src})")
+                    bad = [v for v in leaf.steps if v < -TOL or v > leaf.points + TOL]
+                    if bad:
+                        errs.append(f"{lw}: steps {bad} lie outside 0–{leaf.points:g}")
+                    if not any(abs(v - leaf.points) <= TOL for v in leaf.steps):
+                        errs.append(f"{lw}: steps must include the full score {leaf.points:g}")
+    if abs(total - m.scale) > TOL:
+        errs.append(f"fields add up to {total:g} points, expected the scale {m.scale:g}")
+    sat = [c for f in m.fields for c in f.criteria for leaf in (c.subcriteria or [c])
+           if (leaf.source or c.source) == "satisfaction_survey"]
+    if len(sat) > 1:
+        errs.append("only one leaf may be scored by the satisfaction survey, found "
+                    + ", ".join(c.code for c in sat))
+    # Bands: strictly decreasing thresholds, last one 0, unique codes.
+    prev = None
+    for i, b in enumerate(m.bands):
+        if prev is not None and not b.min_pct < prev:
+            errs.append(f"band {b.code}: min_pct {b.min_pct:g} must be below the previous band's {prev:g} "
+                        "(bands are listed highest first)")
+        prev = b.min_pct
+    if m.bands[-1].min_pct != 0:
+        errs.append(f"band {m.bands[-1].code}: the last band must start at 0 so that every index has a band")
+    codes = [b.code for b in m.bands]
+    if len(set(codes)) != len(codes):
+        errs.append(f"bands: codes must be unique, got {codes}")
+    # Survey definitions.
+    groups = [g.code for g in m.officials_survey.groups]
+    if len(set(groups)) != len(groups):
+        errs.append(f"officials_survey.groups: codes must be unique, got {groups}")
+    sv = m.satisfaction_survey
+    if sv.scale.min >= sv.scale.max:
+        errs.append(f"satisfaction_survey.scale: min {sv.scale.min} must be below max {sv.scale.max}")
+    out = [a for a in sv.positive_answers if not sv.scale.min <= a <= sv.scale.max]
+    if out:
+        errs.append(f"satisfaction_survey.positive_answers: {out} lie outside the scale {sv.scale.min}–{sv.scale.max}")
+    qcodes = [q.code for f in sv.factors for q in f.questions] + [f.code for f in sv.factors]
+    dup = sorted({q for q in qcodes if qcodes.count(q) > 1})
+    if dup:
+        errs.append(f"satisfaction_survey.factors: codes used twice: {dup}")
+    pcodes = [p.code for p in sv.procedure_fields]
+    if len(set(pcodes)) != len(pcodes):
+        errs.append(f"satisfaction_survey.procedure_fields: codes must be unique, got {pcodes}")
+    for adj in (m.adjustments.bonus, m.adjustments.deduction):
+        if adj.code in seen:
+            errs.append(f"adjustments: code {adj.code!r} is also a criterion code")
+    if m.adjustments.bonus.code == m.adjustments.deduction.code:
+        errs.append("adjustments: bonus and deduction need different codes")
+    return errs
+
+
+def _loc(loc: tuple, data: dict) -> str:
+    """Render a pydantic error location as a readable node path, naming codes where possible."""
+    parts: list[str] = []
+    node = data
+    for p in loc:
+        if isinstance(p, int) and isinstance(node, list) and p < len(node):
+            node = node[p]
+            code = node.get("code") if isinstance(node, dict) else None
+            parts.append(f"[{p}]" + (f" (code {code})" if code else ""))
+        else:
+            node = node.get(p) if isinstance(node, dict) else None
+            parts.append(str(p))
+    return ".".join(parts).replace(".[", "[")
+
+
+def parse_methodology(data: dict, origin: str = "<methodology>") -> Methodology:
+    """Validate a methodology given as a mapping; raise MethodologyError naming the offending node."""
+    if not isinstance(data, dict):
+        raise MethodologyError(f"{origin}: expected a YAML mapping at the top level")
+    try:
+        m = Methodology.model_validate(data)
+    except ValidationError as e:
+        lines = [f"{_loc(err['loc'], data)}: {err['msg']}" for err in e.errors()]
+        raise MethodologyError(f"{origin}: invalid methodology:\n  - " + "\n  - ".join(lines)) from None
+    errs = _check_tree(m)
+    if errs:
+        raise MethodologyError(f"{origin}: invalid methodology:\n  - " + "\n  - ".join(errs))
+    return m
+
+
+def load_methodology(path: str | Path) -> Methodology:
+    """Read, NFC-normalise and validate a methodology YAML file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as e:
+        raise MethodologyError(f"{path}: cannot read the methodology file ({e.strerror})") from None
+    try:
+        data = yaml.safe_load(nfc(raw.decode("utf-8")))
+    except (UnicodeDecodeError, yaml.YAMLError) as e:
+        raise MethodologyError(f"{path}: not a readable UTF-8 YAML file: {e}") from None
+    m = parse_methodology(data, str(path))
+    return m.model_copy(update=dict(path=str(path), sha256=hashlib.sha256(raw).hexdigest()))
