@@ -1,0 +1,56 @@
+"""Vietnamese text helpers and commune-name matching."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from conftest import NATIONAL
+
+from parindex.communes import CommuneMatcher, load_communes
+from parindex.text import fmt_num, fmt_pct, name_key, nfc, strip_diacritics
+
+
+def test_vietnamese_number_format():
+    assert fmt_pct(89.7712) == "89,77\u00a0%"
+    assert fmt_pct(90) == "90,00\u00a0%"
+    assert fmt_num(1234.5, 1) == "1.234,5"
+    assert fmt_pct(float("nan")) == "–"
+
+
+def test_nfc_and_diacritics():
+    decomposed = unicodedata.normalize("NFD", "Đoàn Tùng")
+    assert decomposed != "Đoàn Tùng" and nfc(decomposed) == "Đoàn Tùng"
+    assert strip_diacritics("Xã Đoàn Tùng") == "Xa Doan Tung"
+
+
+@pytest.mark.parametrize("written", [
+    "Xã Đoàn Tùng", "Đoàn Tùng", "xa doan tung", "X. Đoàn Tùng", "X.Doan Tung", "  ĐOÀN   TÙNG ",
+    unicodedata.normalize("NFD", "Xã Đoàn Tùng"), "UBND xã Đoàn Tùng", "11251", "11251.0",
+])
+def test_commune_written_many_ways_matches(written):
+    m = CommuneMatcher(load_communes())
+    assert m.match(written) == "11251"
+
+
+def test_town_prefixes_and_unknown():
+    m = CommuneMatcher(load_communes())
+    for s in ("Thị trấn Thanh Miện", "TT Thanh Miện", "TT. Thanh Mien", "thanh mien"):
+        assert m.match(s) == "11239"
+    assert m.match("Xã Không Có") is None
+    assert m.match("") is None and m.match(None) is None
+    # "Chi Lăng Bắc" and "Chi Lăng Nam" must not be confused
+    assert m.match("Chi Lang Bac") == "11281" and m.match("chi lang nam") == "11284"
+
+
+def test_name_key_drops_prefixes_only_at_start():
+    assert name_key("Xã Thanh Xá") == "thanh xa"  # the "xa" at the end is part of the name
+
+
+def test_ambiguous_names_across_the_country_are_not_guessed():
+    communes = load_communes(NATIONAL)
+    m = CommuneMatcher(communes)
+    assert len(communes) == 10598
+    # "Xã Tân Trào" exists in several provinces: a bare name is ambiguous, the code is not
+    assert m.match("Tân Trào") is None
+    assert m.match("11257") == "11257"
