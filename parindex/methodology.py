@@ -313,3 +313,40 @@ def load_methodology(path: str | Path) -> Methodology:
         raise MethodologyError(f"{path}: not a readable UTF-8 YAML file: {e}") from None
     m = parse_methodology(data, str(path))
     return m.model_copy(update=dict(path=str(path), sha256=hashlib.sha256(raw).hexdigest()))
+
+
+def with_satisfaction_points(data: dict, points: float) -> dict:
+    """A copy of a methodology mapping where the satisfaction-survey leaf weighs ``points``; its criterion,
+    its field and the scale change by the same amount (other leaves keep their points), and the meta says so."""
+    import copy
+
+    d = copy.deepcopy(data)
+    for f in d["fields"]:
+        for c in f["criteria"]:
+            for leaf in c.get("subcriteria") or [c]:
+                if (leaf.get("source") or c.get("source")) == "satisfaction_survey":
+                    delta = float(points) - float(leaf["points"])
+                    leaf["points"] = float(points)
+                    if leaf is not c:
+                        c["points"] = float(c["points"]) + delta
+                    f["points"] = float(f["points"]) + delta
+                    d["scale"] = float(d["scale"]) + delta
+                    d["meta"]["id"] = f"{d['meta']['id']}+sipas{points:g}"
+                    d["meta"]["status"] = "variant"
+                    d["meta"]["note"] = (f"{d['meta']['note']} — Biến thể: khảo sát hài lòng {points:g} điểm "
+                                         f"(override satisfaction.points={points:g}).")
+                    return d
+    raise MethodologyError("the methodology has no satisfaction-survey leaf to override")
+
+
+def write_effective_methodology(src: str | Path, dst: str | Path, satisfaction_points: float | None = None
+                                ) -> Methodology:
+    """Write the methodology a run uses: a byte copy of ``src``, or the overridden variant; return it loaded."""
+    src, dst = Path(src), Path(dst)
+    if satisfaction_points is None:
+        dst.write_bytes(src.read_bytes())
+    else:
+        data = yaml.safe_load(nfc(src.read_text(encoding="utf-8")))
+        data = with_satisfaction_points(data, satisfaction_points)
+        dst.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return load_methodology(dst)

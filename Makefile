@@ -1,0 +1,57 @@
+# parindex — two commands on a fresh machine:
+#   make report   set everything up and run the 2023 yearly run on the shipped demo data → reports/2023/
+#   make test     set everything up (Debian's chromium included) and run the tests
+# Also: make lab (JupyterLab on the notebooks), make bench (benchmarks), make demo-data (regenerate data/raw).
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+YEAR ?= 2023
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: report test lab bench demo-data setup setup-test chromium clean-reports notebooks
+
+report: setup
+	$(VENV)/bin/parindex run --year $(YEAR)
+
+test: setup-test chromium
+	$(VENV)/bin/pytest
+
+lab: setup
+	$(PY) -m pip install -e '.[lab]'
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: setup
+	$(PY) benchmarks/bench_robustness.py
+
+demo-data: setup
+	$(PY) -m parindex.demo --year 2022 --seed 2022 --out data/raw/2022
+	$(PY) -m parindex.demo --year 2023 --seed 2023 --out data/raw/2023
+
+# Re-create the .ipynb files from their paired py:percent sources (commit both, without outputs).
+notebooks: setup
+	for f in notebooks/*.py; do $(VENV)/bin/jupytext --to ipynb --update --quiet "$$f"; done
+
+setup: $(VENV)/.installed
+setup-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+# Browser tests use Debian's chromium (Playwright's own browser download is not used).
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "Installing Debian's chromium (apt)…"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+clean-reports:
+	rm -rf reports/20* data/processed/20*

@@ -1,0 +1,72 @@
+"""Command line: ``parindex run --year 2023 …`` and friends. Run ``parindex --help``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .methodology import MethodologyError
+from .params import ParamsError, load_params
+from .runner import ROOT, RunError, run_year
+
+
+def _cmd_run(a: argparse.Namespace) -> int:
+    sets = list(a.set or [])
+    if a.input:
+        sets.append(f"inputs.raw_dir={a.input}")
+    if a.methodology:
+        sets.append(f"methodology={a.methodology}")
+    if a.seed is not None:
+        sets.append(f"seed={a.seed}")
+    if a.allow_missing_as_zero:
+        sets.append("scoring.allow_missing_as_zero=true")
+    if a.draws is not None:
+        sets.append(f"robustness.n_draws={a.draws}")
+    if a.no_robustness:
+        sets.append("robustness.enabled=false")
+    root = Path(a.root).resolve()
+    params = load_params(a.year, a.params, sets, root=root)
+    out = Path(a.output).resolve() if a.output else None
+    outcome = run_year(params, root=root, out_root=out)
+    year_dir = outcome.run_dir.parent.parent
+    print(f"Hoàn thành năm {params.year} sau {outcome.seconds:.1f} s — run {outcome.run_id}")
+    print(f"  báo cáo:  {year_dir / 'index.html'}")
+    print(f"  bảng:     {year_dir / 'results.csv'}, {year_dir / 'results.xlsx'}")
+    print(f"  lần chạy: {outcome.run_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="parindex", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="the yearly run: clean → score → robustness → report (papermill)")
+    r.add_argument("--year", type=int, required=True)
+    r.add_argument("--params", help="parameters file (default params/<year>.yaml when it exists)")
+    r.add_argument("--set", action="append", metavar="KEY=VALUE",
+                   help="override one parameter, e.g. --set survey.group_weighting=equal (repeatable)")
+    r.add_argument("--input", help="folder of raw files (default data/raw/<year>)")
+    r.add_argument("--methodology", help="methodology YAML file")
+    r.add_argument("--output", help="reports folder (default reports/)")
+    r.add_argument("--seed", type=int)
+    r.add_argument("--draws", type=int, help="Monte Carlo draws of the robustness stage")
+    r.add_argument("--no-robustness", action="store_true", help="skip the robustness stage")
+    r.add_argument("--allow-missing-as-zero", action="store_true",
+                   help="score missing self-assessment rows as zero instead of refusing (the report says so)")
+    r.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
+    r.set_defaults(func=_cmd_run)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ParamsError, MethodologyError, RunError) as e:
+        print(f"LỖI / ERROR: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,148 @@
+"""Run parameters: one YAML file per year (``params/<year>.yaml``) plus ``--set key=value`` overrides.
+
+Validated with pydantic: an unknown key or a value of the wrong type is refused with a message that
+lists the valid keys. Paths are kept as written (relative to the project root) so that a manifest
+reads the same on every machine.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class ParamsError(ValueError):
+    """Invalid run parameters; the message lists the valid keys."""
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Inputs(_M):
+    raw_dir: str = Field(description="folder of the raw files of the year")
+    communes: str = "data/reference/thanh_mien_communes_2023.csv"
+
+
+class Scoring(_M):
+    allow_missing_as_zero: bool = False
+    rank_decimals: int = Field(2, ge=0, le=6)
+
+
+class Survey(_M):
+    group_weighting: Literal["pooled", "equal"] = "pooled"
+    poststratify: bool = True
+    survey_start: dt.date | None = None
+    survey_end: dt.date | None = None
+    salt: str = "parindex-thanh-mien"
+    ci_method: Literal["wilson", "bootstrap"] = "wilson"
+
+
+class Robustness(_M):
+    enabled: bool = True
+    n_draws: int = Field(1000, ge=10)
+    weights: bool = True
+    weight_spread: float = Field(0.25, ge=0, lt=1)
+    weight_dist: Literal["uniform", "dirichlet"] = "uniform"
+    sampling: bool = True
+    rules: bool = True
+    top_k: int = Field(3, ge=1)
+
+
+class Overrides(_M):
+    """Methodology overrides applied on load (e.g. satisfaction.points=15)."""
+    satisfaction_points: float | None = Field(None, gt=0)
+
+
+class RunParams(_M):
+    year: int = Field(ge=2000, le=2100)
+    methodology: str = "methodologies/reference-default-v1.yaml"
+    seed: int = 2023
+    inputs: Inputs
+    scoring: Scoring = Scoring()
+    survey: Survey = Survey()
+    robustness: Robustness = Robustness()
+    satisfaction: Overrides = Overrides()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        return json.loads(self.model_dump_json())
+
+
+def valid_keys(model: type[BaseModel] = RunParams, prefix: str = "") -> list[str]:
+    """Dotted names of every settable key, e.g. ``survey.group_weighting``."""
+    out: list[str] = []
+    for name, f in model.model_fields.items():
+        ann = f.annotation
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            out += valid_keys(ann, f"{prefix}{name}.")
+        else:
+            out.append(f"{prefix}{name}")
+    return out
+
+
+_ALIASES = {"satisfaction.points": "satisfaction.satisfaction_points"}
+
+
+def _set(d: dict, dotted: str, raw: str) -> None:
+    dotted = _ALIASES.get(dotted, dotted)
+    keys = valid_keys()
+    if dotted not in keys:
+        shown = [k if k != "satisfaction.satisfaction_points" else "satisfaction.points" for k in keys]
+        raise ParamsError(f"unknown parameter {dotted!r}. Valid keys: " + ", ".join(shown))
+    value = yaml.safe_load(raw) if raw != "" else None
+    node = d
+    parts = dotted.split(".")
+    for p in parts[:-1]:
+        node = node.setdefault(p, {})
+    node[parts[-1]] = value
+
+
+def default_params(year: int) -> dict[str, Any]:
+    return {"year": year, "seed": year, "inputs": {"raw_dir": f"data/raw/{year}"}}
+
+
+def load_params(year: int, params_file: str | Path | None = None, sets: list[str] | None = None,
+                root: Path | None = None) -> RunParams:
+    """Parameters of a run: the year's file (``params/<year>.yaml`` under root when it exists), then the
+    ``--set key=value`` overrides, validated."""
+    d: dict[str, Any] = default_params(year)
+    if params_file is None and root is not None and (root / "params" / f"{year}.yaml").exists():
+        params_file = root / "params" / f"{year}.yaml"
+    origin = str(params_file) if params_file else "defaults"
+    if params_file is not None:
+        try:
+            loaded = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
+        except OSError as e:
+            raise ParamsError(f"{params_file}: cannot read parameters file ({e.strerror})") from None
+        if not isinstance(loaded, dict):
+            raise ParamsError(f"{params_file}: expected a mapping of parameters")
+        d = _merge(d, loaded)
+    for s in sets or []:
+        if "=" not in s:
+            raise ParamsError(f"--set {s!r}: expected key=value, e.g. --set survey.group_weighting=equal")
+        k, v = s.split("=", 1)
+        _set(d, k.strip(), v.strip())
+    try:
+        p = RunParams.model_validate(d)
+    except ValidationError as e:
+        lines = []
+        for err in e.errors():
+            loc = ".".join(str(x) for x in err["loc"])
+            lines.append(f"{loc}: {err['msg']}" + (f" (got {err['input']!r})" if err["type"] != "missing" else ""))
+        raise ParamsError(f"{origin}: invalid parameters:\n  - " + "\n  - ".join(lines)
+                          + "\nValid keys: " + ", ".join(valid_keys())) from None
+    if p.year != year:
+        raise ParamsError(f"{origin}: parameters are for year {p.year}, the run is for {year}")
+    return p
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out

@@ -1,0 +1,410 @@
+"""The offline interactive HTML report (Vietnamese), one self-contained file.
+
+``render_report(tables, meth, context)`` turns the scored tables into a page built with Jinja2
+(autoescape on) and plotly.js embedded once inline: no external script, style, font or image, so the
+page makes zero network requests. Figures and the scorecard data are embedded as JSON inside
+``<script type="application/json">`` blocks with ``<``, ``>`` and ``&`` written as ``\\u003c`` etc., so
+no input text can close a script tag; the page's JavaScript only ever writes data with
+``textContent``. Text passed to plotly is HTML-escaped by :mod:`parindex.figures`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.io as pio
+import plotly.offline
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
+from . import __version__
+from . import figures as F
+from .methodology import Methodology
+from .text import fmt_num, fmt_pct, nfc
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
+                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
+                 "toImageButtonOptions": {"format": "png", "scale": 2}}
+STATUS_LABELS = {"reference_default": "Mặc định tham chiếu", "official": "Chính thức", "variant": "Phương án thử"}
+KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
+MAX_ROWS = 500  # longest data-quality listing shown in the page (the xlsx/csv carry everything)
+
+
+@dataclass
+class ReportContext:
+    year: int
+    district: str = "Huyện Thanh Miện"
+    province: str = "Tỉnh Hải Dương"
+    run_label: str = ""              # e.g. methodology id + seed, shown in a footer
+    params: dict = field(default_factory=dict)   # shown in the methodology appendix
+    notes: list[str] = field(default_factory=list)  # warnings shown prominently in the summary
+
+
+# ------------------------------------------------------------------------------------------------
+# Helpers
+# ------------------------------------------------------------------------------------------------
+def script_json(obj) -> str:
+    """JSON safe to place inside a <script> element: <, >, & and U+2028/9 written as \\u escapes."""
+    s = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
+                                                    allow_nan=False)
+    return (s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def figure_json(fig) -> str:
+    """Plotly figure → JSON text (data + layout), deterministic (the standard json engine)."""
+    return pio.to_json(fig, validate=False, engine="json", pretty=False)
+
+
+def _s(x) -> str:
+    """Text cell: NFC string, '' for missing values."""
+    if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+        return ""
+    return nfc(str(x))
+
+
+def _num(x, d: int = 2) -> str:
+    return "–" if x is None or x is pd.NA or pd.isna(x) else fmt_num(float(x), d)
+
+
+def _pct(x, d: int = 2) -> str:
+    return "–" if x is None or x is pd.NA or pd.isna(x) else fmt_pct(float(x), d)
+
+
+def _steps(steps) -> str:
+    return " / ".join(fmt_num(v, 2).rstrip("0").rstrip(",") for v in steps) if steps else ""
+
+
+def _points(v: float) -> str:
+    """Methodology points without trailing zeros: 2 → "2", 1.5 → "1,5"."""
+    return fmt_num(v, 2).rstrip("0").rstrip(",")
+
+
+def _require(tables: dict, name: str, cols: list[str]) -> pd.DataFrame:
+    if name not in tables or tables[name] is None:
+        raise ValueError(f"render_report: the table {name!r} is required")
+    t = tables[name]
+    miss = [c for c in cols if c not in t.columns]
+    if miss:
+        raise ValueError(f"render_report: table {name!r} lacks column(s) {miss}")
+    return t
+
+
+def _present(tables: dict, name: str) -> pd.DataFrame | None:
+    t = tables.get(name)
+    return t if isinstance(t, pd.DataFrame) else None
+
+
+# ------------------------------------------------------------------------------------------------
+# Section builders (plain dicts / lists of preformatted strings for the template)
+# ------------------------------------------------------------------------------------------------
+def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | None, context: ReportContext) -> dict:
+    r = results
+    hi, lo = r["index_pct"].max(), r["index_pct"].min()
+    top = r.loc[r["index_pct"].round(2) == round(hi, 2), "commune_name"].map(_s).tolist()
+    bottom = r.loc[r["index_pct"].round(2) == round(lo, 2), "commune_name"].map(_s).tolist()
+    counts = r["band"].value_counts()
+    bands = [dict(code=b.code, label=b.label, color=b.color, count=int(counts.get(b.code, 0))) for b in meth.bands]
+    notes = [nfc(str(n)) for n in context.notes]
+    if missing is not None and len(missing):
+        auto = (f"{len(missing)} tiêu chí thiếu dữ liệu (ở {missing['commune_code'].nunique()} xã, thị trấn) "
+                "được tính 0 điểm — xem Phụ lục chất lượng dữ liệu.")
+        notes.append(auto)
+    if meth.meta.status != "official":
+        notes.append(f"Bộ tiêu chí đang dùng: {meth.meta.title} ({STATUS_LABELS.get(meth.meta.status, meth.meta.status)}"
+                     + (f"; chờ {meth.meta.pending}" if meth.meta.pending else "") + ").")
+    return dict(n=len(r), mean=_pct(r["index_pct"].mean()), median=_pct(r["index_pct"].median()),
+                high=_pct(hi), high_names=", ".join(top), low=_pct(lo), low_names=", ".join(bottom),
+                spread=_num(hi - lo), bands=bands, notes=list(dict.fromkeys(notes)))
+
+
+def _results_table(results: pd.DataFrame, meth: Methodology) -> dict:
+    bands = {b.code: b for b in meth.bands}
+    fields = [f for f in meth.fields if f"field_{f.code}_points" in results.columns]
+    extra = [(c, lab) for c, lab in (("bonus", meth.adjustments.bonus.label),
+                                     ("deduction", meth.adjustments.deduction.label))
+             if c in results.columns and (results[c] != 0).any()]
+    head = ([("Hạng", "num"), ("Mã xã", ""), ("Tên xã, thị trấn", ""), ("Điểm đạt", "num"),
+             ("Điểm tối đa", "num"), ("Chỉ số", "num"), ("Xếp loại", "")]
+            + [(f"LV{f.code}", "num", f"{f.code}. {f.label} (tối đa {_points(f.points)} điểm)") for f in fields]
+            + [(lab, "num") for _, lab in extra])
+    head = [dict(text=h[0], cls=h[1], title=h[2] if len(h) > 2 else "") for h in head]
+    rows = []
+    r = results.sort_values(["rank", "commune_code"])
+    cols = {c: r[c].tolist() for c in r.columns}
+    for i in range(len(r)):
+        b = bands.get(cols["band"][i])
+        rows.append(dict(
+            cells=[str(int(cols["rank"][i])), _s(cols["commune_code"][i]), _s(cols["commune_name"][i]),
+                   _num(cols["points"][i]), _num(cols["max_points"][i]), _pct(cols["index_pct"][i])],
+            band=dict(label=b.label if b else _s(cols["band"][i]), color=b.color if b else "#888"),
+            after=[_num(cols[f"field_{f.code}_points"][i]) for f in fields] + [_num(cols[c][i]) for c, _ in extra],
+        ))
+    return dict(head=head, rows=rows)
+
+
+def _names(results: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(results["commune_code"].astype(str), results["commune_name"].map(_s)))
+
+
+def _appraisal_tables(changes: pd.DataFrame, results: pd.DataFrame, limit: int = 20) -> dict:
+    names = _names(results)
+    rank = dict(zip(results["commune_code"].astype(str), results["rank"]))
+    c = changes.assign(_rank=changes["commune_code"].astype(str).map(rank))
+    cuts = c[c["kind"] == "cut"].sort_values(["change", "_rank", "code"]).head(limit)
+    flagged = c[c["flag"].fillna("").astype(str) != ""].sort_values(["_rank", "code"])
+
+    def rows(df: pd.DataFrame) -> list[dict]:
+        return [dict(commune=names.get(str(x.commune_code), _s(x.commune_code)), code=_s(x.code), label=_s(x.label),
+                     self=_num(x.self_points), appraised=_num(x.appraised_points), change=_num(x.change),
+                     kind=KIND_LABELS.get(x.kind, _s(x.kind)), reason=_s(x.reason) or "(không ghi lý do)",
+                     flag=_s(x.flag))
+                for x in df.itertuples()]
+
+    n_cut = int((c["kind"] == "cut").sum())
+    return dict(cuts=rows(cuts), flagged=rows(flagged), n_cut=n_cut, n_raise=int((c["kind"] == "raise").sum()),
+                n_flag=len(flagged), cut_points=_num(-c.loc[c["kind"] == "cut", "change"].sum()),
+                n_communes=int(c.loc[c["kind"] == "cut", "commune_code"].nunique()), limit=limit,
+                truncated=n_cut > limit)
+
+
+def _methodology(meth: Methodology, context: ReportContext) -> dict:
+    src = meth.sources
+    tree = []
+    for f in meth.fields:
+        tree.append(dict(level=0, code=f.code, label=f.label, points=_points(f.points), source="", steps=""))
+        for c in f.criteria:
+            leaf_src = c.source or ("appraisal" if not c.subcriteria else "")
+            tree.append(dict(level=1, code=c.code, label=c.label, points=_points(c.points),
+                             source=src.get(leaf_src, "") if not c.subcriteria else "", steps=_steps(c.steps)))
+            for s in c.subcriteria:
+                tree.append(dict(level=2, code=s.code, label=s.label, points=_points(s.points),
+                                 source=src.get(s.source or c.source or "appraisal", ""), steps=_steps(s.steps)))
+    lv = meth.leaves()
+    by_source = lv.groupby("source")["points"].sum()
+    sources = [dict(label=src.get(s, s), points=_points(float(by_source.get(s, 0.0))))
+               for s in ("appraisal", "officials_survey", "satisfaction_survey")]
+    r = meth.rules
+    rules = [
+        "Chỉ số (%) = điểm đạt được / tổng điểm tối đa của các tiêu chí áp dụng × 100; "
+        f"thang điểm {_points(meth.scale)} điểm.",
+        "Tiêu chí được đánh dấu “không áp dụng” không tính vào cả điểm đạt và điểm tối đa."
+        if r.not_applicable == "exclude" else f"Tiêu chí không áp dụng: {r.not_applicable}.",
+        "Điểm thẩm định bỏ trống được hiểu là chấp nhận điểm tự chấm.",
+        ("Thẩm định nâng điểm so với tự chấm được chấp nhận nhưng được đánh dấu để Hội đồng xem xét."
+         if r.appraisal_raise == "flag" else "Thẩm định không được nâng điểm so với điểm tự chấm."),
+        ("Mỗi trường hợp giảm điểm khi thẩm định phải ghi lý do; trường hợp không có lý do được đánh dấu."
+         if r.appraisal_cut_requires_reason else "Giảm điểm khi thẩm định không bắt buộc ghi lý do."),
+        f"{meth.adjustments.bonus.label} (mã {meth.adjustments.bonus.code}) tối đa "
+        f"{_points(meth.adjustments.bonus.cap)} điểm, {meth.adjustments.deduction.label.lower()} "
+        f"(mã {meth.adjustments.deduction.code}) tối đa {_points(meth.adjustments.deduction.cap)} điểm; "
+        "tính ngoài thang điểm.",
+    ]
+    os_ = meth.officials_survey
+    answers = [dict(code=k, label=os_.answer_labels.get(k, ""), weight=fmt_pct(w * 100, 0))
+               for k, w in os_.answer_weights.items()]
+    rules.append("Điều tra xã hội học: điểm tiêu chí = điểm tối đa × trọng số bình quân của các câu trả lời hợp lệ "
+                 "(“không biết / không trả lời” không tính vào tử số và mẫu số).")
+    sv = meth.satisfaction_survey
+    rules.append(f"Sự hài lòng (SIPAS): chỉ số mỗi yếu tố = tỷ lệ câu trả lời hợp lệ đạt mức "
+                 f"{', '.join(str(a) for a in sv.positive_answers)} trên thang {sv.scale.min}–{sv.scale.max}; "
+                 "SIPAS = bình quân các yếu tố; điểm SIPAS = SIPAS × điểm tối đa của tiêu chí.")
+    groups = [dict(code=g.code, label=g.label, size=g.size) for g in os_.groups]
+    factors = [dict(code=f.code, label=f.label, questions="; ".join(f"{q.code}: {q.label}" for q in f.questions))
+               for f in sv.factors]
+    bands = [dict(code=b.code, label=b.label, min=_pct(b.min_pct, 0), color=b.color) for b in meth.bands]
+    params = [dict(key=_s(k), value=_s(v if not isinstance(v, (list, tuple, dict)) else json.dumps(
+        v, ensure_ascii=False, sort_keys=True))) for k, v in context.params.items()]
+    m = meth.meta
+    return dict(tree=tree, sources=sources, rules=rules, answers=answers, groups=groups, factors=factors,
+                bands=bands, params=params, id=m.id, version=m.version, title=m.title,
+                status=STATUS_LABELS.get(m.status, m.status), note=m.note, pending=m.pending or "",
+                sha256=meth.sha256 or "", path=Path(meth.path).name if meth.path else "")
+
+
+def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | None:
+    rej, bal, miss = _present(tables, "rejections"), _present(tables, "ballots"), _present(tables, "missing")
+    if rej is None and bal is None and (miss is None or miss.empty):
+        return None
+    names = _names(results)
+    out: dict = dict(rejections=None, ballots=None, missing=None)
+    if rej is not None:
+        by_rule = rej.groupby(["file", "rule"], sort=True).size().reset_index(name="n")
+        detail = rej.sort_values(["file", "sheet", "row"]).head(MAX_ROWS)
+        out["rejections"] = dict(
+            n=len(rej),
+            by_rule=[dict(file=_s(x.file), rule=_s(x.rule), n=int(x.n)) for x in by_rule.itertuples()],
+            rows=[dict(file=_s(x.file), sheet=_s(x.sheet), row=_s(x.row), rule=_s(x.rule), detail=_s(x.detail))
+                  for x in detail.itertuples()],
+            truncated=len(rej) > MAX_ROWS)
+    if bal is not None:
+        b = bal.assign(commune_code=bal["commune_code"].fillna("").astype(str),
+                       rule=bal["rule"].fillna("").astype(str))
+        excl = b[b["status"] != "valid"]
+        rules = sorted(excl["rule"].unique().tolist())
+        valid = b[b["status"] == "valid"].groupby("commune_code").size()
+        by = excl.groupby(["commune_code", "rule"]).size().unstack(fill_value=0).reindex(columns=rules, fill_value=0)
+        codes = list(dict.fromkeys(results.sort_values("rank")["commune_code"].astype(str).tolist()
+                                   + sorted(set(b["commune_code"]) - set(results["commune_code"].astype(str)))))
+        rows = []
+        for c in codes:
+            counts = [int(by.loc[c, r]) if c in by.index else 0 for r in rules]
+            rows.append(dict(code=c or "(không xác định)", name=names.get(c, ""), valid=int(valid.get(c, 0)),
+                             excluded=sum(counts), counts=counts))
+        out["ballots"] = dict(rules=rules, rows=rows, n_valid=int((b["status"] == "valid").sum()),
+                              n_excluded=len(excl))
+    if miss is not None and len(miss):
+        labels = dict(zip(meth.leaves()["code"], meth.leaves()["label"]))
+        out["missing"] = [dict(code=_s(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=_s(x.code),
+                               label=_s(labels.get(x.code, ""))) for x in miss.head(MAX_ROWS).itertuples()]
+    return out
+
+
+def _scorecard(results: pd.DataFrame, leaf_scores: pd.DataFrame, changes: pd.DataFrame | None,
+               meth: Methodology, n_lost: int = 6) -> tuple[list[dict], dict]:
+    """Per-commune data for the scorecard (raw text: the page writes it with textContent) and the
+    base figure (the top-ranked commune) that the page's JavaScript redraws for the chosen commune."""
+    bands = {b.code: b for b in meth.bands}
+    shares = F.field_shares(leaf_scores, meth)
+    codes = [f.code for f in meth.fields]
+    lv = meth.leaves()[["code", "label"]]
+    ls = leaf_scores.merge(lv, on="code", how="left")
+    ls = ls.assign(lost=ls["max_points"] - ls["points"])
+    ls = ls[ls["lost"] > 1e-9].sort_values(["commune_code", "lost", "code"], ascending=[True, False, True])
+    lost = ls.groupby("commune_code").head(n_lost)
+    src = meth.sources
+    r = results.sort_values(["rank", "commune_code"])
+    data = []
+    for x in r.itertuples():
+        code = str(x.commune_code)
+        sh = shares[shares["commune_code"] == code].set_index("field_code").reindex(codes)
+        b = bands.get(x.band)
+        lost_c = lost[lost["commune_code"] == code]
+        ch = changes[changes["commune_code"] == code] if changes is not None else pd.DataFrame()
+        data.append(dict(
+            code=code, name=_s(x.commune_name), name_plotly=F.esc(_s(x.commune_name)), rank=int(x.rank),
+            index=_pct(x.index_pct), points=_num(x.points), max=_num(x.max_points),
+            band=b.label if b else _s(x.band), color=b.color if b else "#888",
+            y=[None if pd.isna(v) else round(float(v), 4) for v in sh["pct"]],
+            text=[_pct(v, 1) for v in sh["pct"]],
+            pts=[_num(v) for v in sh["points"]], mx=[_num(v) for v in sh["max_points"]],
+            lost=[[_s(l.code), _s(l.label), src.get(l.source, l.source), _num(l.points), _num(l.max_points),
+                   _num(l.lost)] for l in lost_c.itertuples()],
+            cuts=[[_s(c.code), _s(c.label), _num(c.self_points), _num(c.appraised_points), _num(c.change),
+                   _s(c.reason) or "(không ghi lý do)", _s(c.flag)] for c in ch.itertuples()],
+        ))
+    return data, r.iloc[0]["commune_code"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Public API
+# ------------------------------------------------------------------------------------------------
+def _env() -> Environment:
+    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
+                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: ReportContext) -> str:
+    """Render the Vietnamese offline report as one HTML string (same inputs → same bytes)."""
+    results = _require(tables, "results", ["commune_code", "commune_name", "points", "max_points", "index_pct",
+                                           "rank", "band"])
+    if results.empty:
+        raise ValueError("render_report: the results table is empty")
+    leaf_scores = _present(tables, "leaf_scores")
+    factors = _present(tables, "satisfaction_factors")
+    changes = _present(tables, "appraisal_changes")
+    missing = _present(tables, "missing")
+
+    figs: dict[str, str] = {}
+    sections: list[dict] = []
+
+    def section(key: str, title: str, appendix: bool = False) -> dict:
+        n = sum(1 for s in sections if s["appendix"] == appendix) + 1
+        num = f"Phụ lục {chr(64 + n)}." if appendix else f"{n}."
+        s = dict(key=key, id=f"sec-{key}", title=title, number=num, appendix=appendix)
+        sections.append(s)
+        return s
+
+    figs["fig-ranking"] = figure_json(F.fig_ranking(results, meth))
+    section("ranking", "Xếp hạng Chỉ số CCHC")
+    figs["fig-fields"] = figure_json(F.fig_fields(results, meth))
+    if all(f"{s}_points" in results.columns for s in ("appraisal", "officials_survey", "satisfaction_survey")):
+        figs["fig-sources"] = figure_json(F.fig_sources(results, meth))
+    section("fields", "Điểm theo lĩnh vực")
+    appraisal = None
+    if leaf_scores is not None:
+        figs["fig-appraisal"] = figure_json(F.fig_self_vs_appraised(leaf_scores, results))
+        appraisal = _appraisal_tables(changes, results) if changes is not None else None
+        section("appraisal", "Tự đánh giá và thẩm định")
+    elif changes is not None:
+        appraisal = _appraisal_tables(changes, results)
+        section("appraisal", "Tự đánh giá và thẩm định")
+    if factors is not None and len(factors):
+        figs["fig-satisfaction"] = figure_json(F.fig_satisfaction(factors, meth, results))
+        section("satisfaction", "Sự hài lòng của người dân, tổ chức theo yếu tố")
+    section("results", "Bảng kết quả")
+    scorecard = None
+    if leaf_scores is not None:
+        data, first = _scorecard(results, leaf_scores, changes, meth)
+        figs["fig-commune"] = figure_json(F.fig_commune(results, leaf_scores, meth, first))
+        scorecard = dict(options=[(d["code"], f"{d['rank']}. {d['name']}") for d in data],
+                         data=Markup(script_json(data)), first=data[0])
+        section("scorecard", "Phiếu điểm từng xã, thị trấn")
+    section("methodology", "Phương pháp tính", appendix=True)
+    quality = _quality(tables, results, meth)
+    if quality is not None:
+        section("quality", "Chất lượng dữ liệu", appendix=True)
+
+    fig_blob = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in figs.items()) + "}"
+    env = _env()
+    html = env.get_template("report.html.j2").render(
+        ctx=context, meth=meth, version=__version__,
+        title=f"Chỉ số cải cách hành chính năm {context.year} của UBND các xã, thị trấn",
+        sections=sections, secmap={s["key"]: s for s in sections},
+        summary=_summary(results, meth, missing, context),
+        table=_results_table(results, meth), appraisal=appraisal,
+        sat_positive=", ".join(str(a) for a in meth.satisfaction_survey.positive_answers),
+        scorecard=scorecard, method=_methodology(meth, context), quality=quality,
+        css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
+        plotlyjs=Markup(_plotlyjs()),
+        figures=Markup(script_json(fig_blob)),
+        plotly_config=Markup(script_json(PLOTLY_CONFIG)),
+    )
+    return nfc(html)
+
+
+_PLOTLYJS: str | None = None
+
+
+def _plotlyjs() -> str:
+    global _PLOTLYJS
+    if _PLOTLYJS is None:
+        js = plotly.offline.get_plotlyjs()
+        if "</script" in js.lower() or "<!--" in js:
+            raise RuntimeError("plotly.js contains a sequence that would break an inline <script>")
+        _PLOTLYJS = js
+    return _PLOTLYJS
+
+
+def write_report(html: str, path: Path) -> None:
+    """Write the page atomically: a temporary file in the same directory, then os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(html)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,148 @@
+"""A small synthetic scored dataset for the report / export / browser tests.
+
+Four communes of Thanh Miện (codes and names from data/reference) scored with the reference-default
+methodology. One commune name and one appraisal reason carry HTML/JS injection strings, so that the
+tests can check that input text is always escaped.
+
+Hand computation (reference default: appraisal 70 = per field 8/6/13/4/9/6/13/11, officials' survey
+20 = 2/2/3/2/3/2/2/4, SIPAS 10 in field 8). Every appraised leaf is self-scored at full marks and
+accepted unless listed:
+
+* 11239 Thị trấn Thanh Miện — 3.2.1 cut 3 → 1.5. Officials: A, A (weight 1.0 → 20). SIPAS: every
+  answer 5 (all factors 1.0 → 10). 68.5 + 20 + 10 = 98.5 of 100 → 98.50 %, band A, rank 1.
+  Fields: 10, 8, 14.5, 6, 12, 8, 15, 25.
+* 11242 Xã Thanh Tùng — 7.2.1 cut 2 → 1, 7.2.2 cut 2 → 0, bonus T = 1. Officials: A, B (mean weight
+  0.8 → 16). SIPAS: one ballot all 5, one all 3 (every factor 0.5 → 5). 67 + 16 + 5 + 1 = 89 of 100
+  → 89.00 %, band B, rank 2. Fields: 9.6, 7.6, 15.4, 5.6, 11.4, 7.6, 11.6, 19.2 (sum 88, +1 bonus).
+* 11248 Xã Ngô Quyền <script…> — 8.1.1 cut 2 → 0 (reason carries an <img onerror> string), 3.1 raised
+  1 → 2 (flagged raise; appraised 2 = full), 6.3 missing (scored 0 with allow_missing_as_zero, max
+  stays 1.5), deduction TR = 3 capped at 2. Officials: D, B (mean 0.3 → 6). SIPAS: every answer 4
+  (→ 10). 66.5 + 6 + 10 − 2 = 80.5 of 100 → 80.50 %, band B, rank 3.
+  Fields: 8.6, 6.6, 13.9, 4.6, 9.9, 5.1, 13.6, 20.2 (sum 82.5, −2 deduction).
+* 11245 Xã Phạm Kha — 1.2 not applicable (max 99), 5.4.1 cut 2 → 1 without reason (flagged).
+  Officials: D and one blank respondent (mean 0.0 → 0). SIPAS: one ballot all 4, one ballot TC1/TC2 = 2
+  and the rest 5 (TC 2/4 = 0.5, other factors 1.0, mean 0.9 → 9). 68 + 0 + 9 = 77 of 99 → 77.78 %,
+  band C, rank 4. Fields: 7, 6, 13, 4, 8, 6, 13, 20.
+
+District mean index = (98.5 + 89 + 80.5 + 77.7778) / 4 = 86.4444 → "86,44 %".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from parindex.communes import load_communes
+from parindex.methodology import Methodology, load_methodology
+from parindex.scoring import score_all
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
+
+SCRIPT_INJECTION = "<script>window.__pwned=1</script>"
+IMG_INJECTION = '<img src=x onerror="window.__pwned=2">'
+CODES = ["11239", "11242", "11245", "11248"]
+NaN = float("nan")
+
+# (commune, leaf code, self points, appraised points, not applicable, reason)
+OVERRIDES = [
+    ("11239", "3.2.1", 3.0, 1.5, False, "Tỷ lệ hồ sơ đúng hạn 92 %, chưa đạt 100 %"),
+    ("11242", "7.2.1", 2.0, 1.0, False, "Tỷ lệ hồ sơ trực tuyến chỉ đạt 35 %"),
+    ("11242", "7.2.2", 2.0, 0.0, False, "Không có hồ sơ trực tuyến toàn trình"),
+    ("11242", "T", 1.0, NaN, False, "Điểm thưởng sáng kiến CCHC"),
+    ("11245", "1.2", 0.0, NaN, True, ""),
+    ("11245", "5.4.1", 2.0, 1.0, False, ""),
+    ("11248", "8.1.1", 2.0, 0.0, False, "Không đạt chỉ tiêu thu ngân sách " + IMG_INJECTION),
+    ("11248", "3.1", 1.0, 2.0, False, "Kiểm tra thực tế: niêm yết đầy đủ"),
+    ("11248", "TR", 3.0, NaN, False, "Vi phạm trong giải quyết hồ sơ"),
+]
+MISSING = [("11248", "6.3")]
+
+OFFICIALS_ANSWERS = {  # two respondents per commune, the same answer on every question
+    "11239": ("A", "A"), "11242": ("A", "B"), "11245": ("D", ""), "11248": ("D", "B")}
+
+
+def methodology() -> Methodology:
+    return load_methodology(REFERENCE_METHODOLOGY)
+
+
+def communes() -> pd.DataFrame:
+    c = load_communes()
+    c = c[c["commune_code"].isin(CODES)].reset_index(drop=True)
+    c.loc[c["commune_code"] == "11248", "commune_name"] = "Xã Ngô Quyền " + SCRIPT_INJECTION
+    return c
+
+
+def clean_tables(meth: Methodology) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(assessment, officials, satisfaction) clean tables as documented in docs/ARCHITECTURE.md."""
+    leaves = meth.leaves()
+    app = leaves.loc[leaves.source == "appraisal", ["code", "points"]]
+    a = pd.DataFrame({"commune_code": CODES}).merge(app, how="cross")
+    a = a.rename(columns={"points": "self_points"}).assign(
+        appraised_points=NaN, not_applicable=False, reason="", evidence="Báo cáo CCHC năm 2023")
+    o = pd.DataFrame(OVERRIDES, columns=["commune_code", "code", "self_points", "appraised_points",
+                                         "not_applicable", "reason"]).assign(evidence="")
+    key = ["commune_code", "code"]
+    a = pd.concat([a.set_index(key).drop(o.set_index(key).index, errors="ignore").reset_index(), o],
+                  ignore_index=True)
+    drop = pd.MultiIndex.from_tuples(MISSING, names=key)
+    a = a[~pd.MultiIndex.from_frame(a[key]).isin(drop)].reset_index(drop=True)
+    a["evidence"] = a["evidence"].astype("str")
+    a["reason"] = a["reason"].astype("str")
+
+    qs = meth.leaf_codes("officials_survey")
+    resp = pd.DataFrame([(c, i, ans) for c, answers in OFFICIALS_ANSWERS.items() for i, ans in enumerate(answers)],
+                        columns=["commune_code", "i", "answer"])
+    resp["ballot_id"] = "CB-" + resp["commune_code"] + "-" + resp["i"].astype(str)
+    resp["group"] = np.where(resp["i"] == 0, "HDND", "PCM")
+    officials = resp.merge(pd.DataFrame({"question": qs}), how="cross")[
+        ["ballot_id", "group", "commune_code", "question", "answer"]]
+
+    sq = meth.satisfaction_questions()[["question", "factor"]]
+    ballots = pd.DataFrame({"commune_code": np.repeat(CODES, 2), "i": [0, 1] * len(CODES)})
+    ballots["ballot_id"] = "HL-" + ballots["commune_code"] + "-" + ballots["i"].astype(str)
+    s = ballots.merge(sq, how="cross")
+    base = {("11239", 0): 5, ("11239", 1): 5, ("11242", 0): 5, ("11242", 1): 3,
+            ("11245", 0): 4, ("11245", 1): 5, ("11248", 0): 4, ("11248", 1): 4}
+    s["answer"] = pd.Series([base[k] for k in zip(s["commune_code"], s["i"])], index=s.index)
+    s.loc[(s["commune_code"] == "11245") & (s["i"] == 1) & (s["factor"] == "TC"), "answer"] = 2
+    s["answer"] = s["answer"].astype("Int64")
+    satisfaction = s.assign(procedure_field="HT", weight=1.0)[
+        ["ballot_id", "commune_code", "procedure_field", "question", "answer", "weight"]]
+    return a, officials.reset_index(drop=True), satisfaction.reset_index(drop=True)
+
+
+def rejections() -> pd.DataFrame:
+    return pd.DataFrame({
+        "file": ["phieu_hai_long_2023.xlsx", "phieu_hai_long_2023.xlsx", "phieu_can_bo_2023.xlsx"],
+        "sheet": ["PhieuHaiLong", "PhieuHaiLong", "PhieuCanBo"],
+        "row": [14, 19, 7],
+        "rule": ["blank_majority", "duplicate", "unknown_answer"],
+        "detail": ["7/12 câu bỏ trống", "Trùng phiếu HL-11248-1", "Câu 2.4: 'E' " + IMG_INJECTION],
+    })
+
+
+def ballots() -> pd.DataFrame:
+    valid = pd.DataFrame({"commune_code": np.repeat(CODES, 2), "i": [0, 1] * len(CODES)})
+    valid = pd.DataFrame({
+        "ballot_id": "HL-" + valid["commune_code"] + "-" + valid["i"].astype(str),
+        "commune_code": valid["commune_code"], "procedure_field": "HT", "date": "2023-11-20",
+        "status": "valid", "rule": ""})
+    excluded = pd.DataFrame({
+        "ballot_id": ["HL-11242-9", "HL-11248-9"], "commune_code": ["11242", "11248"],
+        "procedure_field": ["CT", "HT"], "date": ["2023-11-21", "2023-11-22"],
+        "status": ["excluded", "excluded"], "rule": ["blank_majority", "duplicate"]})
+    return pd.concat([valid, excluded], ignore_index=True)
+
+
+def scored_tables(with_quality: bool = True) -> tuple[dict[str, pd.DataFrame], Methodology]:
+    """Scored tables of the fixture (score_all output, plus rejections and ballots when asked)."""
+    meth = methodology()
+    a, o, s = clean_tables(meth)
+    tables = score_all(a, o, s, meth, communes(), allow_missing_as_zero=True)
+    if with_quality:
+        tables["rejections"] = rejections()
+        tables["ballots"] = ballots()
+    return tables, meth
