@@ -371,7 +371,7 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
         summary=_summary(results, meth, missing, context),
         table=_results_table(results, meth), appraisal=appraisal,
         sat_positive=", ".join(str(a) for a in meth.satisfaction_survey.positive_answers),
-        scorecard=scorecard, method=_methodology(meth, context), quality=quality,
+        has_sources="fig-sources" in figs, scorecard=scorecard, method=_methodology(meth, context), quality=quality,
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
         js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
         plotlyjs=Markup(_plotlyjs()),

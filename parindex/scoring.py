@@ -79,13 +79,17 @@ def score_appraisal(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame
     leaves = leaves[leaves.source == "appraisal"][["code", "field_code", "source", "points"]]
     a = assessment.merge(leaves, on="code", how="inner", validate="many_to_one")
     appraised = a["appraised_points"].astype(float).fillna(a["self_points"].astype(float))
-    bad = a[(appraised < -1e-9) | (appraised > a["points"] + 1e-9)]
+    form_max = _form_max(a)
+    bad = a[(appraised < -1e-9) | (appraised > form_max + 1e-9)]
     if len(bad):
         r = bad.iloc[0]
         raise ValueError(f"appraised points {appraised[bad.index[0]]:g} of commune {r.commune_code}, "
-                         f"criterion {r.code} lie outside 0–{r.points:g}")
+                         f"criterion {r.code} lie outside 0–{form_max[bad.index[0]]:g}")
+    # Scores entered against another methodology version's maximum count as the same share of this one's.
+    scale = a["points"] / form_max.where(form_max > 0, a["points"])
+    appraised = appraised * scale
     na = a["not_applicable"].astype(bool)
-    self_pts = a["self_points"].astype(float)
+    self_pts = a["self_points"].astype(float) * scale
     out = pd.DataFrame({
         "commune_code": a["commune_code"],
         "code": a["code"],
@@ -99,6 +103,14 @@ def score_appraisal(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame
         "note": np.where(na, "không áp dụng", ""),
     })
     return out.reset_index(drop=True)
+
+
+def _form_max(a: pd.DataFrame) -> pd.Series:
+    """The maximum a score was entered against: the form's "Điểm tối đa" (``max_points_form``) when the
+    assessment table has it, else the methodology's leaf maximum (``points``)."""
+    if "max_points_form" in a.columns:
+        return a["max_points_form"].astype(float).fillna(a["points"].astype(float))
+    return a["points"].astype(float)
 
 
 def appraisal_changes(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame:

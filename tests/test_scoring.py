@@ -215,3 +215,18 @@ def test_missing_rows_scored_as_zero_when_allowed(mini, mini_communes):
     # 2.1 (5 points) counted as 0 of 5: 2 + 2 + 3 + 0 = 7 of 12
     assert x3["points"].sum() == 7.0 and x3["max_points"].sum() == 12.0
     assert not math.isnan(x3.set_index("code").loc["2.1", "points"])
+
+
+def test_scores_entered_against_another_maximum_are_rescaled(mini):
+    # The form said 1.2 was worth 4 points (another methodology version); this one gives it 3.
+    a = full_assessment({("X1", "1.2"): (4, 2, False, "Chưa đạt")})
+    a["max_points_form"] = [4.0 if (c, k) == ("X1", "1.2") else float("nan")
+                            for c, k in zip(a.commune_code, a.code)]
+    s = scoring.score_appraisal(a, mini).set_index(["commune_code", "code"])
+    # appraised 2 of 4 = half → 1.5 of 3; self 4 of 4 → 3 of 3
+    assert s.loc[("X1", "1.2"), "points"] == 1.5
+    assert s.loc[("X1", "1.2"), "self_points"] == 3.0
+    assert s.loc[("X2", "1.2"), "points"] == 3.0
+    a.loc[(a.commune_code == "X1") & (a.code == "1.2"), "appraised_points"] = 4.5
+    with pytest.raises(ValueError, match="outside 0–4"):
+        scoring.score_appraisal(a, mini)

@@ -1,0 +1,152 @@
+"""Finished runs: read a run folder, compare two runs, replay a run from its manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .methodology import load_methodology
+from .params import RunParams
+from .runner import ROOT, RunError, run_year, sha256_file
+
+
+class CompareError(ValueError):
+    """Two runs that cannot be compared (e.g. different commune sets); the message says why."""
+
+
+@dataclass
+class Run:
+    path: Path
+    manifest: dict
+    params: dict
+    results: pd.DataFrame
+
+    @property
+    def label(self) -> str:
+        return f"{self.manifest.get('year')} · {self.manifest.get('run_id')} · {self.manifest['methodology']['id']}"
+
+
+def read_run(path: str | Path) -> Run:
+    p = Path(path)
+    if (p / "LATEST").exists() and not (p / "manifest.json").exists():  # a year folder: take its latest run
+        p = p / "runs" / (p / "LATEST").read_text(encoding="utf-8").strip()
+    for name in ("manifest.json", "params.json", "results.csv", "methodology.yaml"):
+        if not (p / name).exists():
+            raise CompareError(f"{p}: not a run folder (no {name})")
+    manifest = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
+    params = json.loads((p / "params.json").read_text(encoding="utf-8"))
+    results = pd.read_csv(p / "results.csv", dtype={"commune_code": str}, encoding="utf-8-sig")
+    return Run(p, manifest, params, results)
+
+
+def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(_flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def param_differences(a: Run, b: Run) -> pd.DataFrame:
+    fa, fb = _flatten(a.params), _flatten(b.params)
+    rows = [dict(parameter=k, run_a=fa.get(k), run_b=fb.get(k)) for k in sorted(set(fa) | set(fb))
+            if fa.get(k) != fb.get(k)]
+    return pd.DataFrame(rows, columns=["parameter", "run_a", "run_b"]).astype(str)
+
+
+def methodology_differences(a: Run, b: Run) -> pd.DataFrame:
+    """Differences of the two methodologies: meta id, scale, and every leaf's points or source."""
+    ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
+    rows = []
+    for key, va, vb in (("meta.id", ma.meta.id, mb.meta.id), ("scale", ma.scale, mb.scale),
+                        ("bands", [(x.code, x.min_pct) for x in ma.bands], [(x.code, x.min_pct) for x in mb.bands]),
+                        ("officials_survey.answer_weights", ma.officials_survey.answer_weights,
+                         mb.officials_survey.answer_weights)):
+        if va != vb:
+            rows.append(dict(item=key, run_a=str(va), run_b=str(vb)))
+    la = ma.leaves().set_index("code")[["points", "source"]]
+    lb = mb.leaves().set_index("code")[["points", "source"]]
+    for code in list(dict.fromkeys(list(la.index) + list(lb.index))):
+        va = f"{la.loc[code, 'points']:g} ({la.loc[code, 'source']})" if code in la.index else "—"
+        vb = f"{lb.loc[code, 'points']:g} ({lb.loc[code, 'source']})" if code in lb.index else "—"
+        if va != vb:
+            rows.append(dict(item=f"tiêu chí {code}", run_a=va, run_b=vb))
+    return pd.DataFrame(rows, columns=["item", "run_a", "run_b"])
+
+
+def compare_results(a: Run, b: Run) -> pd.DataFrame:
+    """Per commune both indices and ranks and the change, sorted by the size of the rank change.
+    Refuses runs of different commune sets, naming the communes that differ."""
+    ca, cb = set(a.results["commune_code"]), set(b.results["commune_code"])
+    if ca != cb:
+        only_a = a.results[a.results["commune_code"].isin(ca - cb)]
+        only_b = b.results[b.results["commune_code"].isin(cb - ca)]
+        parts = []
+        if len(only_a):
+            parts.append("chỉ có ở lần chạy A: " + ", ".join(f"{r.commune_code} {r.commune_name}"
+                                                            for r in only_a.itertuples()))
+        if len(only_b):
+            parts.append("chỉ có ở lần chạy B: " + ", ".join(f"{r.commune_code} {r.commune_name}"
+                                                            for r in only_b.itertuples()))
+        raise CompareError("Không so sánh được hai lần chạy có danh sách xã khác nhau (different commune sets) — "
+                           + "; ".join(parts))
+    cols = ["commune_code", "commune_name", "points", "index_pct", "rank", "band"]
+    m = a.results[cols].merge(b.results[cols[:1] + cols[2:]], on="commune_code", suffixes=("_a", "_b"))
+    m["index_change"] = m["index_pct_b"] - m["index_pct_a"]
+    m["rank_change"] = m["rank_a"] - m["rank_b"]  # positive = moved up
+    m["_abs"] = m["rank_change"].abs()
+    m = m.sort_values(["_abs", "rank_b", "commune_code"], ascending=[False, True, True]).drop(columns="_abs")
+    return m.reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Replay
+# --------------------------------------------------------------------------------------------
+@dataclass
+class ReplayOutcome:
+    reproduced: bool
+    differing: list[str]
+    run_dir: Path | None
+
+
+def check_inputs(manifest: dict, root: Path) -> None:
+    """Refuse when an input file or the methodology no longer has the hash recorded in the manifest."""
+    for rel, digest in manifest["inputs"].items():
+        p = root / rel
+        if not p.exists():
+            raise RunError(f"Không thể chạy lại: tệp đầu vào {rel} không còn (input file missing)")
+        if sha256_file(p) != digest:
+            raise RunError(f"Không thể chạy lại: tệp đầu vào {rel} đã thay đổi so với lần chạy gốc "
+                           f"(SHA-256 mismatch: expected {digest[:12]}…, found {sha256_file(p)[:12]}…)")
+    mp = root / manifest["methodology"]["path"]
+    if not mp.exists() or sha256_file(mp) != manifest["methodology"]["sha256"]:
+        raise RunError(f"Không thể chạy lại: tệp phương pháp {manifest['methodology']['path']} đã thay đổi "
+                       "hoặc không còn (methodology hash mismatch)")
+
+
+def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=print) -> ReplayOutcome:
+    """Re-execute a run from its manifest in a scratch folder and compare every output's SHA-256."""
+    run = read_run(run_path)
+    check_inputs(run.manifest, root)
+    params = RunParams.model_validate(run.params)
+    scratch = Path(tempfile.mkdtemp(prefix="parindex-replay-"))
+    try:
+        out = run_year(params, root=root, out_root=scratch / "reports", processed_root=scratch / "processed", log=log)
+        new = json.loads((out.run_dir / "manifest.json").read_text(encoding="utf-8"))
+        old_out, new_out = run.manifest["outputs"], new["outputs"]
+        differing = sorted(k for k in set(old_out) | set(new_out) if old_out.get(k) != new_out.get(k))
+        kept = None
+        if keep:
+            kept = run.path.parent / f"{run.path.name}.replay"
+            shutil.rmtree(kept, ignore_errors=True)
+            shutil.copytree(out.run_dir, kept)
+        return ReplayOutcome(reproduced=not differing, differing=differing, run_dir=kept)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,98 @@
+/* parindex report: draws the embedded plotly figures and drives the commune scorecard.
+   Data comes from <script type="application/json"> blocks; it is only ever written into the page with
+   textContent (never innerHTML), and text handed to plotly was HTML-escaped when the page was built. */
+(function () {
+  "use strict";
+
+  function readJSON(id) {
+    var el = document.getElementById(id);
+    return el ? JSON.parse(el.textContent) : null;
+  }
+
+  var config = readJSON("plotly-config") || {};
+  var figs = readJSON("figures-data") || {};
+
+  Object.keys(figs).forEach(function (id) {
+    var el = document.getElementById(id);
+    if (el) {
+      Plotly.newPlot(el, figs[id].data, figs[id].layout, config);
+    }
+  });
+
+  // ------------------------------------------------------------------ scorecard
+  var cards = readJSON("scorecard-data");
+  var select = document.getElementById("commune-select");
+  var chart = document.getElementById("fig-commune");
+  var base = figs["fig-commune"];
+
+  function setText(id, text) {
+    var el = document.getElementById(id);
+    if (el) { el.textContent = text; }
+  }
+
+  // rows: arrays of cell texts; numeric: indices of right-aligned cells
+  function fillRows(tbodyId, rows, numeric, ncols, emptyText) {
+    var tbody = document.getElementById(tbodyId);
+    if (!tbody) { return; }
+    while (tbody.firstChild) { tbody.removeChild(tbody.firstChild); }
+    if (!rows.length) {
+      var tr0 = document.createElement("tr");
+      var td0 = document.createElement("td");
+      td0.colSpan = ncols;
+      td0.className = "small";
+      td0.textContent = emptyText;
+      tr0.appendChild(td0);
+      tbody.appendChild(tr0);
+      return;
+    }
+    rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      row.forEach(function (cell, i) {
+        var td = document.createElement("td");
+        td.textContent = cell;
+        if (numeric.indexOf(i) >= 0) { td.className = "num"; }
+        tr.appendChild(td);
+      });
+      tbody.appendChild(tr);
+    });
+  }
+
+  function show(code) {
+    var c = null;
+    for (var i = 0; i < cards.length; i++) { if (cards[i].code === code) { c = cards[i]; break; } }
+    if (!c) { return; }
+    setText("sc-name", c.name);
+    setText("sc-rank", String(c.rank));
+    setText("sc-index", c.index);
+    setText("sc-points", c.points);
+    setText("sc-max", c.max);
+    setText("sc-band", c.band);
+    var chip = document.getElementById("sc-chip");
+    if (chip) { chip.style.backgroundColor = c.color; }
+    fillRows("sc-lost", c.lost, [3, 4, 5], 6, "Không mất điểm ở tiêu chí nào.");
+    fillRows("sc-cuts", c.cuts.map(function (r) { return r.slice(0, 7); }), [2, 3, 4], 7,
+             "Không có tiêu chí nào bị điều chỉnh khi thẩm định.");
+    if (chart && base) {
+      var data = JSON.parse(JSON.stringify(base.data));
+      var full = data[0].customdata.map(function (row) { return row[0]; });
+      data[0].y = c.y;
+      data[0].text = c.text;
+      data[0].name = c.name_plotly;
+      data[0].customdata = full.map(function (label, k) { return [label, c.pts[k], c.mx[k]]; });
+      Plotly.react(chart, data, base.layout, config);
+    }
+  }
+
+  if (cards && cards.length && select) {
+    select.addEventListener("change", function () { show(select.value); });
+    show(select.value || cards[0].code);
+  }
+
+  // Charts follow the paper width when printing.
+  function resizeAll() {
+    var plots = document.querySelectorAll(".js-plotly-plot");
+    for (var i = 0; i < plots.length; i++) { Plotly.Plots.resize(plots[i]); }
+  }
+  window.addEventListener("beforeprint", resizeAll);
+  window.addEventListener("afterprint", resizeAll);
+})();

@@ -1,0 +1,86 @@
+"""Open a generated report in Debian's chromium (Playwright, offline) and report what happened.
+
+Reusable by any test: ``check_report_in_browser(path)`` returns a dict; the caller asserts on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+_JS_CHARTS = """() => Array.from(document.querySelectorAll('.chart')).map(el => ({
+    id: el.id,
+    plotly: el.classList.contains('js-plotly-plot'),
+    svg: el.querySelectorAll('.main-svg').length,
+    marks: el.querySelectorAll('.main-svg .trace, .main-svg .point, .main-svg .hm, .main-svg image').length,
+}))"""
+
+
+def check_report_in_browser(path: str | Path, screenshot: str | Path | None = None,
+                            viewport: tuple[int, int] = (1366, 768), select_commune: str | None = None,
+                            timeout_ms: int = 60_000) -> dict:
+    """Load ``path`` via file:// in an offline context and collect:
+
+    * ``requests``: every URL the page requested (the page itself included);
+    * ``external_requests``: requests other than the file itself and data:/blob: URLs (should be empty);
+    * ``console_errors`` / ``page_errors``: console messages of type error and uncaught exceptions;
+    * ``charts``: for every ``.chart`` div its id, whether plotly drew it and how many ``.main-svg`` it holds;
+    * ``pwned``: ``typeof window.__pwned`` (the fixtures try to set it through injected markup);
+    * ``headings``: text of every h2; ``title``: the document title;
+    * ``scorecard``: when ``select_commune`` is given, the scorecard header name after choosing it.
+
+    A full-page screenshot is written to ``screenshot`` when given.
+    """
+    from playwright.sync_api import sync_playwright
+
+    path = Path(path).resolve()
+    url = path.as_uri()
+    requests: list[str] = []
+    console_errors: list[str] = []
+    page_errors: list[str] = []
+    out: dict = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(offline=True, viewport={"width": viewport[0], "height": viewport[1]})
+            page = context.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: page_errors.append(str(e)))
+            page.goto(url, wait_until="load", timeout=timeout_ms)
+            page.wait_for_function(
+                "() => Array.from(document.querySelectorAll('.chart')).every(el => el.querySelector('.main-svg'))",
+                timeout=timeout_ms)
+            out["charts"] = page.evaluate(_JS_CHARTS)
+            out["pwned"] = page.evaluate("() => typeof window.__pwned")
+            out["headings"] = page.evaluate("() => Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
+            out["title"] = page.title()
+            if select_commune is not None:
+                page.select_option("#commune-select", select_commune)
+                page.wait_for_timeout(300)
+                out["scorecard"] = dict(
+                    name=page.text_content("#sc-name"), rank=page.text_content("#sc-rank"),
+                    index=page.text_content("#sc-index"),
+                    cuts=page.evaluate("() => Array.from(document.querySelectorAll('#sc-cuts tr'))"
+                                       ".map(tr => Array.from(tr.cells).map(td => td.textContent))"),
+                    trace_name=page.evaluate(
+                        "() => document.getElementById('fig-commune').data[0].name"),
+                )
+                out["pwned"] = page.evaluate("() => typeof window.__pwned")
+            if screenshot is not None:
+                Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
+                if select_commune is not None:  # back to the first commune for a stable picture
+                    page.select_option("#commune-select", index=0)
+                    page.wait_for_timeout(300)
+                page.screenshot(path=str(screenshot), full_page=True)
+            context.close()
+        finally:
+            browser.close()
+    out["requests"] = requests
+    out["external_requests"] = [u for u in requests if u != url and not u.startswith(("data:", "blob:"))]
+    out["console_errors"] = console_errors
+    out["page_errors"] = page_errors
+    return out
