@@ -9,6 +9,7 @@ from pathlib import Path
 from .methodology import MethodologyError
 from .params import ParamsError, load_params
 from .runner import ROOT, RunError, run_year
+from .runs import CompareError
 
 
 def _cmd_run(a: argparse.Namespace) -> int:
@@ -37,6 +38,28 @@ def _cmd_run(a: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_compare(a: argparse.Namespace) -> int:
+    from .compare import write_comparison
+    from .runs import read_run
+
+    run_a, run_b = read_run(a.run_a), read_run(a.run_b)
+    out = Path(a.out) if a.out else run_b.path.parent.parent / "compare" / f"{run_a.path.name}_vs_{run_b.path.name}"
+    for p in write_comparison(run_a, run_b, out):
+        print(f"  đã ghi {p}")
+    return 0
+
+
+def _cmd_replay(a: argparse.Namespace) -> int:
+    from .runs import replay
+
+    outcome = replay(a.run, root=Path(a.root).resolve(), keep=a.keep)
+    if outcome.reproduced:
+        print(f"Chạy lại khớp hoàn toàn (reproduced exactly): {a.run}")
+        return 0
+    print(f"Chạy lại KHÔNG khớp (not reproduced): {len(outcome.differing)} tệp khác: " + ", ".join(outcome.differing))
+    return 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="parindex", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -56,6 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score missing self-assessment rows as zero instead of refusing (the report says so)")
     r.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
     r.set_defaults(func=_cmd_run)
+
+    c = sub.add_parser("compare", help="compare two runs (run folders or year folders): HTML page + xlsx")
+    c.add_argument("run_a")
+    c.add_argument("run_b")
+    c.add_argument("--out", help="output folder (default reports/<year of B>/compare/<A>_vs_<B>/)")
+    c.set_defaults(func=_cmd_compare)
+
+    rp = sub.add_parser("replay", help="re-execute a run from its manifest and check it reproduces exactly")
+    rp.add_argument("run", help="run folder, e.g. reports/2023/runs/001-ab12cd34")
+    rp.add_argument("--keep", action="store_true", help="keep the replayed outputs beside the run (<run>.replay)")
+    rp.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
+    rp.set_defaults(func=_cmd_replay)
     return p
 
 
@@ -63,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ParamsError, MethodologyError, RunError) as e:
+    except (ParamsError, MethodologyError, RunError, CompareError) as e:
         print(f"LỖI / ERROR: {e}", file=sys.stderr)
         return 2
 

@@ -176,10 +176,10 @@ def fake_ids(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 def commune_quality(year: int, seed: int, n: int, base_seed: int = BASE_SEED) -> np.ndarray:
-    """Latent quality per commune (standard normal): 0.8 × shared part + 0.6 × this year's part."""
+    """Latent quality per commune (standard normal): 0.9 × shared part + 0.44 × this year's part."""
     shared = np.random.default_rng(base_seed).normal(size=n)
     own = np.random.default_rng([seed, year, 1]).normal(size=n)
-    return 0.8 * shared + 0.6 * own
+    return 0.9 * shared + 0.44 * own
 
 
 def save_workbook(wb: openpyxl.Workbook, path: Path, stamp: dt.datetime) -> Path:
@@ -252,7 +252,7 @@ def _assessment(rng: np.random.Generator, year: int, meth: Methodology, communes
     li = np.tile(np.arange(nl), nc)
     steps = [sorted(s or (p, p / 2, 0.0), reverse=True) for s, p in zip(leaves["steps"], leaves["points"])]
     # Self-score: full, else one step down, rarely zero.
-    p_full = np.clip(0.93 + 0.025 * z, 0.85, 0.99)[ci]
+    p_full = np.clip(0.95 + 0.015 * z, 0.88, 0.99)[ci]
     u = rng.random(len(ci))
     self_step = np.where(u < p_full, 0, np.where(u < p_full + (1 - p_full) * 0.85, 1, 2))
     # Not applicable: apologies for late dossiers (3.3) in communes without late dossiers.
@@ -261,7 +261,7 @@ def _assessment(rng: np.random.Generator, year: int, meth: Methodology, communes
         na_communes = rng.choice(nc, size=int(rng.integers(2, 5)), replace=False)
         na = np.isin(ci, na_communes) & (leaves["code"].to_numpy()[li] == "3.3")
     # Appraisal cuts: one step (sometimes two) with a reason; weaker communes lose more.
-    p_cut = np.clip(0.17 - 0.06 * z, 0.04, 0.35)[ci]
+    p_cut = np.clip(0.14 - 0.035 * z, 0.03, 0.25)[ci]
     nsteps = np.array([len(s) for s in steps])[li]
     can_cut = (self_step < nsteps - 1) & ~na
     cut = can_cut & (rng.random(len(ci)) < p_cut)
@@ -271,8 +271,10 @@ def _assessment(rng: np.random.Generator, year: int, meth: Methodology, communes
     partial = np.flatnonzero((self_step == 1) & ~cut & ~na)
     raised = rng.choice(partial, size=min(len(partial), int(rng.integers(1, 3))), replace=False)
     appr_step[raised] = 0
-    self_pts = np.array([steps[l][s] for l, s in zip(li, self_step)])
-    appr_pts = np.array([steps[l][s] for l, s in zip(li, appr_step)])
+    width = max(len(x) for x in steps)
+    step_mat = np.array([x + [x[-1]] * (width - len(x)) for x in steps])  # leaf × step, padded
+    self_pts = step_mat[li, self_step]
+    appr_pts = step_mat[li, appr_step]
     codes = leaves["code"].to_numpy()[li]
     # Reasons; one cut is left without a reason on purpose (the scoring core flags it).
     reason = np.full(len(ci), "", dtype=object)
@@ -290,7 +292,8 @@ def _assessment(rng: np.random.Generator, year: int, meth: Methodology, communes
     has_ev = rng.random(len(ci)) < 0.9
     for i in np.flatnonzero(has_ev & ~na):
         tmpl = EVIDENCE.get(codes[i], "Báo cáo số {n}/BC-UBND ngày {d}")
-        d = dt.date(year, 1, 1) + dt.timedelta(days=int(days[i]))
+        # Plans are issued early in the year, reports at any time.
+        d = dt.date(year, 1, 1) + dt.timedelta(days=int(days[i]) % 45 if "/KH-" in tmpl else int(days[i]))
         evid[i] = tmpl.format(n=int(nums[i]), d=f"{d:%d/%m/%Y}")
     # Half the secretaries leave the appraised cell blank when they accept the self-score.
     blank_style = rng.random(nc) < 0.5
@@ -335,7 +338,7 @@ def _officials(rng: np.random.Generator, meth: Methodology, communes: pd.DataFra
     item = rng.normal(0, 0.2, (nc, nq))
     ri = np.repeat(np.arange(nr), nc)
     ci = np.tile(np.arange(nc), nr)
-    y = (0.75 + 0.55 * z[ci] + lenient[ri])[:, None] + item[ci] + rng.normal(0, 0.85, (nr * nc, nq))
+    y = (0.95 + 0.25 * z[ci] + lenient[ri])[:, None] + item[ci] + rng.normal(0, 0.85, (nr * nc, nq))
     ans = np.select([y > 0.75, y > -0.85, y > -2.0], ["A", "B", "C"], "D").astype(object)
     ans[rng.random(ans.shape) < 0.05] = None
     header = ["Mã phiếu", "Nhóm đối tượng", "Họ và tên", "Xã, thị trấn"] + qs
@@ -365,7 +368,7 @@ def _satisfaction(rng: np.random.Generator, year: int, meth: Methodology, commun
     fields = np.repeat(stacked.index.get_level_values(1).to_numpy(), stacked.to_numpy())
     n = len(ci)
     # Answers: ballot propensity around the commune's (Hải Dương SIPAS ≈ 90 %).
-    p_c = np.clip(0.90 + 0.035 * z, 0.78, 0.985)
+    p_c = np.clip(0.91 + 0.025 * z, 0.8, 0.985)
     p_b = np.clip(p_c[ci] + rng.normal(0, 0.06, n), 0.3, 1.0)
     pos = rng.random((n, len(qcodes))) < p_b[:, None]
     five = rng.random((n, len(qcodes))) < 0.42
@@ -374,7 +377,7 @@ def _satisfaction(rng: np.random.Generator, year: int, meth: Methodology, commun
     blank_p = np.where(qs["factor"].to_numpy() == "PA", 0.06, 0.015)
     ans[rng.random((n, len(qcodes))) < blank_p[None, :]] = None
     span = (end - start).days
-    dates = np.array([start + dt.timedelta(days=int(d)) for d in rng.integers(0, span + 1, n)])
+    dates = (np.datetime64(start) + rng.integers(0, span + 1, n).astype("timedelta64[D]")).astype(object)
     names = fake_names(rng, n)
     phones = fake_phones(rng, n)
     ids = fake_ids(rng, n)
@@ -385,8 +388,8 @@ def _satisfaction(rng: np.random.Generator, year: int, meth: Methodology, commun
     k = rng.choice(n, size=6, replace=False)
     half = len(qcodes) // 2 + 1
     ans[k[0], rng.choice(len(qcodes), size=half, replace=False)] = None          # blank_majority
-    same = np.flatnonzero(ci == ci[k[1]])
-    twin = same[same != k[1]][rng.integers(len(same) - 1)]
+    same = np.flatnonzero((ci == ci[k[1]]) & ~np.isin(np.arange(n), k))
+    twin = same[rng.integers(len(same))]
     phones[k[1]], names[k[1]] = phones[twin], names[twin]                          # duplicate phone
     ans[k[2], rng.integers(len(qcodes))] = 6                                     # out_of_range
     ans[k[3], rng.integers(len(qcodes))] = 0                                     # out_of_range

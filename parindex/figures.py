@@ -10,6 +10,7 @@ Numbers shown in labels are formatted the Vietnamese way (``89,77 %``) and the l
 from __future__ import annotations
 
 import html
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,12 @@ def _esc_all(values) -> list[str]:
     return [esc(v) for v in values]
 
 
+def wrap_label(s: object, width: int = 16) -> str:
+    """Escape a label and break it into lines of about ``width`` characters with <br>."""
+    lines = textwrap.wrap("" if s is None else str(s), width=width) or [""]
+    return "<br>".join(esc(x) for x in lines)
+
+
 def base_layout(**kw) -> dict:
     """Common layout: Vietnamese number separators, system fonts (no web fonts), white template."""
     layout = dict(
@@ -45,18 +52,19 @@ def base_layout(**kw) -> dict:
         font=dict(family=FONT, size=13, color="#222"),
         margin=dict(l=10, r=20, t=40, b=40),
         hoverlabel=dict(font=dict(family=FONT)),
-        legend=dict(orientation="h", yanchor="top", y=-0.08, xanchor="left", x=0),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0),
     )
     layout.update(kw)
     return layout
 
 
 def commune_labels(results: pd.DataFrame) -> pd.Series:
-    """Escaped display label per commune (the name; the code is appended when names repeat)."""
+    """Escaped display label per commune (the name; the code is appended when names repeat), broken
+    into lines of about 24 characters so that an unusually long name cannot squeeze the plot."""
     names = results["commune_name"].astype(str)
     dup = names.duplicated(keep=False)
     labels = names.where(~dup, names + " (" + results["commune_code"].astype(str) + ")")
-    return pd.Series(_esc_all(labels), index=results.index)
+    return pd.Series([wrap_label(x, 24) for x in labels], index=results.index)
 
 
 def _ranked(results: pd.DataFrame) -> pd.DataFrame:
@@ -101,14 +109,15 @@ def fig_ranking(results: pd.DataFrame, meth: Methodology) -> go.Figure:
     mean = float(r["index_pct"].mean())
     shapes = [dict(type="line", xref="x", yref="paper", x0=mean, x1=mean, y0=0, y1=1,
                    line=dict(color=MEAN_COLOR, dash="dash", width=1.5))]
-    annotations = [dict(x=mean, y=1, xref="x", yref="paper", yanchor="bottom", showarrow=False,
-                        text=esc(f"Bình quân huyện {fmt_pct(mean)}"), font=dict(size=12, color=MEAN_COLOR))]
+    # legend-only entry for the dashed district-mean line
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=esc(f"Bình quân huyện {fmt_pct(mean)}"),
+                             line=dict(color=MEAN_COLOR, dash="dash", width=1.5), hoverinfo="skip"))
     for b in meth.bands:
         if 0 < b.min_pct < 100:
             shapes.append(dict(type="line", xref="x", yref="paper", x0=b.min_pct, x1=b.min_pct, y0=0, y1=1,
                                line=dict(color=bands[b.code].color, dash="dot", width=1)))
     fig.update_layout(**base_layout(
-        height=_bar_height(len(r)), shapes=shapes, annotations=annotations, bargap=0.25,
+        height=_bar_height(len(r)), shapes=shapes, bargap=0.25,
         xaxis=dict(title=dict(text="Chỉ số CCHC (%)"), range=[0, 100.5], ticksuffix=" %", dtick=10),
         yaxis=dict(categoryorder="array", categoryarray=labels.tolist(), autorange="reversed", automargin=True),
     ))
@@ -126,7 +135,7 @@ def fig_fields(results: pd.DataFrame, meth: Methodology) -> go.Figure:
             continue
         vals = r[col].astype(float)
         fig.add_trace(go.Bar(
-            y=labels, x=vals.round(4).tolist(), orientation="h", name=esc(f"{f.code}. {f.label}"),
+            y=labels, x=vals.round(4).tolist(), orientation="h", name=wrap_label(f"{f.code}. {f.label}", 48),
             marker=dict(color=FIELD_COLORS[i % len(FIELD_COLORS)]),
             customdata=np.column_stack([[fmt_num(v) for v in vals], [fmt_num(f.points)] * len(r)]),
             hovertemplate=(f"<b>%{{y}}</b><br>{esc(f.code + '. ' + f.label)}<br>"
@@ -134,7 +143,8 @@ def fig_fields(results: pd.DataFrame, meth: Methodology) -> go.Figure:
         ))
     fig.update_layout(**base_layout(
         barmode="stack", height=_bar_height(len(r), extra=260),
-        legend=dict(orientation="h", yanchor="top", y=-0.1, xanchor="left", x=0, font=dict(size=11)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, font=dict(size=11),
+                    traceorder="normal", entrywidth=0.5, entrywidthmode="fraction"),
         xaxis=dict(title=dict(text="Điểm đạt được"), range=[0, float(meth.scale) * 1.02]),
         yaxis=dict(categoryorder="array", categoryarray=labels, autorange="reversed", automargin=True),
     ))
@@ -193,7 +203,7 @@ def fig_satisfaction(satisfaction_factors: pd.DataFrame, meth: Methodology, resu
     m = satisfaction_matrix(satisfaction_factors, meth, results)
     n = satisfaction_factors.pivot_table(index="commune_code", columns="factor", values="n_answers",
                                          aggfunc="first").reindex(index=r["commune_code"], columns=m.columns[:-1])
-    cols = [esc(f.label) for f in meth.satisfaction_survey.factors] + ["Chung (SIPAS)"]
+    cols = [wrap_label(f.label, 14) for f in meth.satisfaction_survey.factors] + ["Chung<br>(SIPAS)"]
     labels = commune_labels(r).tolist()
     z = m.to_numpy(dtype=float)
     text = [[fmt_pct(v, 1) if np.isfinite(v) else "–" for v in row] for row in z]
@@ -277,6 +287,7 @@ def fig_sources(results: pd.DataFrame, meth: Methodology) -> go.Figure:
             hovertemplate=f"<b>%{{y}}</b><br>{label}: %{{customdata[0]}} / %{{customdata[1]}}<extra></extra>"))
     fig.update_layout(**base_layout(
         barmode="stack", height=_bar_height(len(r)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, traceorder="normal"),
         xaxis=dict(title=dict(text="Điểm đạt được"), range=[0, float(meth.scale) * 1.02]),
         yaxis=dict(categoryorder="array", categoryarray=labels, autorange="reversed", automargin=True),
     ))

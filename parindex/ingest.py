@@ -180,8 +180,11 @@ def _decode(raw: bytes, name: str) -> str:
     try:
         return nfc(raw.decode("cp1258"))
     except UnicodeDecodeError as e:
+        before = raw[:e.start]
+        line = before.split(b"\n")[-1]
+        delim = b";" if line.count(b";") > line.count(b",") else b","
         raise InputError(Problem(
-            name, "", None, None,
+            name, "", before.count(b"\n") + 1, get_column_letter(line.count(delim) + 1),
             f"không đọc được bảng mã của tệp (byte {e.start}); hãy lưu lại dưới dạng CSV UTF-8 hoặc .xlsx",
             f"unreadable encoding at byte {e.start}: expected UTF-8, UTF-8 with BOM or Windows-1258")) from None
 
@@ -242,10 +245,14 @@ def read_sheet(path: Path, sheet: str, cols: list[Col]) -> Sheet:
             found = ", ".join(f"'{s}'" for s in grids) or "(không có)"
             hint_vi, hint_en = "", ""
             for other, g in grids.items():
-                h, _, _ = _find_header([[cell_text(v) for v in r] for r in g], cols)
+                tg = [[cell_text(v) for v in r] for r in g]
+                h, _, _ = _find_header(tg, cols)
                 if h is not None:
-                    hint_vi = f"; dòng tiêu đề của mẫu có ở trang tính '{other}', dòng {h + 1} — hãy đổi tên trang tính"
-                    hint_en = f"; the form's header row is in sheet '{other}', row {h + 1}: rename that sheet"
+                    last = get_column_letter(max(i for i, c in enumerate(tg[h]) if c) + 1)
+                    where = f"dòng {h + 1}, cột A–{last}"
+                    hint_vi = f"; dòng tiêu đề của mẫu có ở trang tính '{other}', {where} — hãy đổi tên trang tính"
+                    hint_en = f"; the form's header row is in sheet '{other}', row {h + 1}, columns A–{last}: " \
+                              "rename that sheet"
                     break
             raise InputError(Problem(
                 name, sheet, None, None,
@@ -346,6 +353,13 @@ def _show(v: str) -> str:
     return f"(văn bản {len(v)} ký tự)"
 
 
+def _quote(values: pd.Series) -> pd.Series:
+    """Cell values quoted for the log, except any holding five or more digits (a phone or ID number
+    typed into the wrong column must not reach the log)."""
+    many_digits = values.str.count(r"\d") >= 5
+    return ("'" + values.str.slice(0, 60) + "'").mask(many_digits, "(giá trị có nhiều chữ số, không ghi lại)")
+
+
 REJECTION_COLUMNS = ["file", "sheet", "row", "rule", "detail"]
 
 
@@ -400,15 +414,18 @@ def _ballot_ids(sheet: Sheet) -> pd.Series:
     return ids.mask(ids == "", "dòng " + pd.Series(sheet.data.index.astype(str), index=ids.index))
 
 
-def _check_reused_ids(v: _Verdict, ids: pd.Series, keys: list[pd.Series] | None = None) -> None:
-    """A ballot id (with ``keys``, e.g. the commune) already used by an earlier row → duplicate."""
-    frame = pd.DataFrame({"id": ids, **{f"k{i}": k for i, k in enumerate(keys or [])}})
+def _check_reused_ids(v: _Verdict, ids: pd.Series, commune: pd.Series | None = None) -> None:
+    """A ballot id already used by an earlier row (with ``commune``: for the same commune) → duplicate."""
+    frame = pd.DataFrame({"id": ids} if commune is None else {"id": ids, "commune": commune})
     cols = list(frame.columns)
     rows = pd.Series(ids.index.astype(str), index=ids.index)
     first_row = rows.groupby([frame[c] for c in cols]).transform("first")
     dup = frame.duplicated(cols, keep="first")
-    v.apply("duplicate_id", dup, "mã phiếu đã dùng ở dòng " + first_row
-            + " (ballot id already used in row " + first_row + ")")
+    if commune is None:
+        vi, en = "mã phiếu đã dùng ở dòng ", "ballot id already used in row "
+    else:
+        vi, en = "người trả lời này đã đánh giá xã này ở dòng ", "the same ballot id rated this commune in row "
+    v.apply("duplicate_id", dup, vi + first_row + " (" + en + first_row + ")")
 
 
 def _answers_blank_majority(v: _Verdict, blank: pd.DataFrame) -> None:
@@ -421,7 +438,8 @@ def _answers_blank_majority(v: _Verdict, blank: pd.DataFrame) -> None:
 def _out_of_range_detail(bad: pd.DataFrame, answers: pd.DataFrame, expected_vi: str, expected_en: str
                          ) -> pd.Series:
     """For each row with a bad answer: "TC1 = '6'; TT2 = (văn bản 12 ký tự) (expected …)"."""
-    stacked = answers.where(bad).stack()
+    flags = bad.stack()
+    stacked = answers.stack()[flags.to_numpy()]
     text = stacked.map(_show)
     parts = (pd.Series(stacked.index.get_level_values(1), index=stacked.index).astype(str) + " = " + text)
     joined = parts.groupby(level=0).agg("; ".join)
@@ -437,9 +455,11 @@ COMMUNE_HEADINGS = ("Xã, thị trấn", "Xã/thị trấn", "Tên xã", "Xã", 
 def read_assessment(path: Path, meth: Methodology, matcher: CommuneMatcher) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Self-assessment + appraisal scores → (assessment, rejections).
 
-    Any problem row (unknown commune or criterion, score not a number or outside 0..maximum, missing
-    self-score, duplicate commune × criterion, a maximum that disagrees with the methodology, a raise
-    when the rules refuse raises) is collected and all are raised together as one InputError."""
+    ``max_points_form`` keeps the form's "Điểm tối đa" of each leaf (NaN when blank, and for T/TR): a form
+    made for another methodology version is checked against its own maxima, and scoring rescales the
+    scores to this methodology's maxima. Any problem row (unknown commune or criterion, score not a
+    number or outside 0..maximum, missing self-score, maximum not a positive number, duplicate commune ×
+    criterion, a raise when the rules refuse raises) is collected and all are raised as one InputError."""
     cols = [Col("commune_code", ("Mã xã",)), Col("commune_name", ("Tên xã", "Xã, thị trấn"), False),
             Col("code", ("Mã tiêu chí",)), Col("label", ("Tên tiêu chí",), False),
             Col("max", ("Điểm tối đa",), False), Col("self", ("Điểm tự chấm", "Điểm tự đánh giá")),
@@ -484,7 +504,16 @@ def read_assessment(path: Path, meth: Methodology, matcher: CommuneMatcher) -> t
                       if code[r] in other_source.index else "")),
         lambda r: f"unknown criterion code '{code[r]}': expected an appraised leaf code of methodology "
                   f"{meth.meta.id} (e.g. {app.index[0]}) or {adj.bonus.code}/{adj.deduction.code}")
-    mx = code.map(maxima).astype(float)
+    # The maximum a score is checked against: the form's "Điểm tối đa" of a leaf when given (a form made
+    # for another methodology version; scoring rescales by it), else the methodology's. T/TR: no cap here.
+    is_leaf = code.isin(app.index)
+    fmax_raw = d["max"] if "max" in d else pd.Series("", index=d.index, dtype="str")
+    fmax = _numbers(fmax_raw).where(is_leaf)
+    add(is_leaf & (fmax_raw != "") & ~(fmax > 0), "max",
+        lambda r: f"điểm tối đa '{fmax_raw[r]}' không phải số dương",
+        lambda r: f"maximum '{fmax_raw[r]}' is not a positive number")
+    fmax = fmax.where(fmax > 0)
+    mx = fmax.fillna(code.map(maxima).astype(float))
 
     # Not applicable.
     na_key = d["na"].map(head_key)
@@ -507,14 +536,6 @@ def read_assessment(path: Path, meth: Methodology, matcher: CommuneMatcher) -> t
 
     self_pts = score("self", "điểm tự chấm", "self-score", na)
     appr = score("appraised", "điểm thẩm định", "appraised score", pd.Series(True, index=d.index))
-
-    if "max" in d:
-        fmax = _numbers(d["max"])
-        leaf_max = code.map(app["points"]).astype(float)
-        off = fmax.notna() & leaf_max.notna() & ((fmax - leaf_max).abs() > 1e-9)
-        add(off, "max", lambda r: f"điểm tối đa {d.at[r, 'max']} khác với bộ tiêu chí ({leaf_max[r]:g})",
-            lambda r: f"maximum {d.at[r, 'max']} differs from methodology {meth.meta.id} ({leaf_max[r]:g}): "
-                      "the form was made for another methodology version")
 
     # Duplicates of commune × criterion.
     keyed = commune.notna() & known
@@ -540,6 +561,7 @@ def read_assessment(path: Path, meth: Methodology, matcher: CommuneMatcher) -> t
         "not_applicable": na.astype(bool),
         "reason": d["reason"].astype("str"),
         "evidence": (d["evidence"] if "evidence" in d else pd.Series("", index=d.index)).astype("str"),
+        "max_points_form": fmax.astype(float),
     }).reset_index(drop=True)
     return out, sh.ignored_log()
 
@@ -559,15 +581,15 @@ def read_officials(path: Path, meth: Methodology, matcher: CommuneMatcher) -> tu
     ids = _ballot_ids(sh)
     v = _Verdict(d.index)
     commune = matcher.match_series(d["commune"])
-    _check_reused_ids(v, ids, [commune.fillna(d["commune"])])
+    _check_reused_ids(v, ids, commune.fillna(d["commune"]))
     v.apply("unknown_commune", commune.isna(),
-            "không xác định được xã '" + d["commune"] + "' (unknown commune '" + d["commune"] + "')")
+            "không xác định được xã " + _quote(d["commune"]) + " (unknown commune " + _quote(d["commune"]) + ")")
     groups = _label_map([(g.code, g.label) for g in ov.groups])
     group = d["group"].map(head_key).map(groups)
     known_groups = "/".join(dict.fromkeys(groups.values()))
     v.apply("unknown_group", group.isna(),
-            "nhóm đối tượng '" + d["group"] + f"' không thuộc {known_groups} (unknown respondent group '"
-            + d["group"] + f"'; expected one of {known_groups} or their labels)")
+            "nhóm đối tượng " + _quote(d["group"]) + f" không thuộc {known_groups} (unknown respondent group "
+            + _quote(d["group"]) + f"; expected one of {known_groups} or their labels)")
     ans = pd.DataFrame({q: d[f"q:{q}"].str.strip() for q in qs}, index=d.index)
     keys = ans.map(head_key)
     ans = ans.mask(keys.isin(DONT_KNOW_WORDS), "").apply(lambda s: s.str.upper())
@@ -611,11 +633,12 @@ def read_satisfaction(path: Path, meth: Methodology, matcher: CommuneMatcher, *,
     _check_reused_ids(v, ids)
     commune = matcher.match_series(d["commune"])
     v.apply("unknown_commune", commune.isna(),
-            "không xác định được xã '" + d["commune"] + "' (unknown commune '" + d["commune"] + "')")
+            "không xác định được xã " + _quote(d["commune"]) + " (unknown commune " + _quote(d["commune"]) + ")")
     fields = _label_map([(p.code, p.label) for p in sv.procedure_fields])
     pfield = d["field"].map(head_key).map(fields)
     v.apply("unknown_field", pfield.isna(),
-            "lĩnh vực '" + d["field"] + "' không có trong danh mục (unknown procedure field '" + d["field"] + "')")
+            "lĩnh vực " + _quote(d["field"]) + " không có trong danh mục (unknown procedure field "
+            + _quote(d["field"]) + ")")
     raw = pd.DataFrame({q: d[f"q:{q}"] for q in qs}, index=d.index)
     num = raw.apply(_numbers)
     ok_val = num.notna() & (num == num.round()) & (num >= sv.scale.min) & (num <= sv.scale.max)
@@ -626,9 +649,10 @@ def read_satisfaction(path: Path, meth: Methodology, matcher: CommuneMatcher, *,
     _answers_blank_majority(v, raw == "")
     date = _dates(d["date"])
     if survey_start is not None or survey_end is not None:
-        lo = pd.Timestamp(survey_start or dt.date.min)
-        hi = pd.Timestamp(survey_end or dt.date(2262, 1, 1))
-        period = (f"{lo:%d/%m/%Y}" if survey_start else "…") + "–" + (f"{hi:%d/%m/%Y}" if survey_end else "…")
+        lo = pd.Timestamp(survey_start) if survey_start is not None else pd.Timestamp.min
+        hi = pd.Timestamp(survey_end) if survey_end is not None else pd.Timestamp.max
+        period = (f"{lo:%d/%m/%Y}" if survey_start is not None else "…") + "–" + (
+            f"{hi:%d/%m/%Y}" if survey_end is not None else "…")
         shown = date.dt.strftime("%d/%m/%Y").fillna("")
         outside = date.isna() | (date < lo) | (date > hi)
         v.apply("outside_period", outside, pd.Series(np.where(
@@ -724,6 +748,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "commune_code": pa.Column(str, **_S), "code": pa.Column(str, **_S),
         "self_points": pa.Column(float, nullable=True), "appraised_points": pa.Column(float, nullable=True),
         "not_applicable": pa.Column(bool, **_S), "reason": pa.Column(str, **_S), "evidence": pa.Column(str, **_S),
+        "max_points_form": pa.Column(float, pa.Check.gt(0), nullable=True),
     }, strict=True, ordered=True, unique=["commune_code", "code"]),
     "officials": pa.DataFrameSchema({
         "ballot_id": pa.Column(str, **_S), "group": pa.Column(str, **_S), "commune_code": pa.Column(str, **_S),
@@ -793,13 +818,6 @@ class CleanData:
                           encoding="utf-8")
         tables["rejections"] = _rejections(rej)
         return cls(**tables).validate()
-
-    def summary(self) -> pd.DataFrame:
-        """Ballots received / valid / excluded per commune (satisfaction survey)."""
-        b = self.ballots
-        return (b.assign(valid=b["status"] == "valid").groupby("commune_code")
-                .agg(received=("ballot_id", "size"), valid=("valid", "sum"))
-                .assign(excluded=lambda x: x["received"] - x["valid"]).reset_index())
 
 
 def find_raw_file(raw_dir: Path, kind: str) -> Path:

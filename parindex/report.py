@@ -134,7 +134,7 @@ def _results_table(results: pd.DataFrame, meth: Methodology) -> dict:
     head = ([("Hạng", "num"), ("Mã xã", ""), ("Tên xã, thị trấn", ""), ("Điểm đạt", "num"),
              ("Điểm tối đa", "num"), ("Chỉ số", "num"), ("Xếp loại", "")]
             + [(f"LV{f.code}", "num", f"{f.code}. {f.label} (tối đa {_points(f.points)} điểm)") for f in fields]
-            + [(lab, "num") for _, lab in extra])
+            + [("Thưởng" if c == "bonus" else "Trừ", "num", lab) for c, lab in extra])
     head = [dict(text=h[0], cls=h[1], title=h[2] if len(h) > 2 else "") for h in head]
     rows = []
     r = results.sort_values(["rank", "commune_code"])

@@ -21,19 +21,22 @@ _JS_CHARTS = """() => Array.from(document.querySelectorAll('.chart')).map(el => 
 
 def check_report_in_browser(path: str | Path, screenshot: str | Path | None = None,
                             viewport: tuple[int, int] = (1366, 768), select_commune: str | None = None,
-                            timeout_ms: int = 60_000) -> dict:
+                            timeout_ms: int = 30_000) -> dict:
     """Load ``path`` via file:// in an offline context and collect:
 
     * ``requests``: every URL the page requested (the page itself included);
     * ``external_requests``: requests other than the file itself and data:/blob: URLs (should be empty);
     * ``console_errors`` / ``page_errors``: console messages of type error and uncaught exceptions;
+    * ``timed_out``: True when some chart was still undrawn after ``timeout_ms``;
     * ``charts``: for every ``.chart`` div its id, whether plotly drew it and how many ``.main-svg`` it holds;
     * ``pwned``: ``typeof window.__pwned`` (the fixtures try to set it through injected markup);
     * ``headings``: text of every h2; ``title``: the document title;
+    * ``page_width``: the document's scroll width (wider than ``viewport_width`` = horizontal scrolling);
     * ``scorecard``: when ``select_commune`` is given, the scorecard header name after choosing it.
 
     A full-page screenshot is written to ``screenshot`` when given.
     """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import sync_playwright
 
     path = Path(path).resolve()
@@ -51,13 +54,19 @@ def check_report_in_browser(path: str | Path, screenshot: str | Path | None = No
             page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
             page.on("pageerror", lambda e: page_errors.append(str(e)))
             page.goto(url, wait_until="load", timeout=timeout_ms)
-            page.wait_for_function(
-                "() => Array.from(document.querySelectorAll('.chart')).every(el => el.querySelector('.main-svg'))",
-                timeout=timeout_ms)
+            try:
+                page.wait_for_function(
+                    "() => Array.from(document.querySelectorAll('.chart'))"
+                    ".every(el => el.querySelector('.main-svg'))", timeout=timeout_ms)
+                out["timed_out"] = False
+            except PlaywrightTimeoutError:  # some chart never drew: report it, the caller asserts
+                out["timed_out"] = True
             out["charts"] = page.evaluate(_JS_CHARTS)
             out["pwned"] = page.evaluate("() => typeof window.__pwned")
             out["headings"] = page.evaluate("() => Array.from(document.querySelectorAll('h2')).map(h => h.textContent)")
             out["title"] = page.title()
+            out["page_width"] = page.evaluate("() => document.documentElement.scrollWidth")
+            out["viewport_width"] = viewport[0]
             if select_commune is not None:
                 page.select_option("#commune-select", select_commune)
                 page.wait_for_timeout(300)

@@ -12,10 +12,32 @@
   var config = readJSON("plotly-config") || {};
   var figs = readJSON("figures-data") || {};
 
+  // Narrow screens (phones): smaller fonts, one legend entry per row, fewer ticks, thin margins.
+  function adapt(layout, el) {
+    var width = el.clientWidth || window.innerWidth;
+    if (width >= 640) { return layout; }
+    var l = JSON.parse(JSON.stringify(layout));
+    l.font = Object.assign({}, l.font || {}, { size: 11 });
+    if (l.legend) {
+      l.legend.xref = "container";
+      l.legend.x = 0;
+      delete l.legend.entrywidth;
+      delete l.legend.entrywidthmode;
+      l.legend.font = Object.assign({}, l.legend.font || {}, { size: 10 });
+    }
+    ["xaxis", "yaxis"].forEach(function (a) {
+      if (l[a]) { l[a].tickfont = Object.assign({}, l[a].tickfont || {}, { size: 10 }); }
+    });
+    if (l.xaxis && l.xaxis.dtick === 10) { l.xaxis.dtick = 25; }
+    if (l.xaxis && l.xaxis.type !== "category" && l.xaxis.dtick === undefined) { l.xaxis.nticks = 4; }
+    l.margin = { l: 4, r: 8, t: (l.margin && l.margin.t) || 30, b: 30 };
+    return l;
+  }
+
   Object.keys(figs).forEach(function (id) {
     var el = document.getElementById(id);
     if (el) {
-      Plotly.newPlot(el, figs[id].data, figs[id].layout, config);
+      Plotly.newPlot(el, figs[id].data, adapt(figs[id].layout, el), config);
     }
   });
 
@@ -79,7 +101,7 @@
       data[0].text = c.text;
       data[0].name = c.name_plotly;
       data[0].customdata = full.map(function (label, k) { return [label, c.pts[k], c.mx[k]]; });
-      Plotly.react(chart, data, base.layout, config);
+      Plotly.react(chart, data, adapt(base.layout, chart), config);
     }
   }
 

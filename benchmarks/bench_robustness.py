@@ -1,0 +1,153 @@
+"""Benchmark of parindex.robustness.run_robustness on synthetic data at two scales.
+
+(a) the 235 communes of Hải Dương (province_code "30"), (b) all 10,598 communes of Vietnam, names and
+codes from ../shared/reference/vn_admin_units_2023-04-10.csv. Synthetic clean tables (assessment,
+officials' ballots 33 + 1 + 12 per commune, 50 satisfaction ballots per commune) are scored with
+parindex.scoring.score_all, then the robustness analysis runs with all sources on. Prints per case the
+setup time, the wall time of run_robustness (module imports, e.g. SALib, are done before) and the peak
+resident memory of the process during the run (Linux: VmHWM, reset through /proc/self/clear_refs just
+before the run; tracemalloc is not used because tracing numpy's allocations slows the run 2–3 ×).
+
+Run on demand:  .venv/bin/python benchmarks/bench_robustness.py [--case hai-duong|vietnam|all] [--draws N]
+Target: 10,000 draws × 235 communes within 5 s on the 2-core development machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from parindex.methodology import load_methodology  # noqa: E402
+from parindex.robustness import RobustnessParams, run_robustness  # noqa: E402
+from parindex.scoring import score_all  # noqa: E402
+
+METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
+ADMIN_UNITS = ROOT.parent / "shared" / "reference" / "vn_admin_units_2023-04-10.csv"
+
+
+def load_units(province_code: str | None) -> pd.DataFrame:
+    df = pd.read_csv(ADMIN_UNITS, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    if province_code is not None:
+        df = df[df["province_code"] == province_code]
+    return df[["commune_code", "commune_name", "commune_type"]].reset_index(drop=True)
+
+
+def synthetic_tables(meth, communes: pd.DataFrame, seed: int = 7) -> dict[str, pd.DataFrame]:
+    """Seeded synthetic clean tables: most communes in the 80s, a few above 90 (see DOMAIN.md)."""
+    rng = np.random.default_rng(seed)
+    codes = communes["commune_code"].to_numpy()
+    C = len(codes)
+    quality = np.clip(rng.normal(0.86, 0.05, C), 0.6, 0.99)
+
+    # Appraisal: full / partial / zero steps, a few leaves not applicable.
+    lv = meth.leaves()
+    lv = lv[lv.source == "appraisal"].reset_index(drop=True)
+    L = len(lv)
+    full = lv["points"].to_numpy()
+    partial = np.array([s[1] if s and len(s) > 1 else p / 2 for s, p in zip(lv["steps"], lv["points"])])
+    u = rng.random((C, L))
+    q = quality[:, None]
+    pts = np.where(u < q, full, np.where(u < q + (1 - q) * 0.8, partial, 0.0))
+    assessment = pd.DataFrame({
+        "commune_code": np.repeat(codes, L), "code": np.tile(lv["code"].to_numpy(), C),
+        "self_points": pts.ravel(), "appraised_points": np.nan,
+        "not_applicable": (rng.random(C * L) < 0.01), "reason": "", "evidence": ""})
+
+    # Officials' survey: 33 HDND + 1 MTTQ + 12 PCM respondents rate every commune.
+    qs = meth.leaf_codes("officials_survey")
+    groups = np.repeat([g.code for g in meth.officials_survey.groups],
+                       [g.size for g in meth.officials_survey.groups])
+    R, Q = len(groups), len(qs)
+    qual = np.repeat(quality, R * Q)
+    u = rng.random(C * R * Q)
+    pa = np.clip(qual * 1.1 - 0.3, 0.05, 0.95)
+    ans = np.select([u < 0.05, u < 0.05 + 0.95 * pa, u < 0.05 + 0.95 * (pa + (1 - pa) * 0.7),
+                     u < 0.05 + 0.95 * (pa + (1 - pa) * 0.95)], ["", "A", "B", "C"], "D")
+    resp = np.tile(np.repeat(np.arange(R), Q), C)
+    officials = pd.DataFrame({
+        "ballot_id": pd.array(np.char.add(np.repeat(codes, R * Q).astype(str),
+                                          np.char.add("-", resp.astype(str))), dtype="str"),
+        "group": pd.array(np.tile(np.repeat(groups, Q), C), dtype="str"),
+        "commune_code": pd.array(np.repeat(codes, R * Q), dtype="str"),
+        "question": pd.array(np.tile(qs, C * R), dtype="str"),
+        "answer": pd.array(ans, dtype="str")})
+
+    # Satisfaction survey: 50 ballots per commune over the procedure fields, answers 1–5.
+    sq = meth.satisfaction_questions()["question"].to_numpy()
+    pfs = np.array([p.code for p in meth.satisfaction_survey.procedure_fields])
+    N, S = meth.satisfaction_survey.ballots_per_commune, len(sq)
+    ballot_pf = pfs[rng.integers(0, len(pfs), C * N)]
+    qual = np.repeat(quality, N * S)
+    u = rng.random(C * N * S)
+    ppos = np.clip(qual + 0.03, 0.5, 0.99)
+    a = np.select([u < ppos * 0.45, u < ppos, u < ppos + (1 - ppos) * 0.6, u < ppos + (1 - ppos) * 0.9],
+                  [5, 4, 3, 2], 1).astype(float)
+    a[rng.random(C * N * S) < 0.03] = np.nan
+    bid = np.char.add(np.repeat(codes, N).astype(str), np.char.add("-S", np.tile(np.arange(N), C).astype(str)))
+    satisfaction = pd.DataFrame({
+        "ballot_id": pd.array(np.repeat(bid, S), dtype="str"),
+        "commune_code": pd.array(np.repeat(codes, N * S), dtype="str"),
+        "procedure_field": pd.array(np.repeat(ballot_pf, S), dtype="str"),
+        "question": pd.array(np.tile(sq, C * N), dtype="str"),
+        "answer": pd.array(a, dtype="Int64"), "weight": 1.0})
+    return dict(assessment=assessment, officials=officials, satisfaction=satisfaction)
+
+
+def _peak_rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def run_case(name: str, communes: pd.DataFrame, draws: int) -> None:
+    meth = load_methodology(METHODOLOGY)
+    t0 = time.perf_counter()
+    tabs = synthetic_tables(meth, communes)
+    scored = score_all(tabs["assessment"], tabs["officials"], tabs["satisfaction"], meth, communes)
+    t_setup = time.perf_counter() - t0
+    params = RobustnessParams(n_draws=draws)
+    before = _peak_rss_mib()
+    reset = _reset_peak_rss()
+    t0 = time.perf_counter()
+    res = run_robustness(meth, scored["leaf_scores"], tabs["officials"], tabs["satisfaction"], scored["results"],
+                         params)
+    secs = time.perf_counter() - t0
+    peak = _peak_rss_mib()
+    mem = (f"peak RSS during the run {peak:,.0f} MiB" if reset
+           else f"peak RSS of the process {peak:,.0f} MiB (could not reset; {before:,.0f} MiB before)")
+    print(f"{name}: {len(communes):,} communes × {draws:,} draws (+ {draws:,} for the convergence check, "
+          f"{res.summary['bootstrap_replicates']:,} bootstrap replicates, {res.summary['sobol_runs']:,} Sobol runs): "
+          f"{secs:.2f} s; {mem}; setup (synthetic data + scoring) {t_setup:.1f} s; "
+          f"mean |rank shift| {res.summary['mean_abs_rank_shift']:.2f}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--case", choices=["hai-duong", "vietnam", "all"], default="all")
+    ap.add_argument("--draws", type=int, default=10_000)
+    a = ap.parse_args(argv)
+    if a.case in ("hai-duong", "all"):
+        run_case("Hải Dương", load_units("30"), a.draws)
+    if a.case in ("vietnam", "all"):
+        run_case("Việt Nam", load_units(None), a.draws)
+
+
+if __name__ == "__main__":
+    main()

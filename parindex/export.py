@@ -1,0 +1,251 @@
+"""Tables for publication: ``results.csv`` (machine-readable) and ``results.xlsx`` (formatted, Vietnamese).
+
+* ``results.csv`` keeps the English column names other tools read, UTF-8 with BOM (so Excel shows
+  Vietnamese correctly), ``\\n`` line ends and floats rounded to 4 decimals.
+* ``results.xlsx`` has one formatted sheet per table with Vietnamese headers, a bold frozen header
+  row, ``0.00`` number formats and column widths. Its bytes are reproducible: the workbook's
+  created/modified stamps and the zip entries' timestamps are fixed.
+
+Both files are written atomically (temporary file in the same directory, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.xml.functions import tostring
+
+from .methodology import Methodology
+
+FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+DECIMALS = 4
+KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
+HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
+FORMATS = {"num": "0.00", "int": "0", "text": "@"}
+
+
+def _atomic_write_bytes(data: bytes, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+# ------------------------------------------------------------------------------------------------
+# CSV
+# ------------------------------------------------------------------------------------------------
+def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """The machine-readable results table: fixed English columns, rank order, floats rounded."""
+    first = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"]
+    missing = [c for c in first if c not in results.columns]
+    if missing:
+        raise ValueError(f"results table lacks column(s) {missing}")
+    fields = [f"field_{f.code}_points" for f in meth.fields]
+    tail = ["appraisal_points", "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
+    cols = first + ["band_label"] + fields + [c for c in tail if c in results.columns]
+    labels = {b.code: b.label for b in meth.bands}
+    df = results.assign(band_label=results["band"].map(labels).fillna("").astype("str"))
+    for c in fields:
+        if c not in df.columns:
+            raise ValueError(f"results table lacks column {c!r} (field of methodology {meth.meta.id})")
+    df = df.sort_values(["rank", "commune_code"])[cols].reset_index(drop=True)
+    num = df.select_dtypes(include="float").columns
+    df[num] = df[num].round(DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
+    df["rank"] = df["rank"].astype(int)
+    return df
+
+
+def write_results_csv(results: pd.DataFrame, meth: Methodology, path: Path) -> None:
+    """results.csv: one row per commune, English header, UTF-8 with BOM, floats rounded to 4 decimals."""
+    df = results_frame(results, meth)
+    text = df.to_csv(index=False, lineterminator="\n")
+    _atomic_write_bytes(("\ufeff" + text).encode("utf-8"), Path(path))
+
+
+# ------------------------------------------------------------------------------------------------
+# XLSX
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Col:
+    source: str       # column of the prepared frame
+    header: str       # Vietnamese header
+    kind: str = "text"  # text | num | int
+
+
+def _sheet(wb: Workbook, title: str, df: pd.DataFrame, cols: list[Col]) -> None:
+    ws = wb.create_sheet(title)
+    ws.append([c.header for c in cols])
+    data = df[[c.source for c in cols]].astype(object)
+    data = data.where(pd.notna(data), None)
+    for row in data.itertuples(index=False, name=None):
+        ws.append([v.item() if isinstance(v, np.generic) else v for v in row])
+    n = len(df)
+    bold = Font(bold=True)
+    for j, c in enumerate(cols, start=1):
+        h = ws.cell(row=1, column=j)
+        h.font = bold
+        h.fill = HEADER_FILL
+        h.alignment = Alignment(wrap_text=True, vertical="top")
+        letter = get_column_letter(j)
+        if c.kind in ("num", "int") and n:
+            for (cell,) in ws[f"{letter}2:{letter}{n + 1}"]:
+                cell.number_format = FORMATS[c.kind]
+        if c.kind == "num":
+            lens = [len("0.00")] + [len(f"{v:.2f}") for v in df[c.source].dropna().astype(float)]
+        else:
+            lens = [0] + df[c.source].astype("str").str.len().tolist()
+        width = max(max(lens), min(len(c.header), 28)) + 2
+        ws.column_dimensions[letter].width = float(min(max(width, 6), 60))
+    ws.freeze_panes = "A2"
+    if n:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{n + 1}"
+
+
+def _names(results: pd.DataFrame) -> pd.Series:
+    return pd.Series(results["commune_name"].to_numpy(), index=results["commune_code"].to_numpy())
+
+
+def _add_names(df: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(commune_name=df["commune_code"].map(_names(results)).fillna("").astype("str"))
+
+
+def _leaf_labels(meth: Methodology) -> pd.Series:
+    lv = meth.leaves()
+    return pd.Series(lv["label"].to_numpy(), index=lv["code"].to_numpy())
+
+
+def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbook:
+    """One formatted sheet per table present (results is required)."""
+    if "results" not in tables:
+        raise ValueError("write_results_xlsx: the table 'results' is required")
+    res = results_frame(tables["results"], meth)
+    wb = Workbook()
+    wb.remove(wb.active)
+    tail = [Col("appraisal_points", "Điểm thẩm định", "num"),
+            Col("officials_survey_points", "Điểm điều tra xã hội học", "num"),
+            Col("satisfaction_survey_points", "Điểm khảo sát sự hài lòng (SIPAS)", "num"),
+            Col("bonus", meth.adjustments.bonus.label, "num"),
+            Col("deduction", meth.adjustments.deduction.label, "num")]
+    _sheet(wb, "Kết quả", res, [
+        Col("rank", "Hạng", "int"), Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
+        Col("points", "Điểm đạt", "num"), Col("max_points", "Điểm tối đa", "num"),
+        Col("index_pct", "Chỉ số CCHC (%)", "num"), Col("band", "Mức xếp loại"),
+        Col("band_label", "Xếp loại"),
+    ] + [c for c in tail if c.source in res.columns])
+
+    fields = res.assign(total=res[[f"field_{f.code}_points" for f in meth.fields]].sum(axis=1))
+    _sheet(wb, "Điểm theo lĩnh vực", fields, [
+        Col("rank", "Hạng", "int"), Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
+    ] + [Col(f"field_{f.code}_points", f"{f.code}. {f.label} (tối đa {f.points:g})", "num") for f in meth.fields]
+      + [Col("total", "Tổng điểm các lĩnh vực", "num")])
+
+    results = tables["results"]
+    ls = tables.get("leaf_scores")
+    if isinstance(ls, pd.DataFrame):
+        d = _add_names(ls, results).assign(
+            label=ls["code"].map(_leaf_labels(meth)).fillna("").astype("str"),
+            source_label=ls["source"].map(meth.sources).fillna(ls["source"]).astype("str"),
+            applicable_label=np.where(ls["applicable"].astype(bool), "có", "không"),
+            n_answers=ls["n_answers"].astype("Float64"))
+        _sheet(wb, "Điểm tiêu chí", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
+            Col("label", "Tiêu chí"), Col("field_code", "Lĩnh vực"), Col("source_label", "Nguồn đánh giá"),
+            Col("max_points", "Điểm tối đa", "num"), Col("points", "Điểm đạt", "num"),
+            Col("self_points", "Điểm tự chấm", "num"), Col("applicable_label", "Áp dụng"),
+            Col("n_answers", "Số câu trả lời hợp lệ", "int"), Col("note", "Ghi chú")])
+
+    ch = tables.get("appraisal_changes")
+    if isinstance(ch, pd.DataFrame):
+        d = _add_names(ch, results).assign(kind_label=ch["kind"].map(KIND_LABELS).fillna(ch["kind"]).astype("str"))
+        _sheet(wb, "Thẩm định", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
+            Col("label", "Tiêu chí"), Col("points", "Điểm tối đa", "num"), Col("self_points", "Điểm tự chấm", "num"),
+            Col("appraised_points", "Điểm thẩm định", "num"), Col("change", "Chênh lệch", "num"),
+            Col("kind_label", "Điều chỉnh"), Col("reason", "Lý do thẩm định"), Col("flag", "Cảnh báo")])
+
+    sf = tables.get("satisfaction_factors")
+    if isinstance(sf, pd.DataFrame):
+        flabels = {f.code: f.label for f in meth.satisfaction_survey.factors}
+        d = _add_names(sf, results).assign(
+            factor_label=sf["factor"].map(flabels).fillna("").astype("str"), pct=sf["index"] * 100.0)
+        _sheet(wb, "Hài lòng", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("factor", "Mã yếu tố"),
+            Col("factor_label", "Yếu tố"), Col("n_answers", "Số câu trả lời hợp lệ", "int"),
+            Col("n_positive", "Số câu trả lời hài lòng (4–5)", "int"), Col("pct", "Tỷ lệ hài lòng (%)", "num")])
+
+    miss = tables.get("missing")
+    if isinstance(miss, pd.DataFrame) and len(miss):
+        d = miss.assign(label=miss["code"].map(_leaf_labels(meth)).fillna("").astype("str"))
+        _sheet(wb, "Thiếu dữ liệu", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
+            Col("label", "Tiêu chí (tính 0 điểm)")])
+
+    rej = tables.get("rejections")
+    if isinstance(rej, pd.DataFrame):
+        _sheet(wb, "Dòng bị loại", rej, [
+            Col("file", "Tệp"), Col("sheet", "Trang tính"), Col("row", "Dòng", "int"), Col("rule", "Quy tắc"),
+            Col("detail", "Chi tiết")])
+
+    bal = tables.get("ballots")
+    if isinstance(bal, pd.DataFrame):
+        d = bal.assign(status_label=bal["status"].map({"valid": "hợp lệ", "excluded": "bị loại"})
+                       .fillna(bal["status"]).astype("str"), date=bal["date"].astype("str"))
+        _sheet(wb, "Phiếu hài lòng", d, [
+            Col("ballot_id", "Mã phiếu"), Col("commune_code", "Mã xã"), Col("procedure_field", "Lĩnh vực TTHC"),
+            Col("date", "Ngày khảo sát"), Col("status_label", "Tình trạng"), Col("rule", "Lý do loại")])
+
+    m = meth.meta
+    info = pd.DataFrame({"key": ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú", "Chờ",
+                                 "SHA-256 tệp phương pháp"],
+                         "value": [m.id, m.version, m.title, m.status, m.note, m.pending or "", meth.sha256 or ""]})
+    _sheet(wb, "Phương pháp", info, [Col("key", "Thông tin"), Col("value", "Giá trị")])
+
+    wb.properties.creator = "parindex"
+    wb.properties.lastModifiedBy = "parindex"
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    return wb
+
+
+def workbook_bytes(wb: Workbook) -> bytes:
+    """Serialise a workbook with fixed timestamps (document properties and zip entries)."""
+    buf = io.BytesIO()
+    wb.save(buf)  # openpyxl stamps `modified` with the current time: put the fixed one back below
+    wb.properties.modified = FIXED_TIME
+    core = tostring(wb.properties.to_tree())
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = core if info.filename == "docProps/core.xml" else zin.read(info.filename)
+            zi = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = 0o644 << 16
+            zi.create_system = 3
+            zout.writestr(zi, data)
+    return out.getvalue()
+
+
+def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path) -> None:
+    """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes."""
+    _atomic_write_bytes(workbook_bytes(build_workbook(tables, meth)), Path(path))

@@ -1,0 +1,91 @@
+"""End to end: the yearly run of the shipped 2023 demo data through papermill, then the page in a browser.
+
+The run writes into a temporary folder (reports and processed tables), never into the project's own."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from browser import check_report_in_browser
+from conftest import ROOT
+
+from parindex.params import load_params
+from parindex.runner import RunError, run_year
+
+pytestmark = pytest.mark.e2e
+
+SETS = ["robustness.n_draws=200"]
+
+
+def _run(tmp: Path, year: int = 2023, sets=None, raw_dir: Path | None = None):
+    s = list(SETS if sets is None else sets)
+    if raw_dir is not None:
+        s.append(f"inputs.raw_dir={raw_dir}")
+    params = load_params(year, None, s, root=ROOT)
+    return run_year(params, root=ROOT, out_root=tmp / "reports", processed_root=tmp / "processed",
+                    log=lambda *a, **k: None)
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    return tmp, _run(tmp)
+
+
+def test_yearly_run_writes_report_and_tables(demo_run):
+    tmp, outcome = demo_run
+    year_dir = tmp / "reports" / "2023"
+    for name in ("index.html", "results.csv", "results.xlsx", "robustness.csv", "notebooks/04_report.ipynb"):
+        assert (year_dir / name).is_file(), name
+    for name in ("manifest.json", "params.json", "methodology.yaml", "index.html"):
+        assert (outcome.run_dir / name).is_file(), name
+    assert (tmp / "processed" / "2023" / "rejections.csv").is_file()
+    assert not list(year_dir.glob(".staging-*")) and not list(year_dir.glob(".latest-*"))
+    res = pd.read_csv(year_dir / "results.csv", dtype={"commune_code": str}, encoding="utf-8-sig")
+    assert len(res) == 17
+    assert set(res["commune_code"]) == set(pd.read_csv(ROOT / "data/reference/thanh_mien_communes_2023.csv",
+                                                      dtype=str)["gso_level3_id"])
+    need = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"] + \
+        [f"field_{i}_points" for i in range(1, 9)]
+    assert all(c in res.columns for c in need)
+    # the index is points over the applicable maximum; fields add up to the points (before bonus/deduction)
+    assert ((res["points"] / res["max_points"] * 100 - res["index_pct"]).abs() < 1e-3).all()
+    assert res["rank"].min() == 1 and res["index_pct"].between(70, 100).all()
+    # executed notebooks are kept without papermill timestamps
+    nb = json.loads((year_dir / "notebooks" / "02_score.ipynb").read_text(encoding="utf-8"))
+    assert "start_time" not in nb["metadata"].get("papermill", {})
+
+
+def test_report_opens_offline_in_chromium(demo_run):
+    tmp, _ = demo_run
+    art = ROOT / "tests" / "_artifacts"
+    out = check_report_in_browser(tmp / "reports" / "2023" / "index.html", screenshot=art / "e2e_report.png")
+    assert out["external_requests"] == []
+    assert out["console_errors"] == [] and out["page_errors"] == []
+    assert out["charts"] and all(c["svg"] > 0 for c in out["charts"]), out["charts"]
+
+
+def test_failed_run_leaves_nothing_behind(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "data" / "raw" / "2023", raw)
+    # an appraised score above the criterion's maximum: the clean stage must refuse the whole run
+    from openpyxl import load_workbook
+    f = next(raw.glob("tu_danh_gia_tham_dinh_*.xlsx"))
+    wb = load_workbook(f)
+    ws = wb["ChamDiem"]
+    header_row = next(r for r in range(1, 11) if any(str(c.value or "").strip() == "Điểm thẩm định" for c in ws[r]))
+    col = next(c.column for c in ws[header_row] if str(c.value or "").strip() == "Điểm thẩm định")
+    ws.cell(row=header_row + 1, column=col, value=99)
+    wb.save(f)
+    with pytest.raises(RunError) as e:
+        _run(tmp_path, raw_dir=raw)
+    assert f.name in str(e.value)
+    year_dir = tmp_path / "reports" / "2023"
+    assert not (year_dir / "index.html").exists() and not (year_dir / "results.csv").exists()
+    assert not list(year_dir.glob(".staging-*")) and not (year_dir / "runs").exists()
+    assert not (tmp_path / "processed" / "2023").exists()
