@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--keep", action="store_true", help="keep the replayed outputs beside the run (<run>.replay)")
     rp.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
     rp.set_defaults(func=_cmd_replay)
+
+    from .cli_survey import register
+
+    register(sub)
     return p
 
 

@@ -126,22 +126,13 @@ DOSSIER_MEANS = {"HT": 420.0, "CT": 650.0, "DD": 45.0, "BTXH": 60.0, "NCC": 12.0
 # Helpers
 # ------------------------------------------------------------------------------------------------
 def allocate(counts: pd.Series, total: int) -> pd.Series:
-    """Split ``total`` ballots over procedure fields in proportion to their dossiers: one for each field
-    with dossiers, the rest by largest remainder (ties go to the field listed first)."""
-    has = counts > 0
-    k = int(has.sum())
-    if k == 0:
-        return pd.Series(0, index=counts.index, dtype="int64")
-    if k > total:
-        raise ValueError(f"{k} fields have dossiers but only {total} ballots: cannot give one to each")
-    quota = counts.where(has, 0).astype(float) / counts[has].sum() * (total - k)
-    base = np.floor(quota).astype("int64")
-    rest = total - k - int(base.sum())
-    frac = (quota - base).to_numpy()
-    order = np.lexsort((np.arange(len(frac)), -frac))  # largest remainder, then position
-    extra = np.zeros(len(frac), dtype="int64")
-    extra[order[:rest]] = 1
-    return (base + has.astype("int64") + extra).astype("int64")
+    """Ballots per procedure field of one commune, by the sample plan's rule (``sampleplan.allocate``)."""
+    from .sampleplan import allocate as plan_allocate
+
+    t = pd.DataFrame({"commune_code": "_", "procedure_field": [str(i) for i in counts.index],
+                      "dossiers": counts.astype("int64").to_numpy()})
+    out = plan_allocate(t, total, field_order=t["procedure_field"].tolist())
+    return pd.Series(out["ballots"].to_numpy(dtype="int64"), index=counts.index)
 
 
 def fake_names(rng: np.random.Generator, n: int) -> np.ndarray:

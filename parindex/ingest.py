@@ -534,7 +534,10 @@ def read_assessment(path: Path, meth: Methodology, matcher: CommuneMatcher) -> t
             lambda r: f"{label_en} {raw[r]} outside 0..{mx[r]:g}, the maximum of criterion {code[r]}")
         return val
 
-    self_pts = score("self", "điểm tự chấm", "self-score", na)
+    # A blank bonus (T) or deduction (TR) row means none (0); a blank self-score of a criterion is an error.
+    is_adj = code.isin([adj.bonus.code, adj.deduction.code])
+    self_pts = score("self", "điểm tự chấm", "self-score", na | is_adj)
+    self_pts = self_pts.mask(is_adj & self_pts.isna(), 0.0)
     appr = score("appraised", "điểm thẩm định", "appraised score", pd.Series(True, index=d.index))
 
     # Duplicates of commune × criterion.

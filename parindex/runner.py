@@ -45,6 +45,27 @@ PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pyda
             "SALib", "scipy", "jinja2", "nbformat", "ipykernel"]
 
 
+def _quiet_kernel_manager():
+    from jupyter_client.manager import AsyncKernelManager
+
+    class QuietKernelManager(AsyncKernelManager):
+        """Local kernel over IPC sockets (no TCP ports, no ipykernel warning about unencrypted TCP)."""
+
+        def __init__(self, **kw):
+            kw.setdefault("transport", "ipc")
+            super().__init__(**kw)
+
+    return QuietKernelManager
+
+
+def __getattr__(name):  # lazily build the kernel manager class papermill imports by name
+    if name == "QuietKernelManager":
+        cls = _quiet_kernel_manager()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(name)
+
+
 class RunError(RuntimeError):
     """A run that failed; nothing was written outside the staging folder (which is removed)."""
 
@@ -209,9 +230,13 @@ def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None,
             log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
             t = time.perf_counter()
             out_nb = stage / "notebooks" / f"{name}.ipynb"
+            src_nb = notebooks_dir / f"{name}.ipynb"
+            declared = pm.inspect_notebook(str(src_nb))
             try:
-                pm.execute_notebook(str(notebooks_dir / f"{name}.ipynb"), str(out_nb), parameters=nb_params,
-                                    kernel_name="python3", cwd=str(root), progress_bar=False, log_output=False)
+                pm.execute_notebook(str(src_nb), str(out_nb),
+                                    parameters={k: v for k, v in nb_params.items() if k in declared},
+                                    kernel_name="python3", cwd=str(root), progress_bar=False, log_output=False,
+                                    kernel_manager_class="parindex.runner.QuietKernelManager")
             except pm.PapermillExecutionError as e:
                 raise RunError(f"Bước {STAGE_LABELS[name]} thất bại — {e.ename}: {e.evalue}\n"
                                f"(notebook {name}, cell {e.exec_count}; nothing was written)") from None

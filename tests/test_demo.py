@@ -42,16 +42,6 @@ def rows_of(path, sheet):
     return pd.DataFrame(rows[4:], columns=rows[3])  # two title lines, a blank line, header on row 4
 
 
-def test_allocate_largest_remainder_at_least_one():
-    # 50 ballots; 4 fields have dossiers → 1 each, 46 left over 1031 dossiers:
-    # quotas 600·46/1031 = 26.770, 400·46/1031 = 17.847, 30·46/1031 = 1.339, 1·46/1031 = 0.045
-    # floors 26 + 17 + 1 + 0 = 44; 2 left → largest remainders .847 (CT), .770 (HT)
-    got = demo.allocate(pd.Series([600, 400, 0, 30, 1], index=["HT", "CT", "DD", "BTXH", "NCC"]), 50)
-    assert got.tolist() == [28, 19, 0, 2, 1]
-    with pytest.raises(ValueError, match="3 fields have dossiers but only 2 ballots"):
-        demo.allocate(pd.Series([5, 5, 5]), 2)
-
-
 def test_same_seed_gives_identical_bytes(tmp_path, meth, communes, years):
     paths = demo.generate(2023, tmp_path, 2023, meth, communes)
     assert [p.name for p in paths] == [f.format(y=2023) for f in FILES]
@@ -108,7 +98,7 @@ def test_sizes_of_the_four_files(years, meth, communes):
     assert s["Số điện thoại"].str.fullmatch(r"0[3789]\d{8}").all()
     assert s["Số CCCD"].str.fullmatch(r"\d{12}").all()
 
-    # ballots per field follow the dossiers (one per field with dossiers, largest remainder)
+    # ballots per field follow the dossiers by the sample plan's allocation rule
     dos = rows_of(d / "so_ho_so_2023.xlsx", "HoSo").set_index("Mã xã")
     fields = {p.label: p.code for p in meth.satisfaction_survey.procedure_fields}
     got = (s.assign(c=code, f=s["Lĩnh vực"].map(lambda v: fields.get(v, v))).dropna(subset=["c"])

@@ -203,17 +203,18 @@ def test_assessment_clean_rows(tmp_path, mini):
             ["11251", "Xã Đoàn Tùng", "1.1.2", "TP 1.1.2", 2, 2, None, None, None, None],
             [None, "Doan Tung", "1.2", "Tiêu chí 1.2", 3, None, None, None, None, "x"],
             ["11251", "Xã Đoàn Tùng", "2.1", "Tiêu chí 2.1", 5, "4,5", 4, "Chậm", None, None],
-            ["11251", "Xã Đoàn Tùng", "t", "Điểm thưởng", 2, 1, None, "Sáng kiến CCHC", None, None]]
+            ["11251", "Xã Đoàn Tùng", "t", "Điểm thưởng", 2, 1, None, "Sáng kiến CCHC", None, None],
+            ["11251", "Xã Đoàn Tùng", "TR", "Điểm trừ", 2, None, None, None, None, None]]  # blank = no deduction
     a, rej = read_assessment(write_xlsx(tmp_path / "tu_danh_gia_tham_dinh_2023.xlsx", rows, "ChamDiem"),
                              mini, MATCHER)
     nan = math.nan
     exp = pd.DataFrame({
-        "commune_code": ["11251"] * 5, "code": ["1.1.1", "1.1.2", "1.2", "2.1", "T"],
-        "self_points": [2.0, 2.0, nan, 4.5, 1.0], "appraised_points": [1.0, nan, nan, 4.0, nan],
-        "not_applicable": [False, False, True, False, False],
-        "reason": ["Không có tài liệu kiểm chứng", "", "", "Chậm", "Sáng kiến CCHC"],
-        "evidence": ["Kế hoạch số 12/KH-UBND ngày 10/01/2023", "", "", "", ""],
-        "max_points_form": [2.0, 2.0, 3.0, 5.0, nan],  # T: the cap is applied by scoring, not kept here
+        "commune_code": ["11251"] * 6, "code": ["1.1.1", "1.1.2", "1.2", "2.1", "T", "TR"],
+        "self_points": [2.0, 2.0, nan, 4.5, 1.0, 0.0], "appraised_points": [1.0, nan, nan, 4.0, nan, nan],
+        "not_applicable": [False, False, True, False, False, False],
+        "reason": ["Không có tài liệu kiểm chứng", "", "", "Chậm", "Sáng kiến CCHC", ""],
+        "evidence": ["Kế hoạch số 12/KH-UBND ngày 10/01/2023", "", "", "", "", ""],
+        "max_points_form": [2.0, 2.0, 3.0, 5.0, nan, nan],  # T: the cap is applied by scoring, not kept here
     }).astype({"commune_code": "str", "code": "str", "reason": "str", "evidence": "str"})
     pd.testing.assert_frame_equal(a, exp)
     assert rej.empty

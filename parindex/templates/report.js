@@ -13,31 +13,39 @@
   var figs = readJSON("figures-data") || {};
 
   // Narrow screens (phones): smaller fonts, one legend entry per row, fewer ticks, thin margins.
-  function adapt(layout, el) {
+  function adapt(layout, el, data) {
     var width = el.clientWidth || window.innerWidth;
     if (width >= 640) { return layout; }
     var l = JSON.parse(JSON.stringify(layout));
     l.font = Object.assign({}, l.font || {}, { size: 11 });
+    var top = (l.margin && l.margin.t) || 30;
     if (l.legend) {
-      l.legend.xref = "container";
-      l.legend.x = 0;
+      // a vertical legend pinned to the top of the container, with room made for it by hand
+      // (a legend wider than the plot area would otherwise squeeze the plot to nothing)
+      var n = (data || []).filter(function (t) { return t.showlegend !== false && t.name; }).length;
+      var lines = (data || []).reduce(function (k, t) {
+        return k + ((t.showlegend !== false && t.name) ? String(t.name).split("<br>").length : 0);
+      }, 0);
+      l.legend = Object.assign({}, l.legend, { orientation: "v", xref: "container", yref: "container", x: 0,
+        xanchor: "left", y: 1, yanchor: "top", font: { size: 10 } });
       delete l.legend.entrywidth;
       delete l.legend.entrywidthmode;
-      l.legend.font = Object.assign({}, l.legend.font || {}, { size: 10 });
+      top = Math.max(top, 14 * lines + 4 * n + 16);
+      l.height = (l.height || 400) + top;
     }
     ["xaxis", "yaxis"].forEach(function (a) {
       if (l[a]) { l[a].tickfont = Object.assign({}, l[a].tickfont || {}, { size: 10 }); }
     });
     if (l.xaxis && l.xaxis.dtick === 10) { l.xaxis.dtick = 25; }
     if (l.xaxis && l.xaxis.type !== "category" && l.xaxis.dtick === undefined) { l.xaxis.nticks = 4; }
-    l.margin = { l: 4, r: 8, t: (l.margin && l.margin.t) || 30, b: 30 };
+    l.margin = { l: 4, r: 8, t: top, b: 30 };
     return l;
   }
 
   Object.keys(figs).forEach(function (id) {
     var el = document.getElementById(id);
     if (el) {
-      Plotly.newPlot(el, figs[id].data, adapt(figs[id].layout, el), config);
+      Plotly.newPlot(el, figs[id].data, adapt(figs[id].layout, el, figs[id].data), config);
     }
   });
 
@@ -101,7 +109,7 @@
       data[0].text = c.text;
       data[0].name = c.name_plotly;
       data[0].customdata = full.map(function (label, k) { return [label, c.pts[k], c.mx[k]]; });
-      Plotly.react(chart, data, adapt(base.layout, chart), config);
+      Plotly.react(chart, data, adapt(base.layout, chart, data), config);
     }
   }
 

@@ -1,0 +1,174 @@
+"""Figures and plain-language summary of the robustness analysis (Vietnamese labels).
+
+Every figure is a plotly ``Figure`` with ``separators=",."`` (decimal comma, dot for thousands).
+Commune names are data: they are HTML-escaped before they go into plotly labels and hover texts.
+:func:`plain_language` returns plain text (not escaped): the report template escapes it.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from .methodology import Methodology
+from .text import fmt_num, fmt_pct
+
+SOURCE_LABELS = {"weights": "Trọng số lĩnh vực", "sampling": "Chọn mẫu khảo sát", "rules": "Quy tắc tính điểm"}
+SEPARATORS = ",."
+
+
+def _names(per_commune: pd.DataFrame) -> pd.Series:
+    """Display name per commune (name, or code when there is none); duplicates get their code."""
+    code = per_commune["commune_code"].astype(str)
+    name = per_commune["commune_name"].astype(str) if "commune_name" in per_commune.columns else code
+    dup = name.duplicated(keep=False)
+    return name.where(~dup, name + " (" + code + ")")
+
+
+def _rank_txt(x: float) -> str:
+    return fmt_num(x, 0) if float(x).is_integer() else fmt_num(x, 1)
+
+
+def _ordered(per_commune: pd.DataFrame) -> pd.DataFrame:
+    return per_commune.sort_values(["rank", "commune_code"], kind="stable").reset_index(drop=True)
+
+
+def fig_rank_intervals(per_commune: pd.DataFrame) -> go.Figure:
+    """Median rank with its 5–95 % interval per commune, ordered by the published rank (rank 1 on top)."""
+    pc = _ordered(per_commune)
+    labels = [html.escape(s) for s in _names(pc)]
+    hover = [f"<b>{lab}</b><br>Hạng công bố: {int(r)}<br>Hạng trung vị: {_rank_txt(m)}"
+             f"<br>Khoảng 5–95 %: hạng {_rank_txt(a)} – {_rank_txt(b)}"
+             for lab, r, m, a, b in zip(labels, pc["rank"], pc["rank_median"], pc["rank_p05"], pc["rank_p95"])]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=pc["rank_median"], y=labels, mode="markers", name="Hạng trung vị (khoảng 5–95 %)",
+        marker=dict(size=9, color="#1f4e79"),
+        error_x=dict(type="data", symmetric=False, array=pc["rank_p95"] - pc["rank_median"],
+                     arrayminus=pc["rank_median"] - pc["rank_p05"], thickness=2, width=0, color="#1f4e79"),
+        hovertext=hover, hoverinfo="text"))
+    fig.add_trace(go.Scatter(
+        x=pc["rank"], y=labels, mode="markers", name="Hạng công bố",
+        marker=dict(symbol="diamond-open", size=10, color="#c0392b"), hovertext=hover, hoverinfo="text"))
+    fig.update_layout(
+        title="Độ vững của thứ hạng: hạng trung vị và khoảng 5–95 % qua các lần mô phỏng",
+        xaxis_title="Thứ hạng (1 = cao nhất)", yaxis=dict(autorange="reversed", title=""),
+        separators=SEPARATORS, height=max(350, 22 * len(pc) + 150), legend=dict(orientation="h", y=-0.12),
+        margin=dict(l=10, r=10, t=60, b=60))
+    return fig
+
+
+def fig_outrank_heatmap(outrank: pd.DataFrame, per_commune: pd.DataFrame) -> go.Figure:
+    """P(row commune ranks above column commune), communes ordered by the published rank."""
+    pc = _ordered(per_commune)
+    codes = [c for c in pc["commune_code"].astype(str) if c in outrank.index]
+    labels = dict(zip(pc["commune_code"].astype(str), (html.escape(s) for s in _names(pc))))
+    z = outrank.loc[codes, codes].to_numpy(dtype=float)
+    lab = [labels[c] for c in codes]
+    text = [[f"{lab[i]} xếp trên {lab[j]}: {fmt_pct(100 * z[i, j], 1)}" if i != j else lab[i]
+             for j in range(len(codes))] for i in range(len(codes))]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=lab, y=lab, zmin=0, zmax=1, colorscale="RdBu", text=text, hoverinfo="text",
+        colorbar=dict(title="Xác suất", tickformat=".0%")))
+    fig.update_layout(
+        title="Xác suất xã ở hàng xếp trên xã ở cột", separators=SEPARATORS,
+        yaxis=dict(autorange="reversed"), xaxis=dict(tickangle=-45),
+        height=max(400, 18 * len(codes) + 200), margin=dict(l=10, r=10, t=60, b=10))
+    return fig
+
+
+def fig_sobol(sobol: pd.DataFrame) -> go.Figure:
+    """First-order (S1) and total (ST) Sobol indices per source of uncertainty, with 95 % intervals."""
+    fig = go.Figure()
+    x = [SOURCE_LABELS.get(s, html.escape(str(s))) for s in sobol["source"]]
+    for col, name, color in (("S1", "Chỉ số bậc nhất (S1)", "#1f4e79"), ("ST", "Chỉ số tổng (ST)", "#d4a017")):
+        fig.add_trace(go.Bar(
+            x=x, y=sobol[col], name=name, marker_color=color,
+            error_y=dict(type="data", array=sobol[f"{col}_conf"], visible=True),
+            hovertext=[f"{name}: {fmt_num(v, 2)} ± {fmt_num(c, 2)}" for v, c in zip(sobol[col], sobol[f"{col}_conf"])],
+            hoverinfo="text+x"))
+    fig.update_layout(
+        title="Nguồn bất định nào làm thứ hạng thay đổi? (chỉ số Sobol của mức thay đổi hạng bình quân)",
+        barmode="group", yaxis=dict(title="Tỷ trọng phương sai", range=[0, 1.05]), separators=SEPARATORS,
+        legend=dict(orientation="h", y=-0.15), margin=dict(l=10, r=10, t=60, b=60))
+    if sobol.empty:
+        fig.add_annotation(text="Không có nguồn bất định nào được bật", showarrow=False, x=0.5, y=0.5,
+                           xref="paper", yref="paper")
+    return fig
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " và " + items[-1]
+
+
+def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.DataFrame | None = None,
+                   max_items: int = 5, min_swap: float = 0.05) -> str:
+    """A short Vietnamese paragraph: whose rank and band are solid, whose are not, which neighbours
+    may swap places (with the probability, when ``outrank`` is given)."""
+    pc = _ordered(per_commune)
+    pc = pc.assign(_name=_names(pc).to_numpy())
+    name = dict(zip(pc["commune_code"].astype(str), pc["_name"]))
+    band_label = {b.code: b.label for b in meth.bands}
+    band = pc["band"].astype(str) if "band" in pc.columns else meth.band_of(pc["index_pct"])
+    parts: list[str] = []
+
+    fixed = pc[(pc["rank_p05"] == pc["rank_p95"]) & (pc["rank_p05"] == pc["rank"])]
+    sure = fixed[fixed["mean_abs_shift"] == 0]
+    almost = fixed[fixed["mean_abs_shift"] > 0]
+    if len(sure):
+        items = [f"{r._name} chắc chắn giữ hạng {int(r.rank)}" for r in sure.head(max_items).itertuples()]
+        more = f" (và {len(sure) - max_items} xã khác)" if len(sure) > max_items else ""
+        parts.append(_join(items) + more + " trong mọi lần mô phỏng")
+    if len(almost):
+        items = [f"{r._name} (hạng {int(r.rank)})" for r in almost.head(max_items).itertuples()]
+        more = f" và {len(almost) - max_items} xã khác" if len(almost) > max_items else ""
+        parts.append(f"{_join(items)}{more} gần như chắc chắn giữ hạng (ít nhất 90 % số lần)")
+
+    swaps: list[str] = []
+    codes = pc["commune_code"].astype(str).tolist()
+    pairs = []
+    for a, b in zip(codes[:-1], codes[1:]):
+        if outrank is not None and a in outrank.index and b in outrank.index:
+            p = float(outrank.loc[b, a])
+            if p >= min_swap:
+                pairs.append((p, a, b))
+        else:
+            ra, rb = pc.set_index("commune_code").loc[[a, b], ["rank_p05", "rank_p95"]].to_numpy()
+            if rb[0] <= ra[1]:
+                pairs.append((np.nan, a, b))
+    pairs.sort(key=lambda t: -(0 if np.isnan(t[0]) else t[0]))
+    for p, a, b in pairs[:max_items]:
+        s = f"thứ hạng của {name[a]} và {name[b]} có thể đổi chỗ"
+        swaps.append(s + (f" ({name[b]} xếp trên trong {fmt_pct(100 * p, 1)} số lần)" if not np.isnan(p) else ""))
+    if swaps:
+        parts.append("; ".join(swaps))
+
+    wide = pc.assign(_w=pc["rank_p95"] - pc["rank_p05"])
+    wide = wide[wide["_w"] > 0].sort_values(["_w", "rank"], ascending=[False, True]).head(min(3, max_items))
+    if len(wide):
+        items = [f"{r._name} (hạng công bố {int(r.rank)}, có thể từ hạng {_rank_txt(r.rank_p05)} đến "
+                 f"{_rank_txt(r.rank_p95)})" for r in wide.itertuples()]
+        parts.append("thứ hạng kém chắc chắn nhất: " + _join(items))
+
+    cols = [f"p_band_{b.code}" for b in meth.bands]
+    keep = np.array([pc.at[i, f"p_band_{band.iloc[i]}"] for i in range(len(pc))])
+    solid = int((keep >= 0.95).sum())
+    parts.append(f"xếp nhóm của {solid}/{len(pc)} xã là vững chắc (giữ nhóm đã công bố trong ít nhất 95 % số lần)")
+    risky = []
+    for i in np.argsort(keep, kind="stable"):
+        if keep[i] >= 0.95 or len(risky) >= max_items:
+            continue
+        probs = pc.loc[i, cols].to_numpy(dtype=float)
+        other = [(probs[k], meth.bands[k].code) for k in range(len(cols)) if meth.bands[k].code != band.iloc[i]]
+        p, code = max(other)
+        risky.append(f"{pc.at[i, '_name']} có thể chuyển từ nhóm «{band_label.get(band.iloc[i], band.iloc[i])}» "
+                     f"sang nhóm «{band_label[code]}» ({fmt_pct(100 * p, 1)} số lần)")
+    if risky:
+        parts.append("; ".join(risky))
+    text = "Khi thay đổi trọng số, mẫu khảo sát và quy tắc tính điểm trong phạm vi hợp lý: " + "; ".join(parts) + "."
+    return text

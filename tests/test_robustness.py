@@ -1,0 +1,260 @@
+"""Tests of parindex.robustness on a tiny, hand-computable methodology with three communes.
+
+Methodology (100 points): field 1 (60) = appraisal 1.1 (40) + officials 1.2 (20);
+field 2 (40) = appraisal 2.1 (20) + officials 2.2 (10) + SIPAS 2.3 (10).
+Officials' groups G1 (2 respondents per commune) and G2 (1); answers A/B/C/D = 1/0.6/0.2/0.
+Satisfaction: factors TC (question TC1) and KQ (question KQ1), scale 1–5, positive 4–5.
+
+Published values (pooled groups, share of 4–5, arithmetic):
+  X1 "Xã An":    1.1 40, 2.1 20; officials all A → 20 + 10; SIPAS ballots (5,5), (5,5) → 1 → 10.
+                 points 60 + 40 = 100 → 100 %.
+  X2 "Xã Bình":  1.1 36, 2.1 18; 1.2: G1 A, B; G2 C → pooled (1 + 0.6 + 0.2)/3 = 0.6 → 12;
+                 2.2 all A → 10; SIPAS (4,3), (2,5): TC {4,2} 0.5, KQ {3,5} 0.5 → 0.5 → 5;
+                 deduction 0.5.  field 1 = 48, field 2 = 33 → (81 − 0.5)/100 → 80.5 %.
+  X3 "Xã Cường": 1.1 38, 2.1 12; 1.2: G1 B, B; G2 A → (0.6 + 0.6 + 1)/3 = 0.7333 → 14.6667;
+                 2.2: G1 blank, D; G2 B → (0 + 0.6)/2 = 0.3 → 3; SIPAS (5,4), (4,3): TC 1, KQ 0.5 → 0.75
+                 → 7.5; bonus 1.  field 1 = 52.6667, field 2 = 22.5 → (75.1667 + 1)/100 → 76.1667 %.
+Ranks 1, 2, 3; bands A (≥ 90), B (≥ 80), C.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from parindex.methodology import parse_methodology
+from parindex.robustness import (RobustnessParams, _Draws, _index, _original_arrays, _prepare, band_index,
+                                 rank_rows, run_robustness, sobol_indices)
+from parindex.robustness_figures import fig_outrank_heatmap, fig_rank_intervals, fig_sobol, plain_language
+from parindex.scoring import score_all
+
+OFF = dict(weights=False, sampling=False, rules=False)
+
+
+def _meth():
+    return parse_methodology({
+        "meta": {"id": "toy", "version": "1", "title": "toy", "status": "variant", "note": "test"},
+        "scale": 100,
+        "sources": {"appraisal": "Thẩm định", "officials_survey": "Cán bộ", "satisfaction_survey": "SIPAS"},
+        "rules": {},
+        "adjustments": {"bonus": {"code": "T", "label": "Điểm thưởng", "cap": 2},
+                        "deduction": {"code": "TR", "label": "Điểm trừ", "cap": 2}},
+        "bands": [{"code": "A", "label": "Từ 90 % trở lên", "min_pct": 90},
+                  {"code": "B", "label": "Từ 80 % đến dưới 90 %", "min_pct": 80},
+                  {"code": "C", "label": "Dưới 80 %", "min_pct": 0}],
+        "officials_survey": {"answer_weights": {"A": 1.0, "B": 0.6, "C": 0.2, "D": 0.0},
+                             "groups": [{"code": "G1", "label": "Nhóm 1", "size": 2},
+                                        {"code": "G2", "label": "Nhóm 2", "size": 1}]},
+        "satisfaction_survey": {
+            "scale": {"min": 1, "max": 5}, "positive_answers": [4, 5], "ballots_per_commune": 2,
+            "factors": [{"code": "TC", "label": "Tiếp cận", "questions": [{"code": "TC1", "label": "q"}]},
+                        {"code": "KQ", "label": "Kết quả", "questions": [{"code": "KQ1", "label": "q"}]}],
+            "procedure_fields": [{"code": "HT", "label": "Hộ tịch"}]},
+        "fields": [
+            {"code": "1", "label": "Lĩnh vực 1", "points": 60, "criteria": [
+                {"code": "1.1", "label": "a", "points": 40},
+                {"code": "1.2", "label": "b", "points": 20, "source": "officials_survey"}]},
+            {"code": "2", "label": "Lĩnh vực 2", "points": 40, "criteria": [
+                {"code": "2.1", "label": "c", "points": 20},
+                {"code": "2.2", "label": "d", "points": 10, "source": "officials_survey"},
+                {"code": "2.3", "label": "e", "points": 10, "source": "satisfaction_survey"}]},
+        ],
+    })
+
+
+def _tables(names=("Xã An", "Xã Bình", "Xã Cường")):
+    communes = pd.DataFrame({"commune_code": ["X1", "X2", "X3"], "commune_name": list(names),
+                             "commune_type": "Xã"})
+    assessment = pd.DataFrame({
+        "commune_code": ["X1", "X1", "X2", "X2", "X3", "X3", "X2", "X3"],
+        "code": ["1.1", "2.1", "1.1", "2.1", "1.1", "2.1", "TR", "T"],
+        "self_points": [40, 20, 36, 18, 38, 12, 0.5, 1.0], "appraised_points": np.nan,
+        "not_applicable": False, "reason": "", "evidence": ""})
+    off_answers = {  # commune: (group, answer to 1.2, answer to 2.2) per respondent
+        "X1": [("G1", "A", "A"), ("G1", "A", "A"), ("G2", "A", "A")],
+        "X2": [("G1", "A", "A"), ("G1", "B", "A"), ("G2", "C", "A")],
+        "X3": [("G1", "B", ""), ("G1", "B", "D"), ("G2", "A", "B")],
+    }
+    rows = [(f"{c}-{i}", g, c, q, a) for c, resp in off_answers.items() for i, (g, a12, a22) in enumerate(resp)
+            for q, a in (("1.2", a12), ("2.2", a22))]
+    officials = pd.DataFrame(rows, columns=["ballot_id", "group", "commune_code", "question", "answer"])
+    sat_answers = {"X1": [(5, 5), (5, 5)], "X2": [(4, 3), (2, 5)], "X3": [(5, 4), (4, 3)]}
+    rows = [(f"{c}-S{i}", c, "HT", q, a) for c, bal in sat_answers.items() for i, b in enumerate(bal)
+            for q, a in zip(("TC1", "KQ1"), b)]
+    satisfaction = pd.DataFrame(rows, columns=["ballot_id", "commune_code", "procedure_field", "question", "answer"])
+    satisfaction["answer"] = satisfaction["answer"].astype("Int64")
+    satisfaction["weight"] = 1.0
+    meth = _meth()
+    scored = score_all(assessment, officials, satisfaction, meth, communes)
+    return meth, scored["leaf_scores"], officials, satisfaction, scored["results"]
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return _tables()
+
+
+def _run(toy, **kw):
+    kw.setdefault("n_draws", 200)
+    kw.setdefault("sobol_n", 64)
+    kw.setdefault("n_replicates", 200)
+    return run_robustness(*toy, RobustnessParams(**kw))
+
+
+# ------------------------------------------------------------------------------------------------
+def test_fixture_published_values(toy):
+    res = toy[4].set_index("commune_code")
+    assert res["index_pct"].to_dict() == pytest.approx({"X1": 100.0, "X2": 80.5, "X3": 76.0 + 1 / 6})
+    assert res["rank"].to_dict() == {"X1": 1, "X2": 2, "X3": 3}
+    assert res["band"].to_dict() == {"X1": "A", "X2": "B", "X3": "C"}
+
+
+def test_rank_rows_ties_and_band_index(toy):
+    # rounded to 2 decimals: 90.00, 90.00, 85.00, 90.00 → ranks 1, 1, 4, 1 (ties share the best rank)
+    assert rank_rows(np.array([[90.004, 90.001, 85.0, 90.001]])).tolist() == [[1, 1, 4, 1]]
+    # 89.996 rounds to 90.00 → band A (index 0); 79.99 → C (2); 80 → B (1)
+    assert band_index(np.array([89.996, 79.99, 80.0, 95.0]), toy[0]).tolist() == [0, 2, 1, 0]
+
+
+def test_index_under_rule_alternatives_by_hand(toy):
+    prep = _prepare(*toy, decimals=2)
+    surv = _original_arrays(prep)
+    one = np.ones((1, 2))
+
+    def idx(bits, lam=one):
+        return _index(prep, lam, np.array([bits]), np.zeros(1, dtype=np.int64), surv, anchor=False)[0]
+
+    # published options reproduce the published index
+    assert idx([False, False, False]) == pytest.approx([100.0, 80.5, 76.0 + 1 / 6])
+    # equal-weight groups: X2 1.2 = (mean G1 (1 + 0.6)/2 = 0.8 + G2 0.2)/2 = 0.5 → 10 → 36 + 10 + 33 − 0.5 = 78.5;
+    # X3 1.2 = (0.6 + 1)/2 = 0.8 → 16 → 38 + 16 + 22.5 + 1 = 77.5; X3 2.2 = (G1 0 + G2 0.6)/2 = 0.3 → 3 (unchanged)
+    assert idx([True, False, False]) == pytest.approx([100.0, 78.5, 77.5])
+    # rescaled mean score: X2 TC mean 3 → 0.5, KQ mean 4 → 0.75 → SIPAS 0.625 → 6.25 → 81 + 1.25 − 0.5 = 81.75;
+    # X3 TC 4.5 → 0.875, KQ 3.5 → 0.625 → 0.75 → 7.5 (unchanged) → 76.1667
+    assert idx([False, True, False]) == pytest.approx([100.0, 81.75, 76.0 + 1 / 6])
+    # geometric: X2 0.8^0.6 × 0.825^0.4 = exp(0.6 ln 0.8 + 0.4 ln 0.825) = 0.809908 → 80.9908 − 0.5 = 80.4908;
+    # X3 (52.6667/60)^0.6 × (22.5/40)^0.4 = 0.734649 → 73.4649 + 1 = 74.4649
+    assert idx([False, False, True]) == pytest.approx([100.0, 80.49078, 74.46488], abs=1e-4)
+    # weights 75/25 (λ = 1.25, 0.625): X2 (48·1.25 + 33·0.625 − 0.5)/100 = 80.125;
+    # X3 (52.6667·1.25 + 22.5·0.625 + 1)/100 = 65.8333 + 14.0625 + 1 = 80.8958 → X3 overtakes X2
+    assert idx([False, False, False], np.array([[1.25, 0.625]])) == pytest.approx([100.0, 80.125, 80.895833], abs=1e-5)
+
+
+def test_all_sources_off_reproduces_published_ranking(toy):
+    r = _run(toy, **OFF)
+    pc = r.per_commune.set_index("commune_code")
+    for col in ("rank_median", "rank_p05", "rank_p95"):
+        assert pc[col].tolist() == [1.0, 2.0, 3.0]
+    assert (pc["rank_p95"] - pc["rank_p05"]).eq(0).all()
+    assert pc["mean_abs_shift"].eq(0).all()
+    assert pc[["p_band_A", "p_band_B", "p_band_C"]].to_numpy().tolist() == [[1, 0, 0], [0, 1, 0], [0, 0, 1]]
+    # every draw: X1 above X2 above X3
+    assert r.outrank.to_numpy().tolist() == [[0, 1, 1], [0, 0, 1], [0, 0, 0]]
+    assert r.sobol.empty
+    assert r.summary["sources_on"] == [] and r.summary["mean_abs_rank_shift"] == 0
+
+
+def test_dominant_commune_ranks_first_in_every_draw(toy):
+    # X1 has the maximum in every criterion (full appraisal, all A, all 5) and beats X2, X3 in each.
+    r = _run(toy, weight_dist="dirichlet")
+    x1 = r.per_commune.set_index("commune_code").loc["X1"]
+    assert (x1["rank_p05"], x1["rank_median"], x1["rank_p95"]) == (1, 1, 1)
+    assert x1["mean_abs_shift"] == 0 and x1["p_top_k"] == 1 and x1["p_band_A"] == 1
+    assert r.outrank.loc["X1", ["X2", "X3"]].tolist() == [1, 1]
+    # the other two do swap under the alternatives (see the hand computation above)
+    assert 0 < r.outrank.loc["X3", "X2"] < 1
+
+
+def test_probabilities_are_consistent(toy):
+    r = _run(toy)
+    pc = r.per_commune
+    assert np.allclose(pc[["p_band_A", "p_band_B", "p_band_C"]].sum(axis=1), 1.0)
+    o = r.outrank.to_numpy()
+    assert (o + o.T <= 1 + 1e-12).all() and np.all(np.diag(o) == 0)
+    assert (pc["rank_p05"] <= pc["rank_median"]).all() and (pc["rank_median"] <= pc["rank_p95"]).all()
+    assert set(r.sobol["source"]) == {"weights", "sampling", "rules"}
+    assert list(r.convergence.columns) == ["statistic", "commune_code", "value_n", "value_2n", "change"]
+
+
+def test_same_seed_same_result_other_seed_differs(toy, tmp_path):
+    a, b, c = _run(toy, seed=11), _run(toy, seed=11), _run(toy, seed=12)
+    for name in ("per_commune", "outrank", "sobol", "convergence", "leave_one_out"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert not a.per_commune.equals(c.per_commune) or not a.sobol.equals(c.sobol)
+    pa, pb = a.write(tmp_path / "a"), b.write(tmp_path / "b")
+    for name in pa:
+        assert pa[name].read_bytes() == pb[name].read_bytes(), name
+    csv = pd.read_csv(pa["robustness.csv"], dtype={"commune_code": str})
+    assert {"commune_code", "rank", "rank_median", "rank_p05", "rank_p95", "p_band_A", "p_band_B",
+            "p_band_C"} <= set(csv.columns)
+
+
+def test_leave_one_out_by_hand(toy):
+    # without field 1: X1 40/40 = 100, X2 (33 − 0.5)/40 = 81.25, X3 (22.5 + 1)/40 = 58.75 → 1, 2, 3
+    # without field 2: X1 60/60 = 100, X2 (48 − 0.5)/60 = 79.17, X3 (52.6667 + 1)/60 = 89.44 → 1, 3, 2
+    loo = _run(toy, **OFF).leave_one_out.set_index("commune_code")
+    assert loo["rank_without_1"].tolist() == [1, 2, 3]
+    assert loo["rank_without_2"].tolist() == [1, 3, 2]
+
+
+def test_stratified_bootstrap_of_officials(toy):
+    # X2 question 1.2: G1 answers A, B are resampled within G1, G2's single C stays. Replicates of G1:
+    # {A,A} (¼) → (1 + 1 + 0.2)/3 = 0.7333 → 14.667; {A,B} (½) → 0.6 → 12; {B,B} (¼) → 0.4667 → 9.333.
+    # Field 1 of X2 = 36 + that (2.2 is all A → 10 in field 2 whatever the replicate).
+    prep = _prepare(*toy, decimals=2)
+    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=5))
+    f1 = d.pool["PA"][:d.n_replicates, 1, 0]           # pooled option, commune X2, field 1
+    vals, counts = np.unique(np.round(f1, 6), return_counts=True)
+    assert vals.tolist() == pytest.approx([36 + 28 / 3, 48.0, 36 + 44 / 3])
+    assert (counts / counts.sum()) == pytest.approx([0.25, 0.5, 0.25], abs=0.04)
+    assert np.allclose(d.pool["PA"][:d.n_replicates, 1, 1], 18 + 10)
+
+
+def test_weight_draws_stay_within_spread(toy):
+    prep = _prepare(*toy, decimals=2)
+    lam = _Draws(prep, RobustnessParams(sampling=False, seed=3)).weights(0)
+    w = lam * prep.W
+    assert np.allclose(w.sum(axis=1), 100.0)
+    # each share (1 ± 0.25) W renormalised by a total within (0.75, 1.25) × 100
+    assert (lam > 0.75 / 1.25 - 1e-12).all() and (lam < 1.25 / 0.75 + 1e-12).all()
+    assert lam.std(axis=0).min() > 0.05
+
+
+def test_sobol_helper_additive_model():
+    # Y = X1 + 2 X2 + 3 X3 with X ~ U(0, 1): Var(a X) = a²/12, so S1 = a² / Σ a² = 1/14, 4/14, 9/14, ST = S1.
+    s = sobol_indices(lambda x: x[:, 0] + 2 * x[:, 1] + 3 * x[:, 2], ["a", "b", "c"], 4096, seed=1)
+    assert s["S1"].to_numpy() == pytest.approx([1 / 14, 4 / 14, 9 / 14], abs=0.03)
+    assert s["S1"].sum() == pytest.approx(1.0, abs=0.03)
+    assert s["ST"].to_numpy() == pytest.approx([1 / 14, 4 / 14, 9 / 14], abs=0.03)
+    assert (s["S1_conf"] > 0).all()
+
+
+def test_inconsistent_tables_are_refused(toy):
+    meth, leaf, off, sat, res = toy
+    bad = off.copy()
+    bad.loc[(bad["commune_code"] == "X2") & (bad["question"] == "2.2"), "answer"] = "B"
+    with pytest.raises(ValueError, match=r"commune X2, question 2\.2"):
+        run_robustness(meth, leaf, bad, sat, res, RobustnessParams(n_draws=10))
+    with pytest.raises(ValueError, match="weight_dist"):
+        run_robustness(*toy, RobustnessParams(weight_dist="normal"))
+
+
+def test_figures_and_plain_language(toy):
+    meth, leaf, off, sat, res = _tables(names=("Xã <b>An</b>", "Xã Bình", "Xã Cường"))
+    r = run_robustness(meth, leaf, off, sat, res, RobustnessParams(n_draws=200, sobol_n=64, n_replicates=200))
+    f = fig_rank_intervals(r.per_commune)
+    assert f.layout.separators == ",."
+    labels = list(f.data[0].y)
+    assert "Xã &lt;b&gt;An&lt;/b&gt;" in labels and not any("<b>" in str(x) for x in labels)
+    h = fig_outrank_heatmap(r.outrank, r.per_commune)
+    assert h.layout.separators == ",." and np.asarray(h.data[0].z).shape == (3, 3)
+    s = fig_sobol(r.sobol)
+    assert s.layout.separators == ",." and len(s.data) == 2
+    text = plain_language(r.per_commune, meth, r.outrank)
+    assert "Xã <b>An</b> chắc chắn giữ hạng 1" in text
+    p = r.outrank.loc["X3", "X2"]
+    assert f"{p * 100:.1f}".replace(".", ",") + "\u00a0%" in text   # Vietnamese number format
+    assert "Xã Bình" in text and "Xã Cường" in text
