@@ -34,6 +34,8 @@ from pathlib import Path
 from parindex.communes import load_communes
 from parindex.ingest import clean_year
 from parindex.methodology import load_methodology
+from parindex.survey import poststratify
+from parindex.tables import write_tables
 
 params = json.loads(params_json)
 survey = params.get("survey", {})
@@ -41,6 +43,10 @@ meth = load_methodology(methodology_file)
 communes = load_communes(communes_file)
 clean = clean_year(Path(raw_dir), meth, communes, survey_start=survey.get("survey_start"),
                    survey_end=survey.get("survey_end"), salt=survey.get("salt", "parindex"))
+if survey.get("poststratify", True):
+    # weight each satisfaction ballot by its procedure field's share of the commune's dossiers
+    clean.satisfaction, weights = poststratify(clean.satisfaction, clean.dossiers)
+    write_tables({"satisfaction_weights": weights}, Path(processed_dir))
 clean.write(Path(processed_dir))
 
 # %% [markdown]

@@ -22,6 +22,7 @@ root = ".."
 communes_file = "../data/reference/thanh_mien_communes_2023.csv"
 methodology_file = "../methodologies/reference-default-v1.yaml"
 processed_dir = "../data/processed/2023"
+seed = 2023
 params_json = "{}"
 
 # %%
@@ -32,6 +33,7 @@ from parindex.communes import load_communes
 from parindex.ingest import CleanData
 from parindex.methodology import load_methodology
 from parindex.scoring import score_all
+from parindex.survey import survey_columns
 from parindex.tables import write_tables
 
 params = json.loads(params_json)
@@ -42,6 +44,10 @@ scored = score_all(clean.assessment, clean.officials, clean.satisfaction, meth, 
                    allow_missing_as_zero=params.get("scoring", {}).get("allow_missing_as_zero", False),
                    group_weighting=params.get("survey", {}).get("group_weighting", "pooled"),
                    rank_decimals=params.get("scoring", {}).get("rank_decimals", 2))
+# survey scores with 95 % percentile-bootstrap intervals, and ballots received / valid / excluded
+scored["results"] = survey_columns(scored["results"], clean.satisfaction, clean.officials, clean.ballots, meth,
+                                   group_weighting=params.get("survey", {}).get("group_weighting", "pooled"),
+                                   seed=seed)
 write_tables(scored, Path(processed_dir))
 
 # %% [markdown]

@@ -111,8 +111,8 @@ def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.Dat
     """A short Vietnamese paragraph: whose rank and band are solid, whose are not, which neighbours
     may swap places (with the probability, when ``outrank`` is given)."""
     pc = _ordered(per_commune)
-    pc = pc.assign(_name=_names(pc).to_numpy())
-    name = dict(zip(pc["commune_code"].astype(str), pc["_name"]))
+    pc = pc.assign(disp=_names(pc).to_numpy())
+    name = dict(zip(pc["commune_code"].astype(str), pc["disp"]))
     band_label = {b.code: b.label for b in meth.bands}
     band = pc["band"].astype(str) if "band" in pc.columns else meth.band_of(pc["index_pct"])
     parts: list[str] = []
@@ -121,11 +121,11 @@ def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.Dat
     sure = fixed[fixed["mean_abs_shift"] == 0]
     almost = fixed[fixed["mean_abs_shift"] > 0]
     if len(sure):
-        items = [f"{r._name} chắc chắn giữ hạng {int(r.rank)}" for r in sure.head(max_items).itertuples()]
+        items = [f"{r.disp} chắc chắn giữ hạng {int(r.rank)}" for r in sure.head(max_items).itertuples()]
         more = f" (và {len(sure) - max_items} xã khác)" if len(sure) > max_items else ""
         parts.append(_join(items) + more + " trong mọi lần mô phỏng")
     if len(almost):
-        items = [f"{r._name} (hạng {int(r.rank)})" for r in almost.head(max_items).itertuples()]
+        items = [f"{r.disp} (hạng {int(r.rank)})" for r in almost.head(max_items).itertuples()]
         more = f" và {len(almost) - max_items} xã khác" if len(almost) > max_items else ""
         parts.append(f"{_join(items)}{more} gần như chắc chắn giữ hạng (ít nhất 90 % số lần)")
 
@@ -148,10 +148,10 @@ def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.Dat
     if swaps:
         parts.append("; ".join(swaps))
 
-    wide = pc.assign(_w=pc["rank_p95"] - pc["rank_p05"])
-    wide = wide[wide["_w"] > 0].sort_values(["_w", "rank"], ascending=[False, True]).head(min(3, max_items))
+    wide = pc.assign(width=pc["rank_p95"] - pc["rank_p05"])
+    wide = wide[wide["width"] > 0].sort_values(["width", "rank"], ascending=[False, True]).head(min(3, max_items))
     if len(wide):
-        items = [f"{r._name} (hạng công bố {int(r.rank)}, có thể từ hạng {_rank_txt(r.rank_p05)} đến "
+        items = [f"{r.disp} (hạng công bố {int(r.rank)}, có thể từ hạng {_rank_txt(r.rank_p05)} đến "
                  f"{_rank_txt(r.rank_p95)})" for r in wide.itertuples()]
         parts.append("thứ hạng kém chắc chắn nhất: " + _join(items))
 
@@ -166,7 +166,7 @@ def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.Dat
         probs = pc.loc[i, cols].to_numpy(dtype=float)
         other = [(probs[k], meth.bands[k].code) for k in range(len(cols)) if meth.bands[k].code != band.iloc[i]]
         p, code = max(other)
-        risky.append(f"{pc.at[i, '_name']} có thể chuyển từ nhóm «{band_label.get(band.iloc[i], band.iloc[i])}» "
+        risky.append(f"{pc.at[i, 'disp']} có thể chuyển từ nhóm «{band_label.get(band.iloc[i], band.iloc[i])}» "
                      f"sang nhóm «{band_label[code]}» ({fmt_pct(100 * p, 1)} số lần)")
     if risky:
         parts.append("; ".join(risky))

@@ -19,7 +19,6 @@ Ranks 1, 2, 3; bands A (≥ 90), B (≥ 80), C.
 
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pandas as pd

@@ -38,7 +38,16 @@
     });
     if (l.xaxis && l.xaxis.dtick === 10) { l.xaxis.dtick = 25; }
     if (l.xaxis && l.xaxis.type !== "category" && l.xaxis.dtick === undefined) { l.xaxis.nticks = 4; }
-    l.margin = { l: 4, r: 8, t: top, b: 30 };
+    // With a legend, margins are fixed by hand (autoexpand off): room for commune names on the left
+    // of horizontal bar charts, for tick values otherwise.
+    if (l.legend) {
+      var horizontal = !!(l.yaxis && l.yaxis.categoryarray);
+      l.margin = { l: horizontal ? 135 : 40, r: 8, t: top, b: 50, autoexpand: false };
+      if (!horizontal && l.yaxis) { l.yaxis.title = { text: "" }; }
+    } else {
+      l.margin = Object.assign({}, l.margin || {}, { l: 4, r: 4 });
+      if (l.xaxis) { l.xaxis.tickangle = -90; }
+    }
     return l;
   }
 

@@ -1,0 +1,89 @@
+"""Survey weights (post-stratification), ballot counts and bootstrap intervals (parindex.survey)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from parindex import survey
+
+
+def sat_rows(rows):
+    """rows: (ballot, commune, field, {question: answer})"""
+    out = [(b, c, f, q, a) for b, c, f, ans in rows for q, a in ans.items()]
+    df = pd.DataFrame(out, columns=["ballot_id", "commune_code", "procedure_field", "question", "answer"])
+    df["answer"] = df["answer"].astype("Int64")
+    return df.assign(weight=1.0)
+
+
+def test_poststratification_weights_by_hand():
+    s = sat_rows([("p1", "X1", "HT", {"Q3": 5}), ("p2", "X1", "HT", {"Q3": 5}), ("p3", "X1", "HT", {"Q3": 1}),
+                  ("p4", "X1", "CT", {"Q3": 1})])
+    d = pd.DataFrame({"commune_code": ["X1", "X1", "X1"], "procedure_field": ["HT", "CT", "DD"],
+                      "dossiers": [50, 50, 100]})
+    out, table = survey.poststratify(s, d)
+    w = out.set_index("ballot_id")["weight"]
+    # fields with valid ballots: HT (3 ballots, 50 dossiers), CT (1 ballot, 50 dossiers); DD has no ballot
+    # dossier shares 0.5 / 0.5, ballot shares 0.75 / 0.25 → weights HT 0.5/0.75 = 2/3, CT 0.5/0.25 = 2
+    assert w["p1"] == pytest.approx(2 / 3) and w["p4"] == pytest.approx(2.0)
+    assert w.mean() == pytest.approx(1.0)  # (3 × 2/3 + 2) / 4
+    assert table.set_index("procedure_field").loc["CT", "weight"] == pytest.approx(2.0)
+
+
+def test_weighted_satisfaction_interval_point_matches_scoring(mini):
+    s = sat_rows([("p1", "X1", "HT", {"Q1": 5, "Q2": 4, "Q3": 5}), ("p2", "X1", "HT", {"Q1": 2, "Q2": 2, "Q3": 1}),
+                  ("p3", "X1", "CT", {"Q1": 4, "Q2": 4, "Q3": 4})])
+    s.loc[s.ballot_id == "p2", "weight"] = 2.0
+    r = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=400, seed=1).iloc[0]
+    # F1 (Q1, Q2): positive weight 1·2 + 1·2 = 4 of 1·2 + 2·2 + 1·2 = 8 → 0.5; F2 (Q3): 1 + 1 of 1 + 2 + 1 → 0.5
+    # SIPAS = 0.5 → 50 %
+    assert r["sat_index_pct"] == pytest.approx(50.0)
+    assert r["sat_ci_low"] <= 50.0 <= r["sat_ci_high"]
+    assert r["sat_ci_low"] < r["sat_ci_high"]
+
+
+def test_identical_ballots_give_a_zero_width_interval(mini):
+    s = sat_rows([(f"p{i}", "X1", "HT", {"Q1": 5, "Q2": 3, "Q3": 4}) for i in range(5)])
+    r = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=200, seed=3).iloc[0]
+    # F1: 1 of 2 positive = 0.5; F2: 1.0 → 75 %, and every resample is the same
+    assert (r["sat_index_pct"], r["sat_ci_low"], r["sat_ci_high"]) == pytest.approx((75.0, 75.0, 75.0))
+
+
+def test_intervals_are_seeded(mini):
+    s = sat_rows([(f"p{i}", "X1", "HT", {"Q1": 1 + i % 5, "Q2": 5 - i % 3, "Q3": 1 + (i * 7) % 5})
+                  for i in range(30)])
+    a = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=5)
+    b = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=5)
+    c = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=6)
+    pd.testing.assert_frame_equal(a, b)
+    assert not a.equals(c)
+
+
+def officials(rows):
+    return pd.DataFrame(rows, columns=["ballot_id", "group", "commune_code", "question", "answer"])
+
+
+def test_officials_interval_zero_width_when_everyone_agrees(mini):
+    o = officials([(f"b{i}", "G1" if i < 3 else "G2", "X1", "1.3", "B") for i in range(5)])
+    r = survey.officials_interval(o, mini, pd.Series(["X1"]), n_boot=200, seed=1).iloc[0]
+    # every answer B = 0.6 of 3 points = 1.8 in every resample
+    assert (r["officials_ci_low"], r["officials_ci_high"]) == pytest.approx((1.8, 1.8))
+
+
+def test_officials_interval_keeps_groups_and_brackets_the_point(mini):
+    # G1 always answers A, G2 (one respondent) always D: resampling within groups keeps 2 : 1
+    o = officials([("b1", "G1", "X1", "1.3", "A"), ("b2", "G1", "X1", "1.3", "A"), ("b3", "G2", "X1", "1.3", "D")])
+    pooled = survey.officials_interval(o, mini, pd.Series(["X1"]), "pooled", n_boot=200, seed=1).iloc[0]
+    equal = survey.officials_interval(o, mini, pd.Series(["X1"]), "equal", n_boot=200, seed=1).iloc[0]
+    # pooled: (1 + 1 + 0) / 3 × 3 = 2.0 in every resample; equal groups: (1 + 0) / 2 × 3 = 1.5
+    assert (pooled["officials_ci_low"], pooled["officials_ci_high"]) == pytest.approx((2.0, 2.0))
+    assert (equal["officials_ci_low"], equal["officials_ci_high"]) == pytest.approx((1.5, 1.5))
+
+
+def test_ballot_counts():
+    b = pd.DataFrame({"ballot_id": list("abcde"), "commune_code": ["X1", "X1", "X1", "X2", "X2"],
+                      "status": ["valid", "excluded", "valid", "valid", "valid"]})
+    c = survey.ballot_counts(b, pd.Series(["X1", "X2", "X3"])).set_index("commune_code")
+    assert c.loc["X1"].tolist() == [3, 2, 1]
+    assert c.loc["X2"].tolist() == [2, 2, 0]
+    assert c.loc["X3"].tolist() == [0, 0, 0]
