@@ -46,7 +46,7 @@ rob = run_robustness(meth, t["leaf_scores"], t["officials"], t["satisfaction"], 
 rob.write(Path(processed_dir) / "robustness")
 
 # %%
-rf.fig_rank_intervals(rob.per_commune, t["results"])
+rf.fig_rank_intervals(rob.per_commune)
 
 # %%
 rob.sobol

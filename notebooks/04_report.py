@@ -27,6 +27,7 @@ params_json = "{}"
 
 # %%
 import json
+import shutil
 from pathlib import Path
 
 from parindex import figures
@@ -38,11 +39,7 @@ from parindex.tables import read_tables
 params = json.loads(params_json)
 meth = load_methodology(methodology_file)
 tables = read_tables(Path(processed_dir))
-notes = []
-if len(tables.get("missing", [])):
-    notes.append(f"{len(tables['missing'])} tiêu chí thiếu dữ liệu tự đánh giá được tính 0 điểm "
-                 "(tham số allow_missing_as_zero).")
-ctx = ReportContext(year=year, run_label=f"{meth.meta.id} · seed {seed}", params=params, notes=notes)
+ctx = ReportContext(year=year, run_label=f"{meth.meta.id} · seed {seed}", params=params)
 
 # %%
 figures.fig_ranking(tables["results"], meth)
@@ -54,5 +51,9 @@ figures.fig_fields(tables["results"], meth)
 out = Path(report_dir)
 write_results_csv(tables["results"], meth, out / "results.csv")
 write_results_xlsx(tables, meth, out / "results.xlsx")
+rob_dir = Path(processed_dir) / "robustness"
+if (rob_dir / "robustness.csv").exists():
+    shutil.copyfile(rob_dir / "robustness.csv", out / "robustness.csv")
+shutil.copyfile(Path(processed_dir) / "rejections.csv", out / "rejections.csv")
 write_report(render_report(tables, meth, ctx), out / "index.html")
 sorted(p.name for p in out.iterdir())

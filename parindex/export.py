@@ -249,3 +249,18 @@ def workbook_bytes(wb: Workbook) -> bytes:
 def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path) -> None:
     """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes."""
     _atomic_write_bytes(workbook_bytes(build_workbook(tables, meth)), Path(path))
+
+
+def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:
+    """A workbook of plain formatted sheets (title, frame whose column names are the headers), reproducible."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for title, df in sheets:
+        df = df.reset_index(drop=True)
+        kinds = {c: ("int" if pd.api.types.is_integer_dtype(df[c]) else
+                     "num" if pd.api.types.is_float_dtype(df[c]) else "text") for c in df.columns}
+        _sheet(wb, title, df.astype({c: "str" for c, k in kinds.items() if k == "text"}),
+               [Col(c, str(c), kinds[c]) for c in df.columns])
+    wb.properties.creator = wb.properties.lastModifiedBy = "parindex"
+    wb.properties.created = FIXED_TIME
+    _atomic_write_bytes(workbook_bytes(wb), Path(path))

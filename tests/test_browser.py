@@ -14,17 +14,14 @@ from report_fixture import SCRIPT_INJECTION, IMG_INJECTION, scored_tables
 
 from parindex.report import ReportContext, render_report, write_report
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is not installed"),
-]
+# No skip: `make test` installs Debian's chromium; a missing browser must fail the suite, not hide it.
+pytestmark = [pytest.mark.browser]
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 EXPECTED_CHARTS = ["fig-ranking", "fig-fields", "fig-sources", "fig-appraisal", "fig-satisfaction", "fig-commune"]
 
 
 @pytest.fixture(scope="module")
 def report_path():
-    pytest.importorskip("playwright.sync_api")
     tables, meth = scored_tables()
     html = render_report(tables, meth, ReportContext(year=2023, run_label="fixture", params={"seed": 1}))
     path = ARTIFACTS / "report.html"
@@ -67,7 +64,6 @@ def test_report_in_chromium_phone(report_path):
 
 def test_check_detects_requests_and_injection(tmp_path):
     """The checker itself must see a network request, a missing chart and an executed injection."""
-    pytest.importorskip("playwright.sync_api")
     bad = tmp_path / "bad.html"
     bad.write_text('<!DOCTYPE html><html><body><div class="chart" id="c"></div>'
                    '<img src="https://example.invalid/x.png"><script>window.__pwned=1;</script></body></html>',

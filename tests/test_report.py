@@ -224,7 +224,9 @@ def test_fig_ranking_order_colours_and_escaping(scored):
     bars = [t for t in fig.data if t.type == "bar"]
     # one trace per band present: A (11239), B (11242, 11248 in rank order), C (11245)
     assert [t.marker.color for t in bars] == ["#1a7f37", "#d4a017", "#c0392b"]
-    assert list(bars[1].y) == ["Xã Thanh Tùng", "Xã Ngô Quyền &lt;script&gt;window.__pwned=1&lt;/script&gt;"]
+    # names are broken into lines of 24 characters ("Xã Ngô Quyền <script>win" | "dow.__pwned=1</script>"),
+    # each line escaped on its own so that no entity is cut
+    assert list(bars[1].y) == ["Xã Thanh Tùng", "Xã Ngô Quyền &lt;script&gt;win<br>dow.__pwned=1&lt;/script&gt;"]
     assert list(bars[1].x) == [89.0, 80.5]
     assert list(bars[2].text) == [f"77,78{NBSP}%"]
     assert list(fig.layout.yaxis.categoryarray)[0] == "Thị trấn Thanh Miện"
