@@ -33,7 +33,11 @@ Sources of uncertainty (each switchable in :class:`RobustnessParams`)
   resampled with replacement within each respondent group (the plan fixes 33 + 1 + 12), the
   satisfaction ballots within each procedure field (the plan allocates the 50 ballots across fields).
   Mean answer weights per question, factor indices and SIPAS are recomputed. A question that gets no
-  valid answer in a replicate leaves points and maximum, as the scoring rule says.
+  valid answer in a replicate leaves points and maximum, as the scoring rule says. The bootstrap is
+  computed once as a pool of ``n_replicates`` replicates (default 2,000, capped by memory for very
+  large inputs; the cap is reported) and each draw picks one replicate at random, independently of
+  its weights and rules — the pool is the bootstrap's own resolution, the draws combine it with the
+  other sources.
 * **rules** — each draw picks one option per rule with probability ½: officials' survey pooled vs
   equal-weight groups (:func:`parindex.scoring.officials_mean_weight`); a satisfaction factor's index
   as the share of positive answers (4–5) vs the rescaled mean ``(mean − 1) / 4``; arithmetic vs
@@ -43,10 +47,12 @@ Sources of uncertainty (each switchable in :class:`RobustnessParams`)
 Which survey options the published results used is detected from ``leaf_scores`` (the survey tables
 must reproduce the published leaf scores, else a ``ValueError`` says where they differ).
 
-Draws are computed in blocks, vectorised over draws × communes: ballots of all communes are laid out
-in padded arrays (communes × ballots × statistics), a bootstrap replicate is a matrix of resampling
-counts (communes × draws × ballots) built with one ``bincount`` and turned into survey sums with one
-batched matrix product; ranks of all draws come from one ``argsort``. Random numbers come from
+Everything is vectorised over draws × communes, block by block (bounded memory): ballots of all
+communes are laid out in padded arrays (communes × ballots × statistics); a block of bootstrap
+replicates is a matrix of resampling counts (communes × replicates × ballots) built with one
+``bincount`` and turned into survey sums with one batched matrix product; the index of a block of
+draws is a gather from the pool plus two batched matrix-vector products; ranks come from one
+``argsort`` per block; the outranking counts from one broadcast comparison. Random numbers come from
 independent streams per source and block (``SeedSequence(seed, spawn_key=(source, block))``), so the
 results depend only on the inputs and the parameters, and the first *n* draws of a run with *2n*
 draws are the draws of the run with *n* — the convergence check reuses them.
@@ -60,9 +66,9 @@ Sobol design
 ------------
 Each source that is switched on is one factor ``x ∈ [0, 1)`` of SALib's Saltelli/Sobol sequence
 (``calc_second_order=False``, ``N = sobol_n`` base samples, ``N (k + 2)`` model runs). A factor's value
-*selects* a realisation of its source from a pool: ``weights`` → weight vector ``⌊x P⌋`` and
-``sampling`` → bootstrap replicate ``⌊x P⌋`` of the first ``P = sobol_n`` Monte Carlo draws,
-``rules`` → one of the 2³ rule combinations ``⌊8 x⌋``. Each source thus acts as one grouped factor
+*selects* a realisation of its source from a pool: ``weights`` → weight vector ``⌊x P⌋`` among the
+weight vectors of the first ``P = sobol_n`` Monte Carlo draws, ``sampling`` → bootstrap replicate
+``⌊x R⌋`` of the pool of ``R`` replicates, ``rules`` → one of the 2³ rule combinations ``⌊8 x⌋``. Each source thus acts as one grouped factor
 (a discrete uniform index over its realisations), and the model output is the mean absolute rank
 shift over all communes against the published ranking. ``SALib.analyze.sobol`` gives the first-order
 (S1) and total (ST) indices with bootstrap confidence intervals (95 %).
@@ -292,6 +298,15 @@ def _design(keys: pd.DataFrame, stats: np.ndarray, n_communes: int, n_blocks: in
 # ------------------------------------------------------------------------------------------------
 # Preparation of the inputs
 # ------------------------------------------------------------------------------------------------
+def _lut(values: pd.Series, mapping: dict, missing):
+    """``mapping[v]`` for each value (``missing`` when absent), through a factorisation of the column
+    (fast on long text columns: the dictionary is consulted once per distinct value)."""
+    k, uniq = pd.factorize(values, use_na_sentinel=True)
+    dtype = np.int64 if isinstance(missing, int) else float
+    lut = np.array([mapping.get(u, missing) for u in uniq] + [missing], dtype=dtype)
+    return lut[k]          # k = −1 (missing value) picks the trailing ``missing``
+
+
 def _require(df: pd.DataFrame, name: str, cols: list[str]) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
@@ -364,42 +379,42 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
     q_field = np.zeros((Q, F))
     q_field[np.arange(Q), ql["field_code"].map(fpos).to_numpy(np.int64)] = 1.0
     groups = [g.code for g in meth.officials_survey.groups]
-    o = officials[officials["question"].isin(qpos) & officials["commune_code"].astype(str).isin(cpos.index)]
-    extra_groups = sorted(set(o["group"].astype(str)) - set(groups))
-    groups = groups + extra_groups
-    gpos = {g: i for i, g in enumerate(groups)}
+    cmap = {c: i for i, c in enumerate(codes)}
     off_design = None
-    if Q and len(o):
-        w = o["answer"].map(meth.officials_survey.answer_weights)
-        o = pd.DataFrame({"commune": cpos[o["commune_code"].astype(str)].to_numpy(),
-                          "ballot": o["ballot_id"].astype(str).to_numpy(),
-                          "block": o["group"].astype(str).map(gpos).to_numpy(),
-                          "q": o["question"].map(qpos).to_numpy(),
-                          "valid": w.notna().to_numpy(float), "w": w.fillna(0.0).to_numpy(float)})
-        ballots = o.groupby(["block", "commune", "ballot"], sort=True).size().reset_index()[
-            ["block", "commune", "ballot"]]
-        ballots["stratum"] = 0
-        bi = ballots.reset_index().set_index(["block", "commune", "ballot"])["index"]
-        row = bi[pd.MultiIndex.from_frame(o[["block", "commune", "ballot"]])].to_numpy()
+    oq, oc = _lut(officials["question"], qpos, -1), _lut(officials["commune_code"], cmap, -1)
+    keep = (oq >= 0) & (oc >= 0)
+    if Q and keep.any():
+        o = officials[keep]
+        oq, oc = oq[keep], oc[keep]
+        gk, guniq = pd.factorize(o["group"].astype(str))
+        groups = groups + sorted(set(guniq) - set(groups))
+        block = _lut(pd.Series(guniq), {g: i for i, g in enumerate(groups)}, -1)[gk]
+        w = _lut(o["answer"], meth.officials_survey.answer_weights, np.nan)
+        bk, buniq = pd.factorize(o["ballot_id"].astype(str), sort=True)
+        nb = max(len(buniq), 1)
+        uniq, row = np.unique((block * C + oc) * nb + bk, return_inverse=True)
+        ballots = pd.DataFrame({"block": uniq // (C * nb), "commune": (uniq // nb) % C, "stratum": 0})
         stats = np.zeros((len(ballots), 2 * Q))
-        np.add.at(stats, (row, o["q"].to_numpy()), o["valid"].to_numpy())
-        np.add.at(stats, (row, Q + o["q"].to_numpy()), o["w"].to_numpy())
+        np.add.at(stats, (row, oq), ~np.isnan(w))
+        np.add.at(stats, (row, Q + oq), np.nan_to_num(w))
         off_design = _design(ballots, stats, C, len(groups))
 
     # --- satisfaction survey -----------------------------------------------------------------
     sl = leaves[leaves.source == "satisfaction_survey"]
     sv = meth.satisfaction_survey
-    sq = meth.satisfaction_questions()
     fac = {f.code: i for i, f in enumerate(sv.factors)}
+    qfac = {q.code: i for i, f in enumerate(sv.factors) for q in f.questions}
     K = len(fac)
     sat_design = None
     s_points, s_field = 0.0, 0
     if len(sl):
         s_points = float(sl["points"].iloc[0])
         s_field = fpos[sl["field_code"].iloc[0]]
-        s = satisfaction.merge(sq[["question", "factor"]], on="question", how="inner")
-        s = s[s["commune_code"].astype(str).isin(cpos.index)]
-        if len(s):
+        k, sc = _lut(satisfaction["question"], qfac, -1), _lut(satisfaction["commune_code"], cmap, -1)
+        keep = (k >= 0) & (sc >= 0)
+        if keep.any():
+            s = satisfaction[keep]
+            k, sc = k[keep], sc[keep]
             a = s["answer"].astype("Float64")
             valid = a.notna().to_numpy()
             av = a.fillna(0).to_numpy(float)
@@ -407,24 +422,22 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
             wv = np.where(valid, wt, 0.0)
             pos_ = np.isin(av, sv.positive_answers) & valid
             resc = (av - sv.scale.min) / (sv.scale.max - sv.scale.min)
-            s2 = pd.DataFrame({"commune": cpos[s["commune_code"].astype(str)].to_numpy(),
-                               "ballot": s["ballot_id"].astype(str).to_numpy(),
-                               "pf": s["procedure_field"].astype(str).to_numpy(),
-                               "k": s["factor"].map(fac).to_numpy()})
-            # One procedure field per ballot (its first row) defines the stratum.
-            s2["pf"] = s2.groupby(["commune", "ballot"], sort=False)["pf"].transform("first")
-            ballots = s2.drop_duplicates(["commune", "ballot"])[["commune", "pf", "ballot"]]
-            ballots = ballots.sort_values(["commune", "pf", "ballot"]).reset_index(drop=True)
-            ballots["block"] = 0
-            ballots["stratum"] = pd.factorize(ballots["pf"], sort=True)[0]
-            bi = ballots.reset_index().set_index(["commune", "ballot"])["index"]
-            row = bi[pd.MultiIndex.from_frame(s2[["commune", "ballot"]])].to_numpy()
-            k = s2["k"].to_numpy()
+            bk, buniq = pd.factorize(s["ballot_id"].astype(str), sort=True)
+            pk, _ = pd.factorize(s["procedure_field"].astype(str), sort=True)
+            nb, npf = max(len(buniq), 1), int(pk.max()) + 1
+            # One procedure field per ballot (that of its first row) defines its stratum.
+            ub, first, inv = np.unique(sc * nb + bk, return_index=True, return_inverse=True)
+            pf = pk[first]
+            order = np.argsort((ub // nb * npf + pf) * nb + ub % nb, kind="stable")
+            row = np.empty(len(ub), dtype=np.int64)
+            row[order] = np.arange(len(ub))
+            row = row[inv]
+            ballots = pd.DataFrame({"block": 0, "commune": (ub // nb)[order], "stratum": pf[order]})
             stats = np.zeros((len(ballots), 3 * K))
             np.add.at(stats, (row, k), wv)
             np.add.at(stats, (row, K + k), wv * pos_)
             np.add.at(stats, (row, 2 * K + k), wv * resc)
-            sat_design = _design(ballots[["block", "commune", "stratum"]], stats, C, 1)
+            sat_design = _design(ballots, stats, C, 1)
 
     rk = results["rank"].to_numpy()
     prep = _Prep(codes=codes, fields=fields, W=np.array([f.points for f in meth.fields], float), A=A, AM=AM,

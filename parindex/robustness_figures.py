@@ -107,7 +107,7 @@ def _join(items: list[str]) -> str:
 
 
 def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.DataFrame | None = None,
-                   max_items: int = 5, min_swap: float = 0.05) -> str:
+                   max_items: int = 3, min_swap: float = 0.05) -> str:
     """A short Vietnamese paragraph: whose rank and band are solid, whose are not, which neighbours
     may swap places (with the probability, when ``outrank`` is given)."""
     pc = _ordered(per_commune)
