@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -21,8 +19,8 @@ import openpyxl
 import pandas as pd
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from openpyxl.writer.excel import ExcelWriter
 
+from . import xlsx
 from .communes import load_communes
 from .methodology import Methodology, load_methodology
 from .text import strip_diacritics
@@ -175,23 +173,9 @@ def commune_quality(year: int, seed: int, n: int, base_seed: int = BASE_SEED) ->
 
 def save_workbook(wb: openpyxl.Workbook, path: Path, stamp: dt.datetime) -> Path:
     """Save with fixed document properties and zip entry times, so the bytes are reproducible."""
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
     wb.properties.creator = "parindex.demo (dữ liệu mô phỏng)"
     wb.properties.lastModifiedBy = "parindex.demo"
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).write_data()
-    out = io.BytesIO()
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            dst.writestr(zi, src.read(info.filename))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(out.getvalue())
-    return path
+    return xlsx.save_workbook(wb, path, stamp=stamp, zip_time=None)
 
 
 def _sheet(wb: openpyxl.Workbook, title: str, titles: list[str], header: list[str], rows: list[list],

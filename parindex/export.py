@@ -11,11 +11,7 @@ Both files are written atomically (temporary file in the same directory, then ``
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import os
-import tempfile
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,31 +20,31 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
-from openpyxl.xml.functions import tostring
 
 from .methodology import Methodology
+from .xlsx import FIXED_TIME, ZIP_TIME, write_bytes_atomic
+from .xlsx import workbook_bytes as _workbook_bytes
 
-FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 DECIMALS = 4
 KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
+#: survey columns of the results contract (parindex.survey), kept in results.csv when present
+SURVEY_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
+                  "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
+SURVEY_HEADERS = [("sat_index_pct", "Chỉ số hài lòng (%)", "num"),
+                  ("sat_ci_low", "Hài lòng: cận dưới khoảng tin cậy 95 % (%)", "num"),
+                  ("sat_ci_high", "Hài lòng: cận trên khoảng tin cậy 95 % (%)", "num"),
+                  ("officials_points", "Điểm điều tra cán bộ, đại biểu", "num"),
+                  ("officials_ci_low", "Điều tra cán bộ: cận dưới khoảng tin cậy 95 %", "num"),
+                  ("officials_ci_high", "Điều tra cán bộ: cận trên khoảng tin cậy 95 %", "num"),
+                  ("ballots_received", "Số phiếu hài lòng nhận được", "int"),
+                  ("ballots_valid", "Số phiếu hợp lệ", "int"),
+                  ("ballots_excluded", "Số phiếu bị loại", "int")]
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
 FORMATS = {"num": "0.00", "int": "0", "text": "@"}
 
 
 def _atomic_write_bytes(data: bytes, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(data, path)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -62,7 +58,7 @@ def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
         raise ValueError(f"results table lacks column(s) {missing}")
     fields = [f"field_{f.code}_points" for f in meth.fields]
     tail = ["appraisal_points", "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
-    cols = first + ["band_label"] + fields + [c for c in tail if c in results.columns]
+    cols = first + ["band_label"] + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
     labels = {b.code: b.label for b in meth.bands}
     df = results.assign(band_label=results["band"].map(labels).fillna("").astype("str"))
     for c in fields:
@@ -72,6 +68,9 @@ def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     num = df.select_dtypes(include="float").columns
     df[num] = df[num].round(DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
     df["rank"] = df["rank"].astype(int)
+    for c in ("ballots_received", "ballots_valid", "ballots_excluded"):
+        if c in df.columns:
+            df[c] = df[c].astype("Int64")
     return df
 
 
@@ -151,7 +150,8 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
         Col("points", "Điểm đạt", "num"), Col("max_points", "Điểm tối đa", "num"),
         Col("index_pct", "Chỉ số CCHC (%)", "num"), Col("band", "Mức xếp loại"),
         Col("band_label", "Xếp loại"),
-    ] + [c for c in tail if c.source in res.columns])
+    ] + [c for c in tail if c.source in res.columns]
+      + [Col(c, h, k) for c, h, k in SURVEY_HEADERS if c in res.columns])
 
     fields = res.assign(total=res[[f"field_{f.code}_points" for f in meth.fields]].sum(axis=1))
     _sheet(wb, "Điểm theo lĩnh vực", fields, [
@@ -214,6 +214,25 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
             Col("ballot_id", "Mã phiếu"), Col("commune_code", "Mã xã"), Col("procedure_field", "Lĩnh vực TTHC"),
             Col("date", "Ngày khảo sát"), Col("status_label", "Tình trạng"), Col("rule", "Lý do loại")])
 
+    rob = tables.get("robustness")
+    if isinstance(rob, pd.DataFrame):
+        d = rob.sort_values(["rank", "commune_code"]).reset_index(drop=True)
+        bcols = [Col(f"p_band_{b.code}", f"Xác suất xếp loại {b.code} ({b.label}) (%)", "num") for b in meth.bands
+                 if f"p_band_{b.code}" in d.columns]
+        d = d.assign(**{c.source: d[c.source] * 100.0 for c in bcols})
+        extra = []
+        if "p_top_k" in d.columns:
+            d = d.assign(p_top_k=d["p_top_k"] * 100.0)
+            extra.append(Col("p_top_k", "Xác suất thuộc nhóm dẫn đầu (%)", "num"))
+        if "mean_abs_shift" in d.columns:
+            extra.append(Col("mean_abs_shift", "Mức thay đổi hạng bình quân", "num"))
+        if "commune_name" not in d.columns:
+            d = _add_names(d, results)
+        _sheet(wb, "Độ vững xếp hạng", d, [
+            Col("rank", "Hạng công bố", "int"), Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
+            Col("rank_median", "Hạng trung vị", "num"), Col("rank_p05", "Hạng: phân vị 5 %", "num"),
+            Col("rank_p95", "Hạng: phân vị 95 %", "num")] + bcols + extra)
+
     m = meth.meta
     info = pd.DataFrame({"key": ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú", "Chờ",
                                  "SHA-256 tệp phương pháp"],
@@ -228,22 +247,8 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
 
 
 def workbook_bytes(wb: Workbook) -> bytes:
-    """Serialise a workbook with fixed timestamps (document properties and zip entries)."""
-    buf = io.BytesIO()
-    wb.save(buf)  # openpyxl stamps `modified` with the current time: put the fixed one back below
-    wb.properties.modified = FIXED_TIME
-    core = tostring(wb.properties.to_tree())
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, \
-            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = core if info.filename == "docProps/core.xml" else zin.read(info.filename)
-            zi = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            zi.create_system = 3
-            zout.writestr(zi, data)
-    return out.getvalue()
+    """Serialise a workbook with fixed timestamps (document properties and zip entries); see parindex.xlsx."""
+    return _workbook_bytes(wb, FIXED_TIME, ZIP_TIME)
 
 
 def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path) -> None:
@@ -264,3 +269,66 @@ def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:
     wb.properties.creator = wb.properties.lastModifiedBy = "parindex"
     wb.properties.created = FIXED_TIME
     _atomic_write_bytes(workbook_bytes(wb), Path(path))
+
+
+# ------------------------------------------------------------------------------------------------
+# PNG images of charts
+# ------------------------------------------------------------------------------------------------
+CHROMIUM_PATHS = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+IMAGE_WIDTH = 1200
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _browser_path() -> str | None:
+    """The browser kaleido should drive: $BROWSER_PATH when set, else the first system chromium found.
+    (kaleido.get_chrome would download one: never used.)"""
+    env = os.environ.get("BROWSER_PATH")
+    if env:
+        return env
+    return next((p for p in CHROMIUM_PATHS if os.path.exists(p)), None)
+
+
+def write_chart_images(figs: dict, out_dir: str | Path, width: int = IMAGE_WIDTH, scale: float = 1.0
+                       ) -> list[Path]:
+    """Write each figure as ``<out_dir>/<name>.png`` with kaleido (one browser session for all) and return
+    the paths in the order given. The figures are copied first, so the caller's figures (and any HTML
+    built from them) are left untouched. Each file is written through a temporary name and renamed."""
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if not figs:
+        return []
+    for name in figs:
+        if not str(name) or "/" in str(name) or str(name).startswith("."):
+            raise ValueError(f"write_chart_images: {name!r} is not a usable file name")
+    names = list(figs)
+    copies = []
+    for n in names:
+        f = go.Figure(figs[n])  # a deep copy: the caller's figure is not modified
+        f.update_layout(width=width, autosize=False)
+        copies.append(f)
+    heights = [int(f.layout.height) if f.layout.height else 500 for f in copies]
+    tmp = [out / f".{n}.png.tmp" for n in names]
+    final = [out / f"{n}.png" for n in names]
+    browser = _browser_path()
+    before = os.environ.get("BROWSER_PATH")
+    try:
+        if browser and before is None:
+            os.environ["BROWSER_PATH"] = browser
+        pio.write_images(copies, [str(t) for t in tmp], format="png", width=[width] * len(copies),
+                         height=heights, scale=scale, validate=False)
+        for t, f in zip(tmp, final):
+            with open(t, "rb") as fh:
+                if fh.read(8) != PNG_MAGIC:
+                    raise RuntimeError(f"write_chart_images: {f.name} is not a PNG image")
+            os.chmod(t, 0o644)
+            os.replace(t, f)
+    finally:
+        if before is None:
+            os.environ.pop("BROWSER_PATH", None)
+        for t in tmp:
+            if t.exists():
+                t.unlink()
+    return final

@@ -80,11 +80,42 @@ def _field_codes(meth: Methodology) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------------
+def ranking_breakdown(results: pd.DataFrame, meth: Methodology) -> list[str]:
+    """Hover text per commune (rows of ``results`` in order): points by field and by source, plus bonus
+    and deduction when not zero; every line starts with <br> (plotly markup; labels escaped)."""
+    parts = []
+    fields = [f for f in meth.fields if f"field_{f.code}_points" in results.columns]
+    if fields:
+        parts.append(pd.Series("<br><i>Theo lĩnh vực</i>", index=results.index))
+        for f in fields:
+            v = results[f"field_{f.code}_points"].map(lambda x: fmt_num(x))
+            parts.append(f"<br>LV{esc(f.code)}: " + v + f" / {fmt_num(f.points)}")
+    mx = meth.leaves().groupby("source")["points"].sum()
+    srcs = [s for s in ("appraisal", "officials_survey", "satisfaction_survey") if f"{s}_points" in results.columns]
+    if srcs:
+        parts.append(pd.Series("<br><i>Theo nguồn</i>", index=results.index))
+        for s in srcs:
+            v = results[f"{s}_points"].map(lambda x: fmt_num(x))
+            parts.append(f"<br>{esc(SOURCE_LABELS[s])}: " + v + f" / {fmt_num(float(mx.get(s, 0.0)))}")
+    for c, lab, sign in (("bonus", meth.adjustments.bonus.label, "+"), ("deduction", meth.adjustments.deduction.label, "−")):
+        if c in results.columns:
+            v = results[c].astype(float)
+            parts.append(pd.Series(np.where(v != 0, f"<br>{esc(lab)}: {sign}" + v.map(lambda x: fmt_num(x)), ""),
+                                   index=results.index))
+    if not parts:
+        return [""] * len(results)
+    out = parts[0].astype(str)
+    for p in parts[1:]:
+        out = out + p.astype(str)
+    return out.tolist()
+
+
 def fig_ranking(results: pd.DataFrame, meth: Methodology) -> go.Figure:
     """Index % per commune as horizontal bars, ordered by rank (1 on top), coloured by band."""
     r = _ranked(results)
     labels = commune_labels(r)
     bands = {b.code: b for b in meth.bands}
+    breakdown = np.array(ranking_breakdown(r, meth), dtype=object)
     fig = go.Figure()
     for b in meth.bands:  # one trace per band → a legend of the bands, in methodology order
         m = (r["band"] == b.code).to_numpy()
@@ -97,6 +128,7 @@ def fig_ranking(results: pd.DataFrame, meth: Methodology) -> go.Figure:
             [fmt_num(v) for v in sub["max_points"]],
             [fmt_pct(v) for v in sub["index_pct"]],
             [esc(b.label)] * len(sub),
+            breakdown[m],
         ])
         fig.add_trace(go.Bar(
             y=labels[m].tolist(), x=sub["index_pct"].round(4).tolist(), orientation="h",
@@ -104,7 +136,7 @@ def fig_ranking(results: pd.DataFrame, meth: Methodology) -> go.Figure:
             text=[fmt_pct(v) for v in sub["index_pct"]], textposition="inside", insidetextanchor="end",
             textfont=dict(color="white"), customdata=custom,
             hovertemplate=("<b>%{y}</b><br>Hạng: %{customdata[0]}<br>Điểm: %{customdata[1]} / %{customdata[2]}"
-                           "<br>Chỉ số: %{customdata[3]}<br>Xếp loại: %{customdata[4]}<extra></extra>"),
+                           "<br>Chỉ số: %{customdata[3]}<br>Xếp loại: %{customdata[4]}%{customdata[5]}<extra></extra>"),
         ))
     mean = float(r["index_pct"].mean())
     shapes = [dict(type="line", xref="x", yref="paper", x0=mean, x1=mean, y0=0, y1=1,
@@ -290,5 +322,258 @@ def fig_sources(results: pd.DataFrame, meth: Methodology) -> go.Figure:
         legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, traceorder="normal"),
         xaxis=dict(title=dict(text="Điểm đạt được"), range=[0, float(meth.scale) * 1.02]),
         yaxis=dict(categoryorder="array", categoryarray=labels, autorange="reversed", automargin=True),
+    ))
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Criteria heatmap
+# ------------------------------------------------------------------------------------------------
+def criteria_matrix(leaf_scores: pd.DataFrame, meth: Methodology, results: pd.DataFrame
+                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Per commune (rows, rank order) × criterion (first level below a field, methodology order):
+    (share of the applicable maximum achieved in %, points, applicable maximum). A criterion with no
+    applicable maximum at a commune (not applicable) is NaN in the share."""
+    r = _ranked(results)
+    crit = meth.criteria()
+    leaf_to_crit = meth.leaves().set_index("code")["criterion_code"]
+    ls = leaf_scores.assign(criterion=leaf_scores["code"].map(leaf_to_crit))
+    ls = ls[ls["criterion"].notna()]
+    g = ls.groupby(["commune_code", "criterion"]).agg(points=("points", "sum"), max_points=("max_points", "sum"))
+    pts = g["points"].unstack().reindex(index=r["commune_code"], columns=crit["code"])
+    mx = g["max_points"].unstack().reindex(index=r["commune_code"], columns=crit["code"])
+    pct = pts / mx.where(mx > 0) * 100.0
+    return pct, pts, mx
+
+
+def fig_criteria_heatmap(leaf_scores: pd.DataFrame, meth: Methodology, results: pd.DataFrame) -> go.Figure:
+    """Heatmap commune × criterion: points achieved as % of the criterion's applicable maximum."""
+    r = _ranked(results)
+    pct, pts, mx = criteria_matrix(leaf_scores, meth, results)
+    crit = meth.criteria()
+    labels = commune_labels(r).tolist()
+    x = [esc(c) for c in crit["code"]]
+    z = pct.to_numpy(dtype=float)
+    p, m = pts.to_numpy(dtype=float), mx.to_numpy(dtype=float)
+    full = [esc(f"{c}. {lab}") for c, lab in zip(crit["code"], crit["label"])]
+    text = [[fmt_num(v, 0) if np.isfinite(v) else "–" for v in row] for row in z]
+    custom = [[[full[j], (f"{fmt_num(p[i, j])} / {fmt_num(m[i, j])} điểm ({fmt_pct(z[i, j], 1)})"
+                          if np.isfinite(z[i, j]) else "không áp dụng")] for j in range(z.shape[1])]
+              for i in range(z.shape[0])]
+    fig = go.Figure(go.Heatmap(
+        z=[[None if not np.isfinite(v) else round(float(v), 4) for v in row] for row in z],
+        x=x, y=labels, text=text, texttemplate="%{text}", textfont=dict(size=9), customdata=custom,
+        colorscale="RdYlGn", zmin=0, zmax=100, xgap=1, ygap=1,
+        colorbar=dict(title=dict(text="% tối đa"), ticksuffix=" %", thickness=12),
+        hovertemplate="<b>%{y}</b><br>%{customdata[0]}<br>%{customdata[1]}<extra></extra>"))
+    fig.update_layout(**base_layout(
+        height=_bar_height(len(r), per=26, extra=150),
+        xaxis=dict(side="top", tickangle=-90, type="category", tickfont=dict(size=10), automargin=True),
+        yaxis=dict(autorange="reversed", automargin=True),
+        margin=dict(l=10, r=10, t=60, b=20),
+    ))
+    return fig
+
+
+# ------------------------------------------------------------------------------------------------
+# Surveys
+# ------------------------------------------------------------------------------------------------
+def _interval_fig(r: pd.DataFrame, point: str, lo: str, hi: str, name: str, xtitle: str, color: str,
+                  fmt, xrange=None) -> go.Figure:
+    labels = commune_labels(r).tolist()
+    v = r[point].astype(float)
+    a, b = r[lo].astype(float), r[hi].astype(float)
+    custom = np.column_stack([[fmt(x) for x in v], [fmt(x) for x in a], [fmt(x) for x in b]])
+    fig = go.Figure(go.Scatter(
+        x=v.round(4).tolist(), y=labels, mode="markers", name=esc(name), marker=dict(size=9, color=color),
+        error_x=dict(type="data", symmetric=False, array=(b - v).clip(lower=0).round(4).tolist(),
+                     arrayminus=(v - a).clip(lower=0).round(4).tolist(), thickness=2, width=4, color=color),
+        customdata=custom,
+        hovertemplate=("<b>%{y}</b><br>" + esc(name) + ": %{customdata[0]}<br>Khoảng tin cậy 95 %: "
+                       "%{customdata[1]} – %{customdata[2]}<extra></extra>")))
+    mean = float(v.mean())
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", name=esc(f"Bình quân huyện {fmt(mean)}"),
+                             line=dict(color=MEAN_COLOR, dash="dash", width=1.5), hoverinfo="skip"))
+    fig.update_layout(**base_layout(
+        height=_bar_height(len(r), per=28), showlegend=True,
+        shapes=[dict(type="line", xref="x", yref="paper", x0=mean, x1=mean, y0=0, y1=1,
+                     line=dict(color=MEAN_COLOR, dash="dash", width=1.5))],
+        xaxis=dict(title=dict(text=xtitle), range=xrange),
+        yaxis=dict(categoryorder="array", categoryarray=labels, autorange="reversed", automargin=True),
+    ))
+    return fig
+
+
+def fig_satisfaction_intervals(results: pd.DataFrame) -> go.Figure:
+    """Satisfaction index (%) per commune with its 95 % bootstrap interval, rank order."""
+    r = _ranked(results)
+    lo = float(np.nanmin(r["sat_ci_low"].astype(float))) if r["sat_ci_low"].notna().any() else 0.0
+    fig = _interval_fig(r, "sat_index_pct", "sat_ci_low", "sat_ci_high", "Chỉ số hài lòng",
+                        "Chỉ số hài lòng (%), khoảng tin cậy 95 %", "#3c9a5f", lambda x: fmt_pct(x, 1),
+                        [max(0.0, np.floor(lo / 5.0) * 5.0 - 5.0), 100.5])
+    fig.update_xaxes(ticksuffix=" %")
+    return fig
+
+
+def fig_officials_intervals(results: pd.DataFrame, meth: Methodology) -> go.Figure:
+    """Officials' survey points per commune with its 95 % bootstrap interval, rank order."""
+    r = _ranked(results)
+    mx = float(meth.leaves().query("source == 'officials_survey'")["points"].sum())
+    return _interval_fig(r, "officials_points", "officials_ci_low", "officials_ci_high",
+                         "Điểm điều tra cán bộ, đại biểu",
+                         f"Điểm điều tra xã hội học (tối đa {fmt_num(mx).rstrip('0').rstrip(',')}), "
+                         "khoảng tin cậy 95 %", "#e08b2c", lambda x: fmt_num(x), [0, mx * 1.02])
+
+
+SAT_ANSWER_COLORS = ["#b2182b", "#ef8a62", "#e0e0e0", "#67a9cf", "#2166ac"]
+OFFICIALS_ANSWER_COLORS = {"A": "#1a9850", "B": "#a6d96a", "C": "#fdae61", "D": "#d73027", "": "#bdbdbd"}
+
+
+def satisfaction_answer_shares(satisfaction: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """Per factor (methodology order): share (%) of each answer on the scale among the valid answers of
+    all valid ballots (unweighted counts), plus n_valid and n_blank. Columns: factor, label, <1..5>,
+    n_valid, n_blank."""
+    sv = meth.satisfaction_survey
+    scale = list(range(sv.scale.min, sv.scale.max + 1))
+    q = meth.satisfaction_questions()[["question", "factor"]]
+    s = satisfaction.merge(q, on="question", how="inner")
+    blank = s["answer"].isna()
+    cnt = (s[~blank].assign(a=s.loc[~blank, "answer"].astype(int)).groupby(["factor", "a"]).size()
+           .unstack(fill_value=0).reindex(columns=scale, fill_value=0))
+    codes = [f.code for f in sv.factors]
+    cnt = cnt.reindex(index=codes, fill_value=0)
+    n = cnt.sum(axis=1)
+    out = cnt.div(n.where(n > 0), axis=0) * 100.0
+    out.columns = [str(c) for c in scale]
+    out["n_valid"] = n.astype(int)
+    out["n_blank"] = blank.groupby(s["factor"]).sum().reindex(codes, fill_value=0).astype(int)
+    out.insert(0, "label", [f.label for f in sv.factors])
+    return out.rename_axis("factor").reset_index()
+
+
+def officials_answer_shares(officials: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """Per officials'-survey question (methodology order): share (%) of answers A, B, C, D and blank
+    ("không biết / không trả lời") among all answers. Columns: question, label, A, B, C, D, blank, n."""
+    lv = meth.leaves()
+    lv = lv[lv["source"] == "officials_survey"]
+    cats = list(meth.officials_survey.answer_weights)
+    a = officials["answer"].fillna("").astype(str).str.strip()
+    a = a.where(a.isin(cats), "")
+    cnt = (pd.crosstab(officials["question"], a).reindex(index=lv["code"], columns=cats + [""], fill_value=0)
+           .fillna(0))
+    n = cnt.sum(axis=1)
+    out = cnt.div(n.where(n > 0), axis=0) * 100.0
+    out.columns = cats + ["blank"]
+    out["n"] = n.astype(int)
+    out.insert(0, "label", lv["label"].to_numpy())
+    return out.rename_axis("question").reset_index()
+
+
+def _share_bars(y: list[str], shares: pd.DataFrame, cats: list[tuple[str, str, str]], hover_y: list[str],
+                counts: list[str]) -> go.Figure:
+    fig = go.Figure()
+    for col, name, color in cats:
+        v = shares[col].astype(float)
+        fig.add_trace(go.Bar(
+            y=y, x=v.round(4).tolist(), orientation="h", name=esc(name), marker=dict(color=color),
+            text=[fmt_pct(x, 0) if np.isfinite(x) and x >= 6 else "" for x in v], textposition="inside",
+            insidetextanchor="middle", textfont=dict(size=11),
+            customdata=np.column_stack([hover_y, [fmt_pct(x, 1) if np.isfinite(x) else "–" for x in v], counts]),
+            hovertemplate=f"<b>%{{customdata[0]}}</b><br>{esc(name)}: %{{customdata[1]}}<br>%{{customdata[2]}}"
+                          "<extra></extra>"))
+    fig.update_layout(**base_layout(
+        barmode="stack", height=_bar_height(len(y), per=30, extra=130), bargap=0.3,
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="left", x=0, traceorder="normal"),
+        xaxis=dict(range=[0, 100.5], ticksuffix=" %", title=dict(text="Tỷ lệ câu trả lời")),
+        yaxis=dict(categoryorder="array", categoryarray=y, autorange="reversed", automargin=True),
+    ))
+    return fig
+
+
+SAT_ANSWER_LABELS = {1: "Rất không hài lòng", 2: "Không hài lòng", 3: "Bình thường", 4: "Hài lòng",
+                     5: "Rất hài lòng"}
+
+
+def fig_satisfaction_answers(shares: pd.DataFrame, meth: Methodology) -> go.Figure:
+    """Share of answers 1–5 per satisfaction factor (valid answers, stacked to 100 %)."""
+    sv = meth.satisfaction_survey
+    scale = list(range(sv.scale.min, sv.scale.max + 1))
+    colors = SAT_ANSWER_COLORS if len(scale) == 5 else FIELD_COLORS
+    cats = [(str(a), f"{a} – {SAT_ANSWER_LABELS[a]}" if len(scale) == 5 and a in SAT_ANSWER_LABELS else str(a),
+             colors[i % len(colors)]) for i, a in enumerate(scale)]
+    y = [wrap_label(lab, 22) for lab in shares["label"]]
+    counts = [f"{int(n)} câu trả lời hợp lệ, {int(b)} câu bỏ trống" for n, b in zip(shares["n_valid"],
+                                                                                  shares["n_blank"])]
+    return _share_bars(y, shares, cats, [esc(x) for x in shares["label"]], counts)
+
+
+def fig_officials_answers(shares: pd.DataFrame, meth: Methodology) -> go.Figure:
+    """Share of answers A/B/C/D and blank per officials'-survey question (stacked to 100 %)."""
+    os_ = meth.officials_survey
+    cats = [(k, f"{k} – {os_.answer_labels.get(k, '')}".rstrip(" –"), OFFICIALS_ANSWER_COLORS.get(k, "#888"))
+            for k in os_.answer_weights] + [("blank", "Không biết / không trả lời", OFFICIALS_ANSWER_COLORS[""])]
+    y = [esc(q) for q in shares["question"]]
+    full = [esc(f"{q}. {lab}") for q, lab in zip(shares["question"], shares["label"])]
+    counts = [f"{int(n)} câu trả lời" for n in shares["n"]]
+    return _share_bars(y, shares, cats, full, counts)
+
+
+# ------------------------------------------------------------------------------------------------
+# Year over year
+# ------------------------------------------------------------------------------------------------
+def year_over_year(results: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFrame:
+    """Moves since the earlier year, rank order of this year: commune_code, commune_name, rank_prev, rank,
+    move (rank_prev − rank: positive = moved up), index_prev, index_pct, index_change (points of %)."""
+    r = _ranked(results)[["commune_code", "commune_name", "rank", "index_pct"]]
+    p = previous[["commune_code", "rank", "index_pct"]].rename(columns={"rank": "rank_prev",
+                                                                        "index_pct": "index_prev"})
+    p = p.assign(commune_code=p["commune_code"].astype(str))
+    out = r.assign(commune_code=r["commune_code"].astype(str)).merge(p, on="commune_code", how="left")
+    out["move"] = out["rank_prev"] - out["rank"]
+    out["index_change"] = out["index_pct"] - out["index_prev"]
+    return out[["commune_code", "commune_name", "rank_prev", "rank", "move", "index_prev", "index_pct",
+                "index_change"]]
+
+
+def fig_rank_slope(moves: pd.DataFrame, year: int, previous_year: int) -> go.Figure:
+    """Slope chart of ranks: earlier year on the left, this year on the right, one line per commune
+    (green = moved up, red = moved down, grey = same rank)."""
+    x0, x1 = str(previous_year), str(year)
+    labels = commune_labels(moves.reset_index(drop=True)).tolist()
+    fig = go.Figure()
+    groups = (("up", "Tăng hạng", "#1a7f37"), ("down", "Giảm hạng", "#c0392b"), ("same", "Giữ nguyên", "#8c8c8c"))
+    kind = np.where(moves["move"] > 0, "up", np.where(moves["move"] < 0, "down", "same"))
+    for key, name, color in groups:
+        idx = np.flatnonzero(kind == key)
+        if not len(idx):
+            continue
+        xs, ys, hov = [], [], []
+        for i in idx:
+            m = moves.iloc[i]
+            h = (f"<b>{labels[i]}</b><br>Hạng {x0}: {int(m.rank_prev)} → {x1}: {int(m['rank'])}"
+                 f"<br>Chỉ số: {fmt_pct(m.index_prev)} → {fmt_pct(m.index_pct)} "
+                 f"({'+' if m.index_change > 0 else ''}{fmt_num(m.index_change)} điểm %)")
+            xs += [x0, x1, None]
+            ys += [int(m.rank_prev), int(m["rank"]), None]
+            hov += [h, h, ""]
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, line=dict(color=color, width=2),
+                                 marker=dict(size=8, color=color), hovertext=hov, hoverinfo="text"))
+    n = len(moves)
+    right = [f"{int(r)}. {lab}" for r, lab in zip(moves["rank"], labels)]
+    prev = moves.sort_values("rank_prev")
+    left_labels = commune_labels(prev.reset_index(drop=True)).tolist()
+    left = [f"{lab} {int(r)}." for r, lab in zip(prev["rank_prev"], left_labels)]
+    fig.add_trace(go.Scatter(x=[x1] * n, y=moves["rank"].astype(int).tolist(), mode="text", text=right,
+                             textposition="middle right", showlegend=False, hoverinfo="skip",
+                             textfont=dict(size=11)))
+    fig.add_trace(go.Scatter(x=[x0] * n, y=prev["rank_prev"].astype(int).tolist(), mode="text", text=left,
+                             textposition="middle left", showlegend=False, hoverinfo="skip",
+                             textfont=dict(size=11)))
+    fig.update_layout(**base_layout(
+        height=_bar_height(n, per=30, extra=120),
+        xaxis=dict(type="category", categoryorder="array", categoryarray=[x0, x1], range=[-1.3, 2.3],
+                   showgrid=False, side="top"),
+        yaxis=dict(showticklabels=False, showgrid=False, zeroline=False, range=[n + 0.5, 0.5]),
+        margin=dict(l=10, r=10, t=60, b=10),
     ))
     return fig

@@ -34,6 +34,22 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "toImageButtonOptions": {"format": "png", "scale": 2}}
 STATUS_LABELS = {"reference_default": "Mặc định tham chiếu", "official": "Chính thức", "variant": "Phương án thử"}
 KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
+#: Vietnamese labels of the rule codes of the rejection log / ballot exclusions (parindex.ingest.BALLOT_RULES;
+#: "duplicate_id" is logged as "duplicate"). An unknown code is shown as it is.
+RULE_LABELS = {
+    "blank_majority": "Quá nửa số câu bỏ trống",
+    "unknown_commune": "Không xác định được xã",
+    "unknown_field": "Không xác định được lĩnh vực",
+    "unknown_group": "Không xác định được nhóm đối tượng",
+    "out_of_range": "Câu trả lời ngoài thang đo",
+    "outside_period": "Ngoài thời gian khảo sát",
+    "duplicate": "Phiếu trùng",
+    "duplicate_id": "Mã phiếu trùng",
+    "ignored_column": "Cột không dùng (bỏ qua)",
+}
+SURVEY_RESULT_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
+                         "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
+ROBUSTNESS_COLUMNS = ["commune_code", "rank", "rank_median", "rank_p05", "rank_p95"]
 MAX_ROWS = 500  # longest data-quality listing shown in the page (the xlsx/csv carry everything)
 
 
@@ -45,6 +61,8 @@ class ReportContext:
     run_label: str = ""              # e.g. methodology id + seed, shown in a footer
     params: dict = field(default_factory=dict)   # shown in the methodology appendix
     notes: list[str] = field(default_factory=list)  # warnings shown prominently in the summary
+    robustness_summary: dict | None = None          # robustness.json of the robustness stage
+    previous_year: int | None = None                # year of the table "previous_results", when given
 
 
 # ------------------------------------------------------------------------------------------------
@@ -85,6 +103,52 @@ def _steps(steps) -> str:
 def _points(v: float) -> str:
     """Methodology points without trailing zeros: 2 → "2", 1.5 → "1,5"."""
     return fmt_num(v, 2).rstrip("0").rstrip(",")
+
+
+def rule_label(code) -> str:
+    """Vietnamese label of a rejection rule code (the code itself when unknown)."""
+    c = _s(code)
+    return RULE_LABELS.get(c, c)
+
+
+def _rank_txt(x) -> str:
+    if x is None or pd.isna(x):
+        return "–"
+    x = float(x)
+    return fmt_num(x, 0) if x.is_integer() else fmt_num(x, 1)
+
+
+def _signed(x, d: int = 2) -> str:
+    if x is None or pd.isna(x):
+        return "–"
+    return ("+" if x > 0 else "") + fmt_num(float(x), d)
+
+
+def previous_results_check(previous: pd.DataFrame | None, results: pd.DataFrame, previous_year: int | None
+                           ) -> tuple[bool, str | None]:
+    """Whether the earlier year's results can be compared with this year's: same set of communes and the
+    columns commune_code, rank, index_pct. Returns (usable, Vietnamese note when not usable)."""
+    if previous is None:
+        return False, None
+    y = f"năm {previous_year}" if previous_year else "năm trước"
+    need = ["commune_code", "rank", "index_pct"]
+    miss = [c for c in need if c not in previous.columns]
+    if miss:
+        return False, f"Không so sánh được với {y}: bảng kết quả {y} thiếu cột {', '.join(miss)}."
+    a = set(previous["commune_code"].astype(str))
+    b = set(results["commune_code"].astype(str))
+    if a != b or len(previous) != len(results):
+        only_now, only_prev = sorted(b - a), sorted(a - b)
+        detail = []
+        if only_now:
+            detail.append(f"chỉ có trong năm nay: {', '.join(only_now)}")
+        if only_prev:
+            detail.append(f"chỉ có trong {y}: {', '.join(only_prev)}")
+        if not detail:
+            detail.append("có mã xã lặp lại")
+        return False, (f"Không so sánh với {y}: danh sách xã, thị trấn hai năm khác nhau ("
+                       + "; ".join(detail) + ").")
+    return True, None
 
 
 def _require(tables: dict, name: str, cols: list[str]) -> pd.DataFrame:

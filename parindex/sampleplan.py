@@ -17,9 +17,7 @@ reproducible bytes. The dossier counts come from ``so_ho_so_<year>.xlsx`` throug
 from __future__ import annotations
 
 import datetime as dt
-import io
 import math
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,8 +27,8 @@ import pandas as pd
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
-from openpyxl.writer.excel import ExcelWriter
 
+from . import xlsx
 from .communes import CommuneMatcher
 from .methodology import Methodology
 from .text import fmt_pct
@@ -337,24 +335,9 @@ def default_stamp(year: int) -> dt.datetime:
 
 def save_workbook(wb: openpyxl.Workbook, path: str | Path, stamp: dt.datetime, creator: str = "parindex") -> Path:
     """Save with fixed document properties and zip entry times, so the same content gives the same bytes."""
-    wb.properties.created = stamp
-    wb.properties.modified = stamp
     wb.properties.creator = creator
     wb.properties.lastModifiedBy = creator
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(wb, archive).write_data()
-    out = io.BytesIO()
-    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            dst.writestr(zi, src.read(info.filename))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(out.getvalue())
-    return path
+    return xlsx.save_workbook(wb, path, stamp=stamp, zip_time=None)
 
 
 def form_sheet(ws: Worksheet, titles: list[str], header: list[str], *, notes: list[object] | None = None,
