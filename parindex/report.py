@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from . import __version__
 from . import figures as F
+from . import robustness_figures as RF
 from .methodology import Methodology
 from .text import fmt_num, fmt_pct, nfc
 
@@ -169,6 +170,21 @@ def _present(tables: dict, name: str) -> pd.DataFrame | None:
 # ------------------------------------------------------------------------------------------------
 # Section builders (plain dicts / lists of preformatted strings for the template)
 # ------------------------------------------------------------------------------------------------
+def _movers(moves: pd.DataFrame | None, k: int = 3) -> dict | None:
+    """Largest rank gains and losses since the earlier year (ties: larger index change, then rank)."""
+    if moves is None:
+        return None
+    m = moves.assign(name=moves["commune_name"].map(_s))
+    up = m[m["move"] > 0].sort_values(["move", "index_change", "rank"], ascending=[False, False, True]).head(k)
+    down = m[m["move"] < 0].sort_values(["move", "index_change", "rank"], ascending=[True, True, True]).head(k)
+
+    def rows(df: pd.DataFrame) -> list[dict]:
+        return [dict(name=x.name, move=_signed(x.move, 0), prev=int(x.rank_prev), rank=int(x.rank),
+                     change=_signed(x.index_change)) for x in df.itertuples()]
+
+    return dict(up=rows(up), down=rows(down), same=int((m["move"] == 0).sum()))
+
+
 def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | None, context: ReportContext) -> dict:
     r = results
     hi, lo = r["index_pct"].max(), r["index_pct"].min()
@@ -304,8 +320,10 @@ def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | N
         detail = rej.sort_values(["file", "sheet", "row"]).head(MAX_ROWS)
         out["rejections"] = dict(
             n=len(rej),
-            by_rule=[dict(file=_s(x.file), rule=_s(x.rule), n=int(x.n)) for x in by_rule.itertuples()],
-            rows=[dict(file=_s(x.file), sheet=_s(x.sheet), row=_s(x.row), rule=_s(x.rule), detail=_s(x.detail))
+            by_rule=[dict(file=_s(x.file), rule=_s(x.rule), label=rule_label(x.rule), n=int(x.n))
+                     for x in by_rule.itertuples()],
+            rows=[dict(file=_s(x.file), sheet=_s(x.sheet), row=_s(x.row), rule=rule_label(x.rule),
+                       detail=_s(x.detail))
                   for x in detail.itertuples()],
             truncated=len(rej) > MAX_ROWS)
     if bal is not None:
@@ -322,8 +340,9 @@ def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | N
             counts = [int(by.loc[c, r]) if c in by.index else 0 for r in rules]
             rows.append(dict(code=c or "(không xác định)", name=names.get(c, ""), valid=int(valid.get(c, 0)),
                              excluded=sum(counts), counts=counts))
-        out["ballots"] = dict(rules=rules, rows=rows, n_valid=int((b["status"] == "valid").sum()),
-                              n_excluded=len(excl))
+        totals = [sum(r["counts"][i] for r in rows) for i in range(len(rules))]
+        out["ballots"] = dict(rules=[dict(code=r, label=rule_label(r)) for r in rules], rows=rows,
+                              totals=totals, n_valid=int((b["status"] == "valid").sum()), n_excluded=len(excl))
     if miss is not None and len(miss):
         labels = dict(zip(meth.leaves()["code"], meth.leaves()["label"]))
         out["missing"] = [dict(code=_s(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=_s(x.code),
@@ -331,8 +350,179 @@ def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | N
     return out
 
 
+def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict) -> dict | None:
+    """Survey section: ballot counts, satisfaction index and officials' points with their 95 % intervals,
+    factor heatmap, answer distributions. Each part only when its data are given."""
+    factors = _present(tables, "satisfaction_factors")
+    sat, off = _present(tables, "satisfaction"), _present(tables, "officials")
+    cols = set(results.columns)
+    out: dict = dict(ballots=None, sat_ci=False, off_ci=False, factors=False, sat_answers=None, off_answers=None)
+    r = results.sort_values(["rank", "commune_code"])
+    if {"ballots_received", "ballots_valid", "ballots_excluded"} <= cols:
+        rows = [dict(name=_s(x.commune_name), code=_s(x.commune_code), received=int(x.ballots_received),
+                     valid=int(x.ballots_valid), excluded=int(x.ballots_excluded),
+                     sat=_pct(getattr(x, "sat_index_pct", None), 1) if "sat_index_pct" in cols else "",
+                     sat_ci=(f"{_pct(x.sat_ci_low, 1)} – {_pct(x.sat_ci_high, 1)}"
+                             if {"sat_ci_low", "sat_ci_high"} <= cols else ""),
+                     off=_num(x.officials_points) if "officials_points" in cols else "",
+                     off_ci=(f"{_num(x.officials_ci_low)} – {_num(x.officials_ci_high)}"
+                             if {"officials_ci_low", "officials_ci_high"} <= cols else ""))
+                for x in r.itertuples()]
+        out["ballots"] = dict(rows=rows, received=int(r["ballots_received"].sum()),
+                              valid=int(r["ballots_valid"].sum()), excluded=int(r["ballots_excluded"].sum()),
+                              has_sat="sat_index_pct" in cols, has_off="officials_points" in cols)
+    if {"sat_index_pct", "sat_ci_low", "sat_ci_high"} <= cols:
+        figs["fig-sat-ci"] = figure_json(F.fig_satisfaction_intervals(results))
+        out["sat_ci"] = True
+    if {"officials_points", "officials_ci_low", "officials_ci_high"} <= cols:
+        figs["fig-off-ci"] = figure_json(F.fig_officials_intervals(results, meth))
+        out["off_ci"] = True
+    if factors is not None and len(factors):
+        figs["fig-satisfaction"] = figure_json(F.fig_satisfaction(factors, meth, results))
+        out["factors"] = True
+    if sat is not None and len(sat):
+        sh = F.satisfaction_answer_shares(sat, meth)
+        figs["fig-sat-answers"] = figure_json(F.fig_satisfaction_answers(sh, meth))
+        out["sat_answers"] = dict(n_valid=int(sh["n_valid"].sum()), n_blank=int(sh["n_blank"].sum()),
+                                  n_ballots=int(sat["ballot_id"].nunique()))
+    if off is not None and len(off):
+        sh = F.officials_answer_shares(off, meth)
+        figs["fig-off-answers"] = figure_json(F.fig_officials_answers(sh, meth))
+        out["off_answers"] = dict(n=int(sh["n"].sum()), n_resp=int(off["ballot_id"].nunique()),
+                                  blank=_pct(float((off["answer"].fillna("").astype(str).str.strip() == "").mean()
+                                                   * 100.0), 1))
+    if out["ballots"] is None and not (out["sat_ci"] or out["off_ci"] or out["factors"] or out["sat_answers"]
+                                       or out["off_answers"]):
+        return None
+    return out
+
+
+def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context: ReportContext, figs: dict
+                ) -> dict | None:
+    """Robustness section from the robustness stage's tables (absent → None)."""
+    pc = _present(tables, "robustness")
+    if pc is None:
+        return None
+    miss = [c for c in ROBUSTNESS_COLUMNS if c not in pc.columns]
+    if miss:
+        raise ValueError(f"render_report: table 'robustness' lacks column(s) {miss}")
+    pc = pc.assign(commune_code=pc["commune_code"].astype(str))
+    names = _names(results)
+    if "commune_name" not in pc.columns:
+        pc = pc.assign(commune_name=pc["commune_code"].map(names).fillna(""))
+    if "band" not in pc.columns:
+        band = dict(zip(results["commune_code"].astype(str), results["band"]))
+        pc = pc.assign(band=pc["commune_code"].map(band))
+    pc = pc.sort_values(["rank", "commune_code"]).reset_index(drop=True)
+    bands = [b for b in meth.bands if f"p_band_{b.code}" in pc.columns]
+    blabel = {b.code: b.label for b in meth.bands}
+    outrank = _present(tables, "outrank")
+    if outrank is not None:
+        outrank = outrank.copy()
+        if "commune_code" in outrank.columns:
+            outrank = outrank.set_index("commune_code")
+        outrank.index = outrank.index.astype(str)
+        outrank.columns = outrank.columns.astype(str)
+    figs["fig-rank-intervals"] = figure_json(RF.fig_rank_intervals(pc))
+    top_k = (context.robustness_summary or {}).get("top_k")
+    rows = []
+    for x in pc.itertuples():
+        probs = [_pct(100.0 * getattr(x, f"p_band_{b.code}"), 1) for b in bands]
+        rows.append(dict(rank=int(x.rank), name=_s(x.commune_name), band=blabel.get(_s(x.band), _s(x.band)),
+                         median=_rank_txt(x.rank_median), lo=_rank_txt(x.rank_p05), hi=_rank_txt(x.rank_p95),
+                         probs=probs,
+                         top=_pct(100.0 * x.p_top_k, 1) if "p_top_k" in pc.columns else "",
+                         shift=_num(x.mean_abs_shift) if "mean_abs_shift" in pc.columns else ""))
+    out = dict(rows=rows, bands=[dict(code=b.code, label=b.label, color=b.color) for b in bands],
+               has_top="p_top_k" in pc.columns, top_k=top_k, has_shift="mean_abs_shift" in pc.columns,
+               outrank=False, sobol=False, loo=None, convergence=None, text="", facts=[])
+    if outrank is not None and len(outrank):
+        figs["fig-outrank"] = figure_json(RF.fig_outrank_heatmap(outrank, pc))
+        out["outrank"] = True
+    sobol = _present(tables, "sobol")
+    if sobol is not None:
+        figs["fig-sobol"] = figure_json(RF.fig_sobol(sobol))
+        out["sobol"] = True
+    loo = _present(tables, "leave_one_out")
+    if loo is not None:
+        fields = [f for f in meth.fields if f"rank_without_{f.code}" in loo.columns]
+        l = loo.assign(commune_code=loo["commune_code"].astype(str)).sort_values(["rank", "commune_code"])
+        lrows = []
+        for x in l.itertuples(index=False):
+            d = x._asdict()
+            cells = []
+            for f in fields:
+                v = int(d[f"rank_without_{f.code}"])
+                mv = int(d["rank"]) - v
+                cells.append(dict(text=str(v), cls="up" if mv > 0 else "down" if mv < 0 else ""))
+            lrows.append(dict(rank=int(d["rank"]), name=names.get(d["commune_code"], d["commune_code"]),
+                              cells=cells, span=f"{min(int(d['rank']), *[int(c['text']) for c in cells])} – "
+                                                f"{max(int(d['rank']), *[int(c['text']) for c in cells])}"
+                              if cells else ""))
+        out["loo"] = dict(fields=[dict(code=f.code, label=f"{f.code}. {f.label}") for f in fields], rows=lrows)
+    conv = _present(tables, "convergence")
+    summ = context.robustness_summary or {}
+    if conv is not None and len(conv):
+        c = conv.set_index("statistic")
+        parts = []
+        n1, n2 = summ.get("n_draws"), summ.get("n_draws_convergence")
+        head = (f"Kiểm tra hội tụ: so sánh {fmt_num(n1, 0)} và {fmt_num(n2, 0)} lần mô phỏng"
+                if n1 and n2 else "Kiểm tra hội tụ: so sánh n và 2n lần mô phỏng")
+        if "mean_abs_shift_overall" in c.index:
+            v = c.loc["mean_abs_shift_overall"]
+            parts.append(f"mức thay đổi hạng bình quân {_num(v.value_n)} và {_num(v.value_2n)}")
+        if "mean_rank_interval_width" in c.index:
+            v = c.loc["mean_rank_interval_width"]
+            parts.append(f"độ rộng bình quân của khoảng 5–95 % là {_num(v.value_n)} và {_num(v.value_2n)} hạng")
+        pb = conv[conv["statistic"].astype(str).str.startswith(("p_band_", "p_top_k"))]
+        if len(pb):
+            parts.append("xác suất xếp loại / nhóm dẫn đầu thay đổi nhiều nhất "
+                         f"{_num(float(pb['change'].abs().max()) * 100.0, 1)} điểm %")
+        out["convergence"] = head + ": " + "; ".join(parts) + "."
+    if summ:
+        src = {"weights": "trọng số lĩnh vực", "sampling": "chọn mẫu khảo sát (bootstrap)",
+               "rules": "quy tắc tính điểm"}
+        facts = []
+        if summ.get("n_draws"):
+            facts.append(f"{fmt_num(summ['n_draws'], 0)} lần mô phỏng")
+        if summ.get("sources_on") is not None:
+            facts.append("nguồn bất định: " + (", ".join(src.get(x, _s(x)) for x in summ["sources_on"]) or "không có"))
+        if summ.get("weight_spread") is not None:
+            facts.append(f"trọng số lĩnh vực dao động ±{fmt_pct(100.0 * float(summ['weight_spread']), 0)}")
+        if summ.get("seed") is not None:
+            facts.append(f"hạt giống ngẫu nhiên {_s(summ['seed'])}")
+        out["facts"] = facts
+    if {"rank_p05", "rank_p95", "mean_abs_shift"} <= set(pc.columns) and bands:
+        out["text"] = nfc(RF.plain_language(pc, meth, outrank))
+    return out
+
+
+def _year_over_year(tables: dict, results: pd.DataFrame, context: ReportContext
+                    ) -> tuple[pd.DataFrame | None, dict | None, str | None]:
+    """(moves, section data, note) for the earlier year's results (absent or not comparable → no section)."""
+    prev = _present(tables, "previous_results")
+    ok, note = previous_results_check(prev, results, context.previous_year)
+    if not ok:
+        return None, None, note
+    moves = F.year_over_year(results, prev)
+    py = context.previous_year if context.previous_year else context.year - 1
+    rows = [dict(rank=int(x.rank), name=_s(x.commune_name), prev=int(x.rank_prev), move=_signed(x.move, 0),
+                 cls="up" if x.move > 0 else "down" if x.move < 0 else "", index_prev=_pct(x.index_prev),
+                 index=_pct(x.index_pct), change=_signed(x.index_change),
+                 ccls="up" if x.index_change > 0 else "down" if x.index_change < 0 else "")
+            for x in moves.itertuples()]
+    mean_prev, mean_now = float(prev["index_pct"].mean()), float(results["index_pct"].mean())
+    data = dict(year=context.year, previous_year=py, rows=rows,
+                fig=figure_json(F.fig_rank_slope(moves, context.year, py)), n_up=int((moves["move"] > 0).sum()),
+                n_down=int((moves["move"] < 0).sum()), n_same=int((moves["move"] == 0).sum()),
+                mean_prev=_pct(mean_prev), mean_now=_pct(mean_now), mean_change=_signed(mean_now - mean_prev))
+    return moves, data, None
+
+
 def _scorecard(results: pd.DataFrame, leaf_scores: pd.DataFrame, changes: pd.DataFrame | None,
-               meth: Methodology, n_lost: int = 6) -> tuple[list[dict], dict]:
+               meth: Methodology, n_lost: int = 6, factors: pd.DataFrame | None = None,
+               robustness: pd.DataFrame | None = None, moves: pd.DataFrame | None = None,
+               years: tuple[int, int] | None = None) -> tuple[list[dict], dict]:
     """Per-commune data for the scorecard (raw text: the page writes it with textContent) and the
     base figure (the top-ranked commune) that the page's JavaScript redraws for the chosen commune."""
     bands = {b.code: b for b in meth.bands}
@@ -345,6 +535,21 @@ def _scorecard(results: pd.DataFrame, leaf_scores: pd.DataFrame, changes: pd.Dat
     lost = ls.groupby("commune_code").head(n_lost)
     src = meth.sources
     r = results.sort_values(["rank", "commune_code"])
+    cols = set(r.columns)
+    flabel = {f.code: f.label for f in meth.satisfaction_survey.factors}
+    forder = {f.code: i for i, f in enumerate(meth.satisfaction_survey.factors)}
+    fac = {}
+    if factors is not None and len(factors):
+        fsorted = factors.assign(_o=factors["factor"].map(forder)).sort_values(["commune_code", "_o"])
+        for code, g in fsorted.groupby("commune_code", sort=False):
+            fac[str(code)] = [[_s(flabel.get(f, f)), _pct(100.0 * v, 1), str(int(n))]
+                              for f, v, n in zip(g["factor"], g["index"], g["n_answers"])]
+    rob = {}
+    if robustness is not None:
+        for x in robustness.itertuples():
+            rob[str(x.commune_code)] = x
+    mv = {} if moves is None else {str(x.commune_code): x for x in moves.itertuples()}
+    off_max = _num(float(meth.leaves().query("source == 'officials_survey'")["points"].sum()))
     data = []
     for x in r.itertuples():
         code = str(x.commune_code)
@@ -363,8 +568,44 @@ def _scorecard(results: pd.DataFrame, leaf_scores: pd.DataFrame, changes: pd.Dat
                    _num(l.lost)] for l in lost_c.itertuples()],
             cuts=[[_s(c.code), _s(c.label), _num(c.self_points), _num(c.appraised_points), _num(c.change),
                    _s(c.reason) or "(không ghi lý do)", _s(c.flag)] for c in ch.itertuples()],
+            sat=fac.get(code, []),
+            sat_text=(f"Chỉ số hài lòng chung {_pct(x.sat_index_pct, 1)}"
+                      + (f" (khoảng tin cậy 95 %: {_pct(x.sat_ci_low, 1)} – {_pct(x.sat_ci_high, 1)})"
+                         if {"sat_ci_low", "sat_ci_high"} <= cols else "")
+                      if "sat_index_pct" in cols else ""),
+            off_text=(f"Điểm điều tra cán bộ, đại biểu {_num(x.officials_points)} / {off_max}"
+                      + (f" (khoảng tin cậy 95 %: {_num(x.officials_ci_low)} – {_num(x.officials_ci_high)})"
+                         if {"officials_ci_low", "officials_ci_high"} <= cols else "")
+                      if "officials_points" in cols else ""),
+            ballots_text=(f"Phiếu khảo sát sự hài lòng: nhận {int(x.ballots_received)}, hợp lệ "
+                          f"{int(x.ballots_valid)}, bị loại {int(x.ballots_excluded)}"
+                          if {"ballots_received", "ballots_valid", "ballots_excluded"} <= cols else ""),
+            **_scorecard_rob(rob.get(code), meth),
+            yoy_text=_scorecard_yoy(mv.get(code), years),
         ))
     return data, r.iloc[0]["commune_code"]
+
+
+def _scorecard_rob(x, meth: Methodology) -> dict:
+    """Rank interval text and band probabilities of one commune (empty when there are no robustness results)."""
+    if x is None:
+        return dict(rob_text="", rob_probs=[])
+    d = x._asdict()
+    text = (f"Hạng trung vị {_rank_txt(d['rank_median'])}; khoảng 5–95 %: hạng {_rank_txt(d['rank_p05'])} – "
+            f"{_rank_txt(d['rank_p95'])} (hạng công bố {int(d['rank'])})")
+    probs = [[b.label, _pct(100.0 * d[f"p_band_{b.code}"], 1), b.color] for b in meth.bands
+             if f"p_band_{b.code}" in d]
+    return dict(rob_text=text, rob_probs=probs)
+
+
+def _scorecard_yoy(x, years: tuple[int, int] | None) -> str:
+    if x is None or years is None:
+        return ""
+    now, prev = years
+    move = int(x.move)
+    how = (f"tăng {move} bậc" if move > 0 else f"giảm {-move} bậc" if move < 0 else "giữ nguyên hạng")
+    return (f"Năm {prev}: hạng {int(x.rank_prev)} ({_pct(x.index_prev)}) → năm {now}: hạng {int(x.rank)} "
+            f"({_pct(x.index_pct)}): {how}, chỉ số {_signed(x.index_change)} điểm %")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -396,12 +637,30 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
         sections.append(s)
         return s
 
+    moves, yoy, yoy_note = _year_over_year(tables, results, context)
     figs["fig-ranking"] = figure_json(F.fig_ranking(results, meth))
     section("ranking", "Xếp hạng Chỉ số CCHC")
     figs["fig-fields"] = figure_json(F.fig_fields(results, meth))
     if all(f"{s}_points" in results.columns for s in ("appraisal", "officials_survey", "satisfaction_survey")):
         figs["fig-sources"] = figure_json(F.fig_sources(results, meth))
-    section("fields", "Điểm theo lĩnh vực")
+    if leaf_scores is not None:
+        figs["fig-criteria"] = figure_json(F.fig_criteria_heatmap(leaf_scores, meth, results))
+    section("fields", "Điểm theo lĩnh vực và tiêu chí")
+    rob_table = _present(tables, "robustness")
+    scorecard = None
+    if leaf_scores is not None:
+        rob_pc = None
+        if rob_table is not None:
+            rob_pc = rob_table.assign(commune_code=rob_table["commune_code"].astype(str))
+        data, first = _scorecard(results, leaf_scores, changes, meth, factors=factors, robustness=rob_pc,
+                                 moves=moves, years=(context.year, yoy["previous_year"]) if yoy else None)
+        figs["fig-commune"] = figure_json(F.fig_commune(results, leaf_scores, meth, first))
+        scorecard = dict(options=[(d["code"], f"{d['rank']}. {d['name']}") for d in data],
+                         data=Markup(script_json(data)), first=data[0],
+                         has_sat=bool(factors is not None and len(factors)),
+                         has_survey=any(d["sat_text"] or d["off_text"] or d["ballots_text"] for d in data),
+                         has_rob=rob_pc is not None, has_yoy=yoy is not None)
+        section("scorecard", "Phiếu điểm từng xã, thị trấn")
     appraisal = None
     if leaf_scores is not None:
         figs["fig-appraisal"] = figure_json(F.fig_self_vs_appraised(leaf_scores, results))
@@ -410,21 +669,25 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
     elif changes is not None:
         appraisal = _appraisal_tables(changes, results)
         section("appraisal", "Tự đánh giá và thẩm định")
-    if factors is not None and len(factors):
-        figs["fig-satisfaction"] = figure_json(F.fig_satisfaction(factors, meth, results))
-        section("satisfaction", "Sự hài lòng của người dân, tổ chức theo yếu tố")
+    surveys = _surveys(tables, results, meth, figs)
+    if surveys is not None:
+        section("surveys", "Điều tra xã hội học và khảo sát sự hài lòng")
+    robustness = _robustness(tables, results, meth, context, figs)
+    if robustness is not None:
+        section("robustness", "Độ vững của xếp hạng")
+    if yoy is not None:
+        figs["fig-yoy"] = yoy.pop("fig")
+        section("yoy", f"So sánh với năm {yoy['previous_year']}")
     section("results", "Bảng kết quả")
-    scorecard = None
-    if leaf_scores is not None:
-        data, first = _scorecard(results, leaf_scores, changes, meth)
-        figs["fig-commune"] = figure_json(F.fig_commune(results, leaf_scores, meth, first))
-        scorecard = dict(options=[(d["code"], f"{d['rank']}. {d['name']}") for d in data],
-                         data=Markup(script_json(data)), first=data[0])
-        section("scorecard", "Phiếu điểm từng xã, thị trấn")
     section("methodology", "Phương pháp tính", appendix=True)
     quality = _quality(tables, results, meth)
     if quality is not None:
         section("quality", "Chất lượng dữ liệu", appendix=True)
+    summary = _summary(results, meth, missing, context)
+    if yoy_note:
+        summary["notes"].append(yoy_note)
+    summary["movers"] = _movers(moves)
+    summary["previous_year"] = yoy["previous_year"] if yoy else None
 
     fig_blob = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in figs.items()) + "}"
     env = _env()
@@ -432,10 +695,11 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
         ctx=context, meth=meth, version=__version__,
         title=f"Chỉ số cải cách hành chính năm {context.year} của UBND các xã, thị trấn",
         sections=sections, secmap={s["key"]: s for s in sections},
-        summary=_summary(results, meth, missing, context),
-        table=_results_table(results, meth), appraisal=appraisal,
+        summary=summary, table=_results_table(results, meth), appraisal=appraisal,
         sat_positive=", ".join(str(a) for a in meth.satisfaction_survey.positive_answers),
-        has_sources="fig-sources" in figs, scorecard=scorecard, method=_methodology(meth, context), quality=quality,
+        has_sources="fig-sources" in figs, has_criteria="fig-criteria" in figs, scorecard=scorecard,
+        surveys=surveys, robustness=robustness, yoy=yoy,
+        method=_methodology(meth, context), quality=quality,
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
         js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
         plotlyjs=Markup(_plotlyjs()),
