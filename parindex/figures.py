@@ -356,7 +356,8 @@ def fig_criteria_heatmap(leaf_scores: pd.DataFrame, meth: Methodology, results: 
     z = pct.to_numpy(dtype=float)
     p, m = pts.to_numpy(dtype=float), mx.to_numpy(dtype=float)
     full = [esc(f"{c}. {lab}") for c, lab in zip(crit["code"], crit["label"])]
-    text = [[fmt_num(v, 0) if np.isfinite(v) else "–" for v in row] for row in z]
+    # whole percent, halves rounded up (62.5 → 63; str.format would round half to even)
+    text = [[fmt_num(np.floor(v + 0.5), 0) if np.isfinite(v) else "–" for v in row] for row in z]
     custom = [[[full[j], (f"{fmt_num(p[i, j])} / {fmt_num(m[i, j])} điểm ({fmt_pct(z[i, j], 1)})"
                           if np.isfinite(z[i, j]) else "không áp dụng")] for j in range(z.shape[1])]
               for i in range(z.shape[0])]

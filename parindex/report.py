@@ -368,8 +368,8 @@ def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict)
                      off_ci=(f"{_num(x.officials_ci_low)} – {_num(x.officials_ci_high)}"
                              if {"officials_ci_low", "officials_ci_high"} <= cols else ""))
                 for x in r.itertuples()]
-        out["ballots"] = dict(rows=rows, received=int(r["ballots_received"].sum()),
-                              valid=int(r["ballots_valid"].sum()), excluded=int(r["ballots_excluded"].sum()),
+        out["ballots"] = dict(rows=rows, received=fmt_num(r["ballots_received"].sum(), 0),
+                              valid=fmt_num(r["ballots_valid"].sum(), 0), excluded=fmt_num(r["ballots_excluded"].sum(), 0),
                               has_sat="sat_index_pct" in cols, has_off="officials_points" in cols)
     if {"sat_index_pct", "sat_ci_low", "sat_ci_high"} <= cols:
         figs["fig-sat-ci"] = figure_json(F.fig_satisfaction_intervals(results))
@@ -383,18 +383,27 @@ def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict)
     if sat is not None and len(sat):
         sh = F.satisfaction_answer_shares(sat, meth)
         figs["fig-sat-answers"] = figure_json(F.fig_satisfaction_answers(sh, meth))
-        out["sat_answers"] = dict(n_valid=int(sh["n_valid"].sum()), n_blank=int(sh["n_blank"].sum()),
-                                  n_ballots=int(sat["ballot_id"].nunique()))
+        out["sat_answers"] = dict(n_valid=fmt_num(sh["n_valid"].sum(), 0), n_blank=fmt_num(sh["n_blank"].sum(), 0),
+                                  n_ballots=fmt_num(sat["ballot_id"].nunique(), 0))
     if off is not None and len(off):
         sh = F.officials_answer_shares(off, meth)
         figs["fig-off-answers"] = figure_json(F.fig_officials_answers(sh, meth))
-        out["off_answers"] = dict(n=int(sh["n"].sum()), n_resp=int(off["ballot_id"].nunique()),
+        out["off_answers"] = dict(n=fmt_num(sh["n"].sum(), 0), n_resp=fmt_num(off["ballot_id"].nunique(), 0),
                                   blank=_pct(float((off["answer"].fillna("").astype(str).str.strip() == "").mean()
                                                    * 100.0), 1))
     if out["ballots"] is None and not (out["sat_ci"] or out["off_ci"] or out["factors"] or out["sat_answers"]
                                        or out["off_answers"]):
         return None
     return out
+
+
+def _house_style(fig):
+    """The report's look for a figure built elsewhere (robustness figures): white template, system fonts,
+    no title (the section's heading says it), Vietnamese separators."""
+    fig.update_layout(template="plotly_white", separators=",.", title=None,
+                      font=dict(family=F.FONT, size=13, color="#222"), hoverlabel=dict(font=dict(family=F.FONT)),
+                      margin=dict(t=30))
+    return fig
 
 
 def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context: ReportContext, figs: dict
@@ -416,6 +425,7 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
     pc = pc.sort_values(["rank", "commune_code"]).reset_index(drop=True)
     bands = [b for b in meth.bands if f"p_band_{b.code}" in pc.columns]
     blabel = {b.code: b.label for b in meth.bands}
+    bcolor = {b.code: b.color for b in meth.bands}
     outrank = _present(tables, "outrank")
     if outrank is not None:
         outrank = outrank.copy()
@@ -423,12 +433,13 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
             outrank = outrank.set_index("commune_code")
         outrank.index = outrank.index.astype(str)
         outrank.columns = outrank.columns.astype(str)
-    figs["fig-rank-intervals"] = figure_json(RF.fig_rank_intervals(pc))
+    figs["fig-rank-intervals"] = figure_json(_house_style(RF.fig_rank_intervals(pc)))
     top_k = (context.robustness_summary or {}).get("top_k")
     rows = []
     for x in pc.itertuples():
         probs = [_pct(100.0 * getattr(x, f"p_band_{b.code}"), 1) for b in bands]
         rows.append(dict(rank=int(x.rank), name=_s(x.commune_name), band=blabel.get(_s(x.band), _s(x.band)),
+                         color=bcolor.get(_s(x.band), "#888"),
                          median=_rank_txt(x.rank_median), lo=_rank_txt(x.rank_p05), hi=_rank_txt(x.rank_p95),
                          probs=probs,
                          top=_pct(100.0 * x.p_top_k, 1) if "p_top_k" in pc.columns else "",
@@ -437,11 +448,11 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
                has_top="p_top_k" in pc.columns, top_k=top_k, has_shift="mean_abs_shift" in pc.columns,
                outrank=False, sobol=False, loo=None, convergence=None, text="", facts=[])
     if outrank is not None and len(outrank):
-        figs["fig-outrank"] = figure_json(RF.fig_outrank_heatmap(outrank, pc))
+        figs["fig-outrank"] = figure_json(_house_style(RF.fig_outrank_heatmap(outrank, pc)))
         out["outrank"] = True
     sobol = _present(tables, "sobol")
     if sobol is not None:
-        figs["fig-sobol"] = figure_json(RF.fig_sobol(sobol))
+        figs["fig-sobol"] = figure_json(_house_style(RF.fig_sobol(sobol)))
         out["sobol"] = True
     loo = _present(tables, "leave_one_out")
     if loo is not None:

@@ -5,6 +5,7 @@ Reusable by any test: ``check_report_in_browser(path)`` returns a dict; the call
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 CHROMIUM = "/usr/bin/chromium"
@@ -19,9 +20,28 @@ _JS_CHARTS = """() => Array.from(document.querySelectorAll('.chart')).map(el => 
 }))"""
 
 
+_JS_SCORECARD = """() => {
+  const t = id => { const el = document.getElementById(id); return el ? el.textContent : null; };
+  return {
+    name: t('sc-name'), rank: t('sc-rank'), index: t('sc-index'), rob_text: t('sc-rob-text'),
+    sat_text: t('sc-sat-text'), yoy_text: t('sc-yoy-text'),
+    rob_probs: Array.from(document.querySelectorAll('#sc-rob-probs tr')).map(tr => Array.from(tr.cells).map(td => td.textContent)),
+    cuts: Array.from(document.querySelectorAll('#sc-cuts tr')).map(tr => Array.from(tr.cells).map(td => td.textContent)),
+    trace_name: document.getElementById('fig-commune').data[0].name,
+  };
+}"""
+
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+def pdf_page_count(path: str | Path) -> int:
+    """Number of page objects (``/Type /Page``, not ``/Pages``) in a PDF file (chromium writes them plainly)."""
+    return len(_PAGE_OBJECT.findall(Path(path).read_bytes()))
+
+
 def check_report_in_browser(path: str | Path, screenshot: str | Path | None = None,
                             viewport: tuple[int, int] = (1366, 768), select_commune: str | None = None,
-                            timeout_ms: int = 30_000) -> dict:
+                            timeout_ms: int = 30_000, pdf: str | Path | None = None) -> dict:
     """Load ``path`` via file:// in an offline context and collect:
 
     * ``requests``: every URL the page requested (the page itself included);
@@ -32,7 +52,11 @@ def check_report_in_browser(path: str | Path, screenshot: str | Path | None = No
     * ``pwned``: ``typeof window.__pwned`` (the fixtures try to set it through injected markup);
     * ``headings``: text of every h2; ``title``: the document title;
     * ``page_width``: the document's scroll width (wider than ``viewport_width`` = horizontal scrolling);
-    * ``scorecard``: when ``select_commune`` is given, the scorecard header name after choosing it.
+    * ``scorecard``: when ``select_commune`` is given, the scorecard (name, rank, index, cuts, rank
+      interval text, satisfaction text, year-over-year text, plotly trace name) after choosing it, and
+      ``scorecard_before`` the same texts before;
+    * ``pdf_pages``: when ``pdf`` is given, the number of pages of the print view rendered to that PDF
+      (A4, print stylesheet).
 
     A full-page screenshot is written to ``screenshot`` when given.
     """
@@ -68,16 +92,10 @@ def check_report_in_browser(path: str | Path, screenshot: str | Path | None = No
             out["page_width"] = page.evaluate("() => document.documentElement.scrollWidth")
             out["viewport_width"] = viewport[0]
             if select_commune is not None:
+                out["scorecard_before"] = page.evaluate(_JS_SCORECARD)
                 page.select_option("#commune-select", select_commune)
                 page.wait_for_timeout(300)
-                out["scorecard"] = dict(
-                    name=page.text_content("#sc-name"), rank=page.text_content("#sc-rank"),
-                    index=page.text_content("#sc-index"),
-                    cuts=page.evaluate("() => Array.from(document.querySelectorAll('#sc-cuts tr'))"
-                                       ".map(tr => Array.from(tr.cells).map(td => td.textContent))"),
-                    trace_name=page.evaluate(
-                        "() => document.getElementById('fig-commune').data[0].name"),
-                )
+                out["scorecard"] = page.evaluate(_JS_SCORECARD)
                 out["pwned"] = page.evaluate("() => typeof window.__pwned")
             if screenshot is not None:
                 Path(screenshot).parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +103,13 @@ def check_report_in_browser(path: str | Path, screenshot: str | Path | None = No
                     page.select_option("#commune-select", index=0)
                     page.wait_for_timeout(300)
                 page.screenshot(path=str(screenshot), full_page=True)
+            if pdf is not None:
+                Path(pdf).parent.mkdir(parents=True, exist_ok=True)
+                page.emulate_media(media="print")
+                page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+                page.wait_for_timeout(300)
+                page.pdf(path=str(pdf), format="A4", print_background=True)
+                out["pdf_pages"] = pdf_page_count(pdf)
             context.close()
         finally:
             browser.close()

@@ -37,11 +37,13 @@ import pandas as pd
 from parindex.communes import load_communes
 from parindex.methodology import Methodology, load_methodology
 from parindex.scoring import score_all
+from parindex.survey import survey_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
 
 SCRIPT_INJECTION = "<script>window.__pwned=1</script>"
+PREVIOUS_INJECTION = "<script>window.__pwned=3</script>"
 IMG_INJECTION = '<img src=x onerror="window.__pwned=2">'
 CODES = ["11239", "11242", "11245", "11248"]
 NaN = float("nan")
@@ -119,7 +121,7 @@ def rejections() -> pd.DataFrame:
         "file": ["phieu_hai_long_2023.xlsx", "phieu_hai_long_2023.xlsx", "phieu_can_bo_2023.xlsx"],
         "sheet": ["PhieuHaiLong", "PhieuHaiLong", "PhieuCanBo"],
         "row": [14, 19, 7],
-        "rule": ["blank_majority", "duplicate", "unknown_answer"],
+        "rule": ["blank_majority", "duplicate", "out_of_range"],
         "detail": ["7/12 câu bỏ trống", "Trùng phiếu HL-11248-1", "Câu 2.4: 'E' " + IMG_INJECTION],
     })
 
@@ -137,12 +139,96 @@ def ballots() -> pd.DataFrame:
     return pd.concat([valid, excluded], ignore_index=True)
 
 
-def scored_tables(with_quality: bool = True) -> tuple[dict[str, pd.DataFrame], Methodology]:
-    """Scored tables of the fixture (score_all output, plus rejections and ballots when asked)."""
+def scored_tables(with_quality: bool = True, with_surveys: bool = True) -> tuple[dict[str, pd.DataFrame], Methodology]:
+    """Scored tables of the fixture (score_all output, plus rejections and ballots when asked).
+
+    ``with_surveys`` adds the survey columns of the results contract (parindex.survey.survey_columns,
+    200 bootstrap replicates) and the clean ``satisfaction`` / ``officials`` tables. By hand:
+    sat_index_pct = mean of the factor indices ×100: 11239 100, 11242 50, 11245 90, 11248 100;
+    officials_points = officials' survey points: 20, 16, 0, 6; ballots received / valid / excluded
+    (from :func:`ballots`): 11239 2/2/0, 11242 3/2/1, 11245 2/2/0, 11248 3/2/1. Intervals of communes
+    whose every answer is alike are degenerate: 11239 and 11248 satisfaction 100–100, 11245 officials 0–0,
+    11239 officials 20–20."""
     meth = methodology()
     a, o, s = clean_tables(meth)
     tables = score_all(a, o, s, meth, communes(), allow_missing_as_zero=True)
     if with_quality:
         tables["rejections"] = rejections()
         tables["ballots"] = ballots()
+    if with_surveys:
+        tables["results"] = survey_columns(tables["results"], s, o, ballots(), meth, n_boot=200, seed=1)
+        tables["satisfaction"] = s
+        tables["officials"] = o
     return tables, meth
+
+
+# ------------------------------------------------------------------------------------------------
+# Robustness results of the four communes (hand-written, consistent with each other)
+# ------------------------------------------------------------------------------------------------
+def robustness_tables() -> tuple[dict[str, pd.DataFrame], dict]:
+    """Tables of the robustness stage as the report reads them, plus robustness.json.
+
+    per commune (published rank order 11239, 11242, 11248, 11245):
+      rank median / 5 % / 95 %: 1/1/1, 2/2/3, 3/2/4, 4/3/4
+      P(band A, B, C): 11239 1/0/0, 11242 0.1/0.9/0, 11248 0/0.6/0.4, 11245 0/0.2/0.8
+      P(top 3): 1, 1, 0.75, 0.25 (sums to 3, the size of the top group)
+    outranking P(row above column): 11239 above everyone (1); 11242 above 11248 0.8, above 11245 0.9;
+      11248 above 11245 0.75 (and the complements below the diagonal).
+    leave one field out: without field 2, 11248 drops to 4 and 11245 rises to 3; without field 8,
+      11242 and 11248 swap (3 and 2); everything else keeps its rank.
+    """
+    names = communes().set_index("commune_code")["commune_name"]
+    order = ["11239", "11242", "11248", "11245"]
+    pc = pd.DataFrame({
+        "commune_code": order, "commune_name": [names[c] for c in order], "rank": [1, 2, 3, 4],
+        "index_pct": [98.5, 89.0, 80.5, 77.7778], "band": ["A", "B", "B", "C"],
+        "rank_median": [1.0, 2.0, 3.0, 4.0], "rank_p05": [1.0, 2.0, 2.0, 3.0], "rank_p95": [1.0, 3.0, 4.0, 4.0],
+        "p_band_A": [1.0, 0.1, 0.0, 0.0], "p_band_B": [0.0, 0.9, 0.6, 0.2], "p_band_C": [0.0, 0.0, 0.4, 0.8],
+        "p_top_k": [1.0, 1.0, 0.75, 0.25], "mean_abs_shift": [0.0, 0.25, 0.5, 0.25]})
+    p = {("11242", "11248"): 0.8, ("11242", "11245"): 0.9, ("11248", "11245"): 0.75}
+    m = pd.DataFrame(0.0, index=order, columns=order)
+    for i, a in enumerate(order):
+        for j, b in enumerate(order):
+            if i < j:
+                m.loc[a, b] = 1.0 if a == "11239" else p[(a, b)]
+                m.loc[b, a] = 1.0 - m.loc[a, b]
+    m.index.name = "commune_code"
+    loo = pd.DataFrame({"commune_code": order, "rank": [1, 2, 3, 4]})
+    for f in range(1, 9):
+        loo[f"rank_without_{f}"] = [1, 2, 3, 4]
+    loo["rank_without_2"] = [1, 2, 4, 3]
+    loo["rank_without_8"] = [1, 3, 2, 4]
+    sobol = pd.DataFrame({"source": ["weights", "sampling", "rules"], "S1": [0.2, 0.1, 0.5],
+                          "S1_conf": [0.05, 0.03, 0.06], "ST": [0.4, 0.3, 0.6], "ST_conf": [0.05, 0.04, 0.05]})
+    conv = pd.DataFrame({
+        "statistic": ["mean_abs_shift_overall", "mean_rank_interval_width", "p_band_C (largest change)",
+                      "p_top_k (largest change)"],
+        "commune_code": ["", "", "11248", "11245"], "value_n": [0.25, 1.0, 0.4, 0.25],
+        "value_2n": [0.26, 1.25, 0.43, 0.24]})
+    conv["change"] = conv["value_2n"] - conv["value_n"]
+    summary = {"n_draws": 500, "n_draws_convergence": 1000, "sources_on": ["weights", "sampling", "rules"],
+               "weight_spread": 0.25, "seed": 7, "top_k": 3}
+    return {"robustness": pc, "outrank": m, "leave_one_out": loo, "sobol": sobol, "convergence": conv}, summary
+
+
+def previous_results() -> pd.DataFrame:
+    """The earlier year's results.csv (2022) of the same four communes:
+    11245 rank 1 (90 %), 11239 rank 2 (88 %), 11248 rank 3 (85 %, its name carries a <script>), 11242 rank 4 (80 %).
+    Moves to 2023 (rank 2022 − rank 2023; index change in points of %):
+      11239 2 → 1: +1, 88 → 98.5 = +10.50;  11242 4 → 2: +2, 80 → 89 = +9.00;
+      11248 3 → 3: 0, 85 → 80.5 = −4.50;    11245 1 → 4: −3, 90 → 77.7778 = −12.22."""
+    return pd.DataFrame({
+        "commune_code": ["11245", "11239", "11248", "11242"],
+        "commune_name": ["Xã Phạm Kha", "Thị trấn Thanh Miện", "Xã Ngô Quyền " + PREVIOUS_INJECTION, "Xã Thanh Tùng"],
+        "points": [90.0, 88.0, 85.0, 80.0], "max_points": [100.0] * 4, "index_pct": [90.0, 88.0, 85.0, 80.0],
+        "rank": [1, 2, 3, 4], "band": ["A", "B", "B", "B"]})
+
+
+def full_tables() -> tuple[dict[str, pd.DataFrame], Methodology, dict]:
+    """Every table the report can use: scored + quality + surveys + robustness + previous year;
+    also the robustness summary (robustness.json)."""
+    tables, meth = scored_tables()
+    rob, summary = robustness_tables()
+    tables.update(rob)
+    tables["previous_results"] = previous_results()
+    return tables, meth, summary

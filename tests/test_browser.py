@@ -9,21 +9,24 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, check_report_in_browser
-from report_fixture import SCRIPT_INJECTION, IMG_INJECTION, scored_tables
+from browser import CHROMIUM, check_report_in_browser, pdf_page_count
+from report_fixture import IMG_INJECTION, SCRIPT_INJECTION, full_tables
 
 from parindex.report import ReportContext, render_report, write_report
 
 # No skip: `make test` installs Debian's chromium; a missing browser must fail the suite, not hide it.
 pytestmark = [pytest.mark.browser]
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
-EXPECTED_CHARTS = ["fig-ranking", "fig-fields", "fig-sources", "fig-appraisal", "fig-satisfaction", "fig-commune"]
+EXPECTED_CHARTS = ["fig-ranking", "fig-fields", "fig-sources", "fig-criteria", "fig-commune", "fig-appraisal",
+                   "fig-sat-ci", "fig-off-ci", "fig-satisfaction", "fig-sat-answers", "fig-off-answers",
+                   "fig-rank-intervals", "fig-outrank", "fig-sobol", "fig-yoy"]
 
 
 @pytest.fixture(scope="module")
 def report_path():
-    tables, meth = scored_tables()
-    html = render_report(tables, meth, ReportContext(year=2023, run_label="fixture", params={"seed": 1}))
+    tables, meth, summary = full_tables()
+    html = render_report(tables, meth, ReportContext(year=2023, run_label="fixture", params={"seed": 1},
+                                                     robustness_summary=summary, previous_year=2022))
     path = ARTIFACTS / "report.html"
     write_report(html, path)
     return path
@@ -42,8 +45,16 @@ def _assert_clean(r: dict, path: Path) -> None:
 
 def test_report_in_chromium_desktop(report_path):
     shot = ARTIFACTS / "report.png"
-    r = check_report_in_browser(report_path, screenshot=shot, viewport=(1366, 768), select_commune="11248")
+    pdf = ARTIFACTS / "report_print.pdf"
+    r = check_report_in_browser(report_path, screenshot=shot, viewport=(1366, 768), select_commune="11248",
+                                pdf=pdf)
     _assert_clean(r, report_path)
+    # the print view on A4: cover + sections broken onto their own pages → several pages
+    assert r["pdf_pages"] >= 2 and pdf_page_count(pdf) == r["pdf_pages"]
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    # the first commune before choosing another one (robustness_tables(): 11239 always rank 1)
+    before = r["scorecard_before"]
+    assert before["rob_text"] == "Hạng trung vị 1; khoảng 5–95 %: hạng 1 – 1 (hạng công bố 1)"
     assert r["headings"][0] == "Tóm tắt" and r["headings"][-1] == "Phụ lục B. Chất lượng dữ liệu"
     assert r["page_width"] <= 1366
     # choosing the commune whose name carries <script>: shown as text, never run
@@ -53,6 +64,14 @@ def test_report_in_chromium_desktop(report_path):
     assert [c[0] for c in sc["cuts"]] == ["3.1", "8.1.1"]
     assert sc["cuts"][1][5] == "Không đạt chỉ tiêu thu ngân sách " + IMG_INJECTION
     assert sc["trace_name"] == "Xã Ngô Quyền &lt;script&gt;window.__pwned=1&lt;/script&gt;"
+    # the rank interval, band probabilities, satisfaction and year-over-year lines follow the choice
+    assert sc["rob_text"] == "Hạng trung vị 3; khoảng 5–95 %: hạng 2 – 4 (hạng công bố 3)"
+    assert sc["rob_probs"] == [["Từ 90 % trở lên", "0,0\u00a0%"], ["Từ 80 % đến dưới 90 %", "60,0\u00a0%"],
+                               ["Dưới 80 %", "40,0\u00a0%"]]
+    assert sc["sat_text"].startswith("Chỉ số hài lòng chung 100,0\u00a0%")
+    assert sc["yoy_text"] == ("Năm 2022: hạng 3 (85,00\u00a0%) → năm 2023: hạng 3 (80,50\u00a0%): giữ nguyên hạng, "
+                              "chỉ số -4,50 điểm %")
+    assert sc["rob_text"] != before["rob_text"] and sc["yoy_text"] != before["yoy_text"]
     assert shot.stat().st_size > 50_000
 
 

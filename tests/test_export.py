@@ -9,14 +9,19 @@ import zipfile
 import openpyxl
 import pandas as pd
 import pytest
-from report_fixture import SCRIPT_INJECTION, scored_tables
+from report_fixture import SCRIPT_INJECTION, robustness_tables, scored_tables
 
-from parindex.export import write_results_csv, write_results_xlsx
+from parindex import figures as F
+from parindex import robustness_figures as RF
+from parindex.export import PNG_MAGIC, write_chart_images, write_results_csv, write_results_xlsx
+from parindex.report import ReportContext, render_report
 
 CSV_COLUMNS = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band", "band_label",
                "field_1_points", "field_2_points", "field_3_points", "field_4_points", "field_5_points",
                "field_6_points", "field_7_points", "field_8_points", "appraisal_points",
-               "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
+               "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction",
+               "sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
+               "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
 SHEETS = ["Kết quả", "Điểm theo lĩnh vực", "Điểm tiêu chí", "Thẩm định", "Hài lòng", "Thiếu dữ liệu",
           "Dòng bị loại", "Phiếu hài lòng", "Phương pháp"]
 
@@ -56,6 +61,17 @@ def test_results_csv_columns_and_values(scored, tmp_path):
     ]
     assert df["bonus"].tolist() == [0.0, 1.0, 0.0, 0.0]
     assert df["deduction"].tolist() == [0.0, 0.0, 2.0, 0.0]                     # 3 capped at 2
+    # survey columns of the contract (hand values in report_fixture.scored_tables)
+    assert df["sat_index_pct"].tolist() == [100.0, 50.0, 100.0, 90.0]
+    assert df["officials_points"].tolist() == [20.0, 16.0, 6.0, 0.0]
+    assert df["ballots_received"].tolist() == [2, 3, 3, 2]
+    assert df["ballots_valid"].tolist() == [2, 2, 2, 2]
+    assert df["ballots_excluded"].tolist() == [0, 1, 1, 0]
+    assert df.loc[0, ["sat_ci_low", "sat_ci_high", "officials_ci_low", "officials_ci_high"]].tolist() == [
+        100.0, 100.0, 20.0, 20.0]                                                # every answer alike
+    assert (df["sat_ci_low"] <= df["sat_index_pct"]).all() and (df["sat_index_pct"] <= df["sat_ci_high"]).all()
+    # ballot counts are written as integers: the 11242 row ends with 3 received, 2 valid, 1 excluded
+    assert raw.decode("utf-8-sig").split("\n")[2].endswith(",3,2,1")
     # float formatting: rounded to 4 decimals, no binary noise (9.600000000000001)
     text = raw.decode("utf-8-sig")
     assert ",77.7778,4,C," in text and "9.6,7.6,15.4" in text
@@ -95,9 +111,15 @@ def test_xlsx_sheets_headers_frozen_panes(xlsx):
     assert [c.value for c in ws[1]] == [
         "Hạng", "Mã xã", "Tên xã, thị trấn", "Điểm đạt", "Điểm tối đa", "Chỉ số CCHC (%)", "Mức xếp loại",
         "Xếp loại", "Điểm thẩm định", "Điểm điều tra xã hội học", "Điểm khảo sát sự hài lòng (SIPAS)",
-        "Điểm thưởng", "Điểm trừ"]
+        "Điểm thưởng", "Điểm trừ", "Chỉ số hài lòng (%)", "Hài lòng: cận dưới khoảng tin cậy 95 % (%)",
+        "Hài lòng: cận trên khoảng tin cậy 95 % (%)", "Điểm điều tra cán bộ, đại biểu",
+        "Điều tra cán bộ: cận dưới khoảng tin cậy 95 %", "Điều tra cán bộ: cận trên khoảng tin cậy 95 %",
+        "Số phiếu hài lòng nhận được", "Số phiếu hợp lệ", "Số phiếu bị loại"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
-    assert rows[3] == [4, "11245", "Xã Phạm Kha", 77, 99, 77.7778, "C", "Dưới 80 %", 68, 0, 9, 0, 0]
+    # 11245: SIPAS 90 %, officials D and blank → 0 (interval 0–0), ballots 2 / 2 / 0
+    assert rows[3][:13] == [4, "11245", "Xã Phạm Kha", 77, 99, 77.7778, "C", "Dưới 80 %", 68, 0, 9, 0, 0]
+    assert rows[3][13] == 90 and rows[3][16:] == [0, 0, 0, 2, 2, 0]
+    assert ws["V2"].number_format == "0"
     assert rows[1][:6] == [2, "11242", "Xã Thanh Tùng", 89, 100, 89]
     assert ws["F2"].number_format == "0.00" and ws["A2"].number_format == "0"
     assert ws.column_dimensions["C"].width >= len("Xã Ngô Quyền " + SCRIPT_INJECTION)
@@ -140,3 +162,51 @@ def test_xlsx_leaves_out_sheets_of_absent_tables(scored, tmp_path):
     with pytest.raises(ValueError, match="'results' is required"):
         write_results_xlsx({"leaf_scores": tables["leaf_scores"]}, meth, tmp_path / "x.xlsx")
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_xlsx_robustness_sheet(scored, tmp_path):
+    tables, meth = scored
+    rob, _ = robustness_tables()
+    path = tmp_path / "r.xlsx"
+    write_results_xlsx({**tables, **rob}, meth, path)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == SHEETS[:-1] + ["Độ vững xếp hạng", "Phương pháp"]
+    ws = wb["Độ vững xếp hạng"]
+    assert [c.value for c in ws[1]] == [
+        "Hạng công bố", "Mã xã", "Tên xã, thị trấn", "Hạng trung vị", "Hạng: phân vị 5 %", "Hạng: phân vị 95 %",
+        "Xác suất xếp loại A (Từ 90 % trở lên) (%)", "Xác suất xếp loại B (Từ 80 % đến dưới 90 %) (%)",
+        "Xác suất xếp loại C (Dưới 80 %) (%)", "Xác suất thuộc nhóm dẫn đầu (%)", "Mức thay đổi hạng bình quân"]
+    # 11248 (rank 3): median 3, 2–4, P(B) 0.6 → 60 %, P(C) 40 %, top 3 75 %, mean |shift| 0.5
+    assert [c.value for c in ws[4]] == [3, "11248", "Xã Ngô Quyền " + SCRIPT_INJECTION, 3, 2, 4, 0, 60, 40, 75, 0.5]
+
+
+# ---------------------------------------------------------------- png images -----
+def _png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from the IHDR chunk (bytes 16–24 of a PNG)."""
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_chart_images_are_valid_pngs_and_leave_the_html_alone(scored, tmp_path):
+    tables, meth = scored
+    rob, summary = robustness_tables()
+    ctx = ReportContext(year=2023, robustness_summary=summary)
+    before = render_report({**tables, **rob}, meth, ctx)
+    figs = {"xep_hang": F.fig_ranking(tables["results"], meth), "diem_linh_vuc": F.fig_fields(tables["results"], meth),
+            "khoang_thu_hang": RF.fig_rank_intervals(rob["robustness"])}
+    layouts = {k: f.to_json() for k, f in figs.items()}
+    paths = write_chart_images(figs, tmp_path / "images")
+    assert [p.name for p in paths] == ["xep_hang.png", "diem_linh_vuc.png", "khoang_thu_hang.png"]
+    assert sorted(p.name for p in (tmp_path / "images").iterdir()) == sorted(p.name for p in paths)  # no temp files
+    for p in paths:
+        data = p.read_bytes()
+        assert data[:8] == PNG_MAGIC and data[12:16] == b"IHDR", p.name
+        assert len(data) > 10_000, p.name
+        w, h = _png_size(data)
+        assert w == 1200 and h >= 320, (p.name, w, h)
+    # the ranking chart is as tall as its layout says (4 communes → max(320, 4 × 30 + 150) = 320 px)
+    assert _png_size(paths[0].read_bytes()) == (1200, 320)
+    # the figures given were not modified, and the page built from the same tables is unchanged
+    assert {k: f.to_json() for k, f in figs.items()} == layouts
+    assert render_report({**tables, **rob}, meth, ctx) == before
+    with pytest.raises(ValueError, match="not a usable file name"):
+        write_chart_images({"../x": figs["xep_hang"]}, tmp_path / "images")

@@ -2,37 +2,66 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from html.parser import HTMLParser
 
+import numpy as np
 import pytest
-from report_fixture import IMG_INJECTION, SCRIPT_INJECTION, scored_tables
+from report_fixture import (IMG_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION, full_tables, previous_results,
+                            robustness_tables, scored_tables)
 
 from parindex import figures as F
-from parindex.report import ReportContext, render_report, script_json, write_report
+from parindex.ingest import BALLOT_RULES
+from parindex.report import (RULE_LABELS, ReportContext, previous_results_check, render_report, rule_label,
+                             script_json, write_report)
 
 NBSP = "\u00a0"
-HEADINGS = ["Tóm tắt", "1. Xếp hạng Chỉ số CCHC", "2. Điểm theo lĩnh vực", "3. Tự đánh giá và thẩm định",
-            "4. Sự hài lòng của người dân, tổ chức theo yếu tố", "5. Bảng kết quả",
-            "6. Phiếu điểm từng xã, thị trấn", "Phụ lục A. Phương pháp tính", "Phụ lục B. Chất lượng dữ liệu"]
+HEADINGS = ["Tóm tắt", "1. Xếp hạng Chỉ số CCHC", "2. Điểm theo lĩnh vực và tiêu chí",
+            "3. Phiếu điểm từng xã, thị trấn", "4. Tự đánh giá và thẩm định",
+            "5. Điều tra xã hội học và khảo sát sự hài lòng", "6. Độ vững của xếp hạng", "7. So sánh với năm 2022",
+            "8. Bảng kết quả", "Phụ lục A. Phương pháp tính", "Phụ lục B. Chất lượng dữ liệu"]
+ALL_FIGURES = ["fig-ranking", "fig-fields", "fig-sources", "fig-criteria", "fig-commune", "fig-appraisal",
+               "fig-sat-ci", "fig-off-ci", "fig-satisfaction", "fig-sat-answers", "fig-off-answers",
+               "fig-rank-intervals", "fig-outrank", "fig-sobol", "fig-yoy"]
 
 
 @pytest.fixture(scope="module")
 def scored():
-    return scored_tables()
+    tables, meth, _ = full_tables()
+    return tables, meth
 
 
 @pytest.fixture(scope="module")
 def context():
+    _, summary = robustness_tables()
     return ReportContext(year=2023, run_label="reference-default-v1 · seed 7", params={"seed": 7},
-                         notes=["Ghi chú kiểm thử: 1 tiêu chí thiếu dữ liệu"])
+                         notes=["Ghi chú kiểm thử: 1 tiêu chí thiếu dữ liệu"], robustness_summary=summary,
+                         previous_year=2022)
 
 
 @pytest.fixture(scope="module")
 def page(scored, context):
     tables, meth = scored
     return render_report(tables, meth, context)
+
+
+def _h2(html: str) -> list[str]:
+    return [re.sub(r"\s+", " ", h).strip() for h in re.findall(r"<h2>(.*?)</h2>", html, re.S)]
+
+
+def _section(html: str, sec_id: str) -> str:
+    start = html.index(f'<section id="{sec_id}"')
+    return html[start:html.index("</section>", start)]
+
+
+def _table_rows(html: str, table_id: str) -> list[list[str]]:
+    start = html.index(f'id="{table_id}"')
+    body = html[start:html.index("</table>", start)]
+    body = body[body.index("<tbody>"):]
+    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
 
 
 def _without_plotlyjs(html: str) -> str:
@@ -49,8 +78,12 @@ def _json_block(html: str, element_id: str):
 
 
 def test_every_section_heading_in_order(page):
-    h2 = [re.sub(r"\s+", " ", h).strip() for h in re.findall(r"<h2>(.*?)</h2>", page, re.S)]
-    assert h2 == HEADINGS
+    assert _h2(page) == HEADINGS
+    # the table of contents links every numbered section in the same order
+    toc = page[page.index('<nav class="toc"'):page.index("</nav>")]
+    assert re.findall(r'href="#(sec-[a-z]+)"', toc) == [
+        "sec-summary", "sec-ranking", "sec-fields", "sec-scorecard", "sec-appraisal", "sec-surveys",
+        "sec-robustness", "sec-yoy", "sec-results", "sec-methodology", "sec-quality"]
 
 
 class _Tags(HTMLParser):
@@ -119,9 +152,10 @@ def test_scorecard_and_figure_json_decode_to_the_data(page):
     assert cuts[0][2:5] == ["1,00", "2,00", "1,00"] and cuts[0][6] == "nâng điểm"
     assert cuts[1][5].endswith(IMG_INJECTION)
     figs = _json_block(page, "figures-data")
-    assert set(figs) == {"fig-ranking", "fig-fields", "fig-sources", "fig-appraisal", "fig-satisfaction",
-                         "fig-commune"}
+    assert list(figs) == ALL_FIGURES
     assert all(f["layout"]["separators"] == ",." for f in figs.values())
+    # every figure has a place in the page, in the order of the figures
+    assert re.findall(r'<div id="(fig-[a-z-]+)" class="chart"', page) == ALL_FIGURES
 
 
 def test_vietnamese_numbers_and_headline(page):
@@ -176,20 +210,43 @@ def test_quality_appendix(page):
     part = page[page.index('id="sec-quality"'):]
     assert "8 phiếu hợp lệ, 2 phiếu bị loại." in part
     # 11242: 2 valid, 1 excluded (blank_majority); columns: valid, excluded, blank_majority, duplicate
-    assert re.search(r'<td>11242</td><td>Xã Thanh Tùng</td><td class="num">2</td><td class="num">1</td>\s*'
+    assert re.search(r'<td>11242</td><td class="name">Xã Thanh Tùng</td><td class="num">2</td><td class="num">1</td>\s*'
                      r'<td class="num">1</td><td class="num">0</td>', part)
     assert "3 dòng bị loại." in part
     assert "<td>11248</td>" in part and "<td>6.3</td><td>Công khai tài chính, ngân sách</td>" in part
 
 
-def test_absent_tables_leave_their_sections_out(scored, context):
-    tables, meth = scored
+def test_absent_tables_leave_their_sections_out(context):
+    tables, meth = scored_tables(with_quality=False, with_surveys=False)
     html = render_report({"results": tables["results"]}, meth, context)
-    h2 = [re.sub(r"\s+", " ", h).strip() for h in re.findall(r"<h2>(.*?)</h2>", html, re.S)]
-    assert h2 == ["Tóm tắt", "1. Xếp hạng Chỉ số CCHC", "2. Điểm theo lĩnh vực", "3. Bảng kết quả",
-                  "Phụ lục A. Phương pháp tính"]
-    assert 'id="fig-satisfaction"' not in html and 'id="scorecard-data"' not in html
-    assert set(_json_block(html, "figures-data")) == {"fig-ranking", "fig-fields", "fig-sources"}
+    assert _h2(html) == ["Tóm tắt", "1. Xếp hạng Chỉ số CCHC", "2. Điểm theo lĩnh vực và tiêu chí",
+                         "3. Bảng kết quả", "Phụ lục A. Phương pháp tính"]
+    for absent in ('id="fig-satisfaction"', 'id="scorecard-data"', 'id="sec-surveys"', 'id="sec-robustness"',
+                   'id="sec-yoy"', 'id="summary-movers"', 'id="fig-criteria"', 'id="sec-quality"'):
+        assert absent not in html, absent
+    assert list(_json_block(html, "figures-data")) == ["fig-ranking", "fig-fields", "fig-sources"]
+
+
+@pytest.mark.parametrize("key, section, figure", [
+    ("leaf_scores", "sec-scorecard", "fig-criteria"),
+    ("robustness", "sec-robustness", "fig-rank-intervals"),
+    ("previous_results", "sec-yoy", "fig-yoy"),
+    ("satisfaction", "sec-surveys", "fig-sat-answers"),
+    ("officials", "sec-surveys", "fig-off-answers"),
+    ("satisfaction_factors", "sec-surveys", "fig-satisfaction"),
+    ("ballots", "sec-quality", None),
+    ("rejections", "sec-quality", None),
+])
+def test_each_table_brings_its_section(scored, context, key, section, figure):
+    """results (without survey columns) plus one table: that table's section (and figure) appears."""
+    tables, meth = scored
+    bare = scored_tables(with_quality=False, with_surveys=False)[0]["results"]
+    html = render_report({"results": bare, key: tables[key]}, meth, context)
+    assert f'<section id="{section}"' in html
+    if figure:
+        assert f'<div id="{figure}" class="chart"' in html
+    others = {"sec-scorecard", "sec-robustness", "sec-yoy", "sec-surveys", "sec-quality"} - {section}
+    assert not [o for o in others if f'<section id="{o}"' in html]
 
 
 def test_render_is_deterministic_and_write_is_atomic(scored, context, page, tmp_path):
@@ -255,3 +312,218 @@ def test_fig_satisfaction_matrix(scored):
     assert list(z[1]) == [50.0] * 6                                  # 11242: every factor 3 of 6 … 0.5
     assert list(z[3]) == [50.0, 100.0, 100.0, 100.0, 100.0, 90.0]   # 11245: TC 2/4, mean 0.9
     assert fig.data[0].text[3][5] == f"90,0{NBSP}%"
+
+
+# ---------------------------------------------------------------- new sections (issue 5) -------
+def test_summary_biggest_movers(page):
+    # previous_results(): 11239 2 → 1 (+1), 11242 4 → 2 (+2), 11248 3 → 3, 11245 1 → 4 (−3)
+    part = page[page.index('id="summary-movers"'):]
+    part = part[:part.index("</section>")]
+    up, down = part.split("Giảm hạng nhiều nhất")
+    up_items = [re.sub(r"<[^>]+>", "", li).split("(")[0].split() for li in re.findall(r"<li>(.*?)</li>", up, re.S)]
+    assert [" ".join(x) for x in up_items] == ["Xã Thanh Tùng +2 bậc", "Thị trấn Thanh Miện +1 bậc"]
+    assert "(hạng 4 → 2; chỉ số +9,00 điểm %)" in up and "(hạng 2 → 1; chỉ số +10,50 điểm %)" in up
+    # 11245: 90 → 77.7778 = −12.22 points of %
+    assert re.findall(r'<span class="name">(.*?)</span>', down) == ["Xã Phạm Kha"]
+    assert "-3 bậc" in down and "(hạng 1 → 4; chỉ số -12,22 điểm %)" in down
+    assert "Tăng hạng nhiều nhất so với năm 2022" in part
+
+
+def test_year_over_year_moves_by_hand(page):
+    rows = _table_rows(page, "yoy-table")
+    # rank 2023, name, rank 2022, move, index 2022, index 2023, change (see previous_results())
+    assert rows == [
+        ["1", "Thị trấn Thanh Miện", "2", "+1", f"88,00{NBSP}%", f"98,50{NBSP}%", "+10,50"],
+        ["2", "Xã Thanh Tùng", "4", "+2", f"80,00{NBSP}%", f"89,00{NBSP}%", "+9,00"],
+        ["3", "Xã Ngô Quyền " + SCRIPT_INJECTION.replace("<", "&lt;").replace(">", "&gt;"), "3", "0",
+         f"85,00{NBSP}%", f"80,50{NBSP}%", "-4,50"],
+        ["4", "Xã Phạm Kha", "1", "-3", f"90,00{NBSP}%", f"77,78{NBSP}%", "-12,22"],
+    ]
+    sec = _section(page, "sec-yoy")
+    # district mean 2022: (90 + 88 + 85 + 80) / 4 = 85.75; 2023: 86.4444 → +0.69
+    assert (f"2 xã, thị trấn tăng hạng, 1 giảm hạng, 1 giữ nguyên; chỉ số bình quân của huyện năm 2022 là "
+            f"85,75{NBSP}%, năm 2023 là 86,44{NBSP}% (+0,69 điểm %)") in sec
+    slope = _json_block(page, "figures-data")["fig-yoy"]
+    lines = {t["name"]: t for t in slope["data"] if t.get("mode") == "lines+markers"}
+    assert set(lines) == {"Tăng hạng", "Giảm hạng", "Giữ nguyên"}
+    assert lines["Giảm hạng"]["y"] == [1, 4, None] and lines["Giữ nguyên"]["y"] == [3, 3, None]
+    assert lines["Tăng hạng"]["y"] == [2, 1, None, 4, 2, None]
+
+
+def test_year_over_year_moves_function():
+    tables, _ = scored_tables(with_quality=False, with_surveys=False)
+    m = F.year_over_year(tables["results"], previous_results())
+    assert m["commune_code"].tolist() == ["11239", "11242", "11248", "11245"]
+    assert m["move"].tolist() == [1, 2, 0, -3]
+    assert m["index_change"].round(4).tolist() == [10.5, 9.0, -4.5, -12.2222]
+
+
+def test_previous_year_with_other_communes_gives_a_note_not_a_section(scored, context):
+    tables, meth = scored
+    prev = previous_results()
+    prev.loc[prev["commune_code"] == "11242", "commune_code"] = "11299"
+    ok, note = previous_results_check(prev, tables["results"], 2022)
+    assert not ok
+    assert note == ("Không so sánh với năm 2022: danh sách xã, thị trấn hai năm khác nhau (chỉ có trong năm nay: "
+                    "11242; chỉ có trong năm 2022: 11299).")
+    html = render_report({**tables, "previous_results": prev}, meth, context)
+    assert 'id="sec-yoy"' not in html and 'id="summary-movers"' not in html and "fig-yoy" not in html
+    assert note in html
+    assert previous_results_check(previous_results(), tables["results"], 2022) == (True, None)
+
+
+def test_robustness_band_probability_table(page):
+    rows = _table_rows(page, "band-prob-table")
+    esc_name = "Xã Ngô Quyền " + SCRIPT_INJECTION.replace("<", "&lt;").replace(">", "&gt;")
+    # rank, name, band, median, 5–95 %, P(A), P(B), P(C), P(top 3), mean |shift| — robustness_tables()
+    assert rows == [
+        ["1", "Thị trấn Thanh Miện", "Từ 90 % trở lên", "1", "1 – 1", f"100,0{NBSP}%", f"0,0{NBSP}%",
+         f"0,0{NBSP}%", f"100,0{NBSP}%", "0,00"],
+        ["2", "Xã Thanh Tùng", "Từ 80 % đến dưới 90 %", "2", "2 – 3", f"10,0{NBSP}%", f"90,0{NBSP}%",
+         f"0,0{NBSP}%", f"100,0{NBSP}%", "0,25"],
+        ["3", esc_name, "Từ 80 % đến dưới 90 %", "3", "2 – 4", f"0,0{NBSP}%", f"60,0{NBSP}%", f"40,0{NBSP}%",
+         f"75,0{NBSP}%", "0,50"],
+        ["4", "Xã Phạm Kha", "Dưới 80 %", "4", "3 – 4", f"0,0{NBSP}%", f"20,0{NBSP}%", f"80,0{NBSP}%",
+         f"25,0{NBSP}%", "0,25"],
+    ]
+    sec = _section(page, "sec-robustness")
+    assert "Trong nhóm 3 xã dẫn đầu" in sec
+    # plain-language paragraph (robustness_figures.plain_language): 11239 certain, 1 of 4 bands solid
+    assert "Thị trấn Thanh Miện chắc chắn giữ hạng 1 trong mọi lần mô phỏng" in sec
+    assert "xếp nhóm của 1/4 xã là vững chắc" in sec
+    # convergence: 0.25 → 0.26, width 1 → 1.25, largest probability change |0.43 − 0.40| = 3 points of %
+    assert ("Kiểm tra hội tụ: so sánh 500 và 1.000 lần mô phỏng: mức thay đổi hạng bình quân 0,25 và 0,26; "
+            "độ rộng bình quân của khoảng 5–95 % là 1,00 và 1,25 hạng; xác suất xếp loại / nhóm dẫn đầu thay đổi "
+            "nhiều nhất 3,0 điểm %.") in sec
+    figs = _json_block(page, "figures-data")
+    assert figs["fig-outrank"]["data"][0]["text"][1][2] == f"Xã Thanh Tùng xếp trên {esc_name}: 80,0{NBSP}%"
+    # plotly writes numpy arrays as typed arrays (base64 "bdata")
+    ys = [np.frombuffer(base64.b64decode(t["y"]["bdata"]), dtype=t["y"]["dtype"]).tolist()
+          for t in figs["fig-sobol"]["data"]]
+    assert ys == [[0.2, 0.1, 0.5], [0.4, 0.3, 0.6]]
+    assert figs["fig-rank-intervals"]["layout"]["separators"] == ",."
+
+
+def test_robustness_leave_one_field_out_table(page):
+    rows = _table_rows(page, "loo-table")
+    # rank, name, rank without fields 1..8, range; without field 2: 11248 → 4, 11245 → 3; without 8: swap 2/3
+    assert rows[1][2:] == ["2", "2", "2", "2", "2", "2", "2", "3", "2 – 3"]
+    assert rows[2][2:] == ["3", "4", "3", "3", "3", "3", "3", "2", "2 – 4"]
+    assert rows[3][2:] == ["4", "3", "4", "4", "4", "4", "4", "4", "3 – 4"]
+    part = page[page.index('id="loo-table"'):]
+    assert '<td class="num up">3</td>' in part and '<td class="num down">4</td>' in part
+
+
+def test_scorecard_rank_interval_satisfaction_and_moves(page):
+    cards = {c["code"]: c for c in _json_block(page, "scorecard-data")}
+    assert cards["11248"]["rob_text"] == "Hạng trung vị 3; khoảng 5–95 %: hạng 2 – 4 (hạng công bố 3)"
+    assert cards["11248"]["rob_probs"] == [["Từ 90 % trở lên", f"0,0{NBSP}%", "#1a7f37"],
+                                           ["Từ 80 % đến dưới 90 %", f"60,0{NBSP}%", "#d4a017"],
+                                           ["Dưới 80 %", f"40,0{NBSP}%", "#c0392b"]]
+    assert cards["11239"]["rob_text"] == "Hạng trung vị 1; khoảng 5–95 %: hạng 1 – 1 (hạng công bố 1)"
+    # 11245 factor TC: 2 of 4 answers are 4–5 → 50 %; other factors 100 %; SIPAS 90 %
+    assert cards["11245"]["sat"][0] == ["Tiếp cận dịch vụ", f"50,0{NBSP}%", "4"]
+    assert cards["11245"]["sat_text"].startswith(f"Chỉ số hài lòng chung 90,0{NBSP}%")
+    # 11239: every answer 5 → a degenerate interval 100–100; officials A, A → 20 of 20, interval 20–20
+    assert cards["11239"]["sat_text"] == (f"Chỉ số hài lòng chung 100,0{NBSP}% (khoảng tin cậy 95 %: "
+                                          f"100,0{NBSP}% – 100,0{NBSP}%)")
+    assert cards["11239"]["off_text"] == "Điểm điều tra cán bộ, đại biểu 20,00 / 20,00 (khoảng tin cậy 95 %: 20,00 – 20,00)"
+    assert cards["11242"]["ballots_text"] == "Phiếu khảo sát sự hài lòng: nhận 3, hợp lệ 2, bị loại 1"
+    assert cards["11245"]["yoy_text"] == (f"Năm 2022: hạng 1 (90,00{NBSP}%) → năm 2023: hạng 4 (77,78{NBSP}%): "
+                                          "giảm 3 bậc, chỉ số -12,22 điểm %")
+    # the page shows the first commune before any script runs
+    assert '<p id="sc-rob-text">Hạng trung vị 1; khoảng 5–95 %: hạng 1 – 1 (hạng công bố 1)</p>' in page
+
+
+def test_surveys_section_tables_and_answer_shares(page, scored):
+    tables, meth = scored
+    rows = _table_rows(page, "survey-table")
+    # name, received, valid, excluded, sat index, its interval, officials points, its interval
+    assert [r[:5] for r in rows] == [["Thị trấn Thanh Miện", "2", "2", "0", f"100,0{NBSP}%"],
+                                     ["Xã Thanh Tùng", "3", "2", "1", f"50,0{NBSP}%"],
+                                     ["Xã Ngô Quyền " + SCRIPT_INJECTION.replace("<", "&lt;").replace(">", "&gt;"),
+                                      "3", "2", "1", f"100,0{NBSP}%"],
+                                     ["Xã Phạm Kha", "2", "2", "0", f"90,0{NBSP}%"]]
+    assert rows[3][6:] == ["0,00", "0,00 – 0,00"]   # answers D and blank: 0 points in every replicate
+    sec = _section(page, "sec-surveys")
+    assert "nhận 10 phiếu, 8 phiếu hợp lệ, 2 phiếu bị loại" in sec
+    sh = F.satisfaction_answer_shares(tables["satisfaction"], meth).set_index("factor")
+    # TC (2 questions × 8 ballots = 16 answers): 5 ×6 (11239 ×4, 11242 b0 ×2), 4 ×6 (11245 b0, 11248 ×2),
+    # 3 ×2 (11242 b1), 2 ×2 (11245 b1) → 0 / 12.5 / 12.5 / 37.5 / 37.5 %
+    assert sh.loc["TC", ["1", "2", "3", "4", "5"]].tolist() == [0.0, 12.5, 12.5, 37.5, 37.5]
+    assert sh.loc["TC", "n_valid"] == 16 and sh.loc["TC", "n_blank"] == 0
+    # TT (3 questions × 8 ballots = 24): 5 ×12 (11239 ×2, 11242 b0, 11245 b1), 4 ×9 (11245 b0, 11248 ×2), 3 ×3
+    assert sh.loc["TT", ["3", "4", "5"]].tolist() == [12.5, 37.5, 50.0]
+    oh = F.officials_answer_shares(tables["officials"], meth).set_index("question")
+    # every question: A, A | A, B | D, blank | D, B → A 3, B 2, C 0, D 2, blank 1 of 8
+    assert oh.loc["3.7", ["A", "B", "C", "D", "blank"]].tolist() == [37.5, 25.0, 0.0, 25.0, 12.5]
+    assert oh["n"].tolist() == [8] * 9
+    figs = _json_block(page, "figures-data")
+    assert [t["name"] for t in figs["fig-off-answers"]["data"]] == [
+        "A – Rất tốt", "B – Tốt", "C – Chưa tốt", "D – Kém", "Không biết / không trả lời"]
+    assert figs["fig-sat-ci"]["data"][0]["x"] == [100.0, 50.0, 100.0, 90.0]
+
+
+def test_criteria_heatmap_by_hand(scored):
+    tables, meth = scored
+    pct, pts, mx = F.criteria_matrix(tables["leaf_scores"], meth, tables["results"])
+    assert list(pct.columns) == meth.criteria()["code"].tolist() and len(pct.columns) == 40
+    assert pct.loc["11239", "3.2"] == pytest.approx(62.5)    # (3.2.1: 1.5 + 3.2.2: 1) / (3 + 1)
+    assert pct.loc["11242", "7.2"] == pytest.approx(25.0)    # (1 + 0) / (2 + 2)
+    assert pct.loc["11248", "8.1"] == pytest.approx(60.0)    # (0 + 2 + 1) / (2 + 2 + 1)
+    assert pct.loc["11248", "6.3"] == 0.0                    # missing, scored 0 of 1.5
+    assert np.isnan(pct.loc["11245", "1.2"])                 # not applicable
+    fig = F.fig_criteria_heatmap(tables["leaf_scores"], meth, tables["results"])
+    assert fig.data[0].text[3][1] == "–" and fig.data[0].text[0][11] == "63"   # 62.5 → 63 (half up)
+
+
+def test_ranking_hover_breaks_down_by_field_and_source(scored):
+    tables, meth = scored
+    fig = F.fig_ranking(tables["results"], meth)
+    b = fig.data[1]  # band B: 11242, 11248
+    hover = b.customdata[0][5]
+    assert "<br>LV1: 9,60 / 10,00" in hover and "<br>LV8: 19,20 / 25,00" in hover
+    assert "<br>Thẩm định: 67,00 / 70,00" in hover and "<br>Khảo sát hài lòng: 5,00 / 10,00" in hover
+    assert "<br>Điểm thưởng: +1,00" in hover and "Điểm trừ" not in hover
+    assert "<br>Điểm trừ: −2,00" in b.customdata[1][5]
+    assert "%{customdata[5]}" in b.hovertemplate
+
+
+def test_quality_counts_by_rule_and_commune_with_vietnamese_labels(page):
+    part = page[page.index('id="sec-quality"'):]
+    head = part[part.index("Phiếu khảo sát sự hài lòng bị loại"):]
+    head = head[:head.index("</thead>")]
+    assert re.findall(r'<th class="num rule" title="([a-z_]+)">(.*?)</th>', head) == [
+        ("blank_majority", "Quá nửa số câu bỏ trống"), ("duplicate", "Phiếu trùng")]
+    # 11248: 2 valid, 1 excluded (duplicate); totals 8 valid, 2 excluded, 1 + 1 by rule
+    assert re.search(r'<td>11248</td><td class="name">Xã Ngô Quyền [^<]*</td><td class="num">2</td><td class="num">1</td>\s*'
+                     r'<td class="num">0</td><td class="num">1</td>', part)
+    assert re.search(r'<th>Tổng cộng</th><th class="num">8</th><th class="num">2</th>\s*'
+                     r'<th class="num">1</th><th class="num">1</th>', part)
+    # rejections by file and rule: labels and codes
+    assert ('<tr><td>phieu_can_bo_2023.xlsx</td><td>Câu trả lời ngoài thang đo</td><td><code>out_of_range</code>'
+            '</td><td class="num">1</td></tr>') in part
+    assert ('<tr><td>phieu_hai_long_2023.xlsx</td><td>Phiếu trùng</td><td><code>duplicate</code></td>'
+            '<td class="num">1</td></tr>') in part
+
+
+def test_every_rule_code_has_a_vietnamese_label():
+    assert set(BALLOT_RULES) <= set(RULE_LABELS)
+    assert rule_label("blank_majority") == "Quá nửa số câu bỏ trống"
+    assert rule_label("unknown_commune") == "Không xác định được xã"
+    assert rule_label("unknown_field") == "Không xác định được lĩnh vực"
+    assert rule_label("unknown_group") == "Không xác định được nhóm đối tượng"
+    assert rule_label("out_of_range") == "Câu trả lời ngoài thang đo"
+    assert rule_label("outside_period") == "Ngoài thời gian khảo sát"
+    assert rule_label("duplicate") == "Phiếu trùng"
+    assert rule_label("ignored_column") == "Cột không dùng (bỏ qua)"
+    assert rule_label("something_new") == "something_new"
+
+
+def test_injection_in_previous_results_and_rejection_detail_stays_text(page):
+    assert PREVIOUS_INJECTION not in page and "__pwned=3" not in page  # the 2022 name is never shown
+    rest = _without_plotlyjs(page)
+    assert len(re.findall(r"<script\b", rest)) == 5
+    # the rejection detail with <img onerror>: escaped in the detail table
+    det = page[page.index("Chi tiết từng dòng bị loại"):]
+    assert "Câu 2.4: &#39;E&#39; &lt;img src=x onerror=&#34;window.__pwned=2&#34;&gt;" in det

@@ -108,6 +108,14 @@
     setText("sc-band", c.band);
     var chip = document.getElementById("sc-chip");
     if (chip) { chip.style.backgroundColor = c.color; }
+    setText("sc-rob-text", c.rob_text || "");
+    fillRows("sc-rob-probs", (c.rob_probs || []).map(function (r) { return [r[0], r[1]]; }), [1], 2,
+             "Không có kết quả kiểm tra độ vững.");
+    setText("sc-yoy-text", c.yoy_text || "Không có số liệu năm trước.");
+    setText("sc-sat-text", c.sat_text || "");
+    setText("sc-off-text", c.off_text || "");
+    setText("sc-ballots-text", c.ballots_text || "");
+    fillRows("sc-sat", c.sat || [], [1, 2], 3, "Không có câu trả lời hợp lệ.");
     fillRows("sc-lost", c.lost, [3, 4, 5], 6, "Không mất điểm ở tiêu chí nào.");
     fillRows("sc-cuts", c.cuts.map(function (r) { return r.slice(0, 7); }), [2, 3, 4], 7,
              "Không có tiêu chí nào bị điều chỉnh khi thẩm định.");
