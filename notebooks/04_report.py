@@ -26,7 +26,7 @@ processed_dir = "../data/processed/2023"
 report_dir = "../reports/2023"
 seed = 2023
 params_json = "{}"
-previous_results_file = ""  # "" = look for <root>/reports/<year-1>/results.csv
+previous_results_file = ""  # "" = look for <root>/reports/<year-1>/results.csv; "none" = no comparison
 
 # %%
 import json
@@ -70,7 +70,9 @@ sorted(k for k in tables)
 # %%
 prev_path = Path(previous_results_file) if previous_results_file else Path(root) / "reports" / str(year - 1) / "results.csv"
 previous_year = None
-if prev_path.exists():
+if previous_results_file == "none":
+    pass
+elif prev_path.exists():
     prev = pd.read_csv(prev_path, dtype={"commune_code": str}, encoding="utf-8-sig", keep_default_na=False)
     ok, note = previous_results_check(prev, tables["results"], year - 1)
     if ok:

@@ -57,6 +57,8 @@ def _cmd_replay(a: argparse.Namespace) -> int:
         print(f"Chạy lại khớp hoàn toàn (reproduced exactly): {a.run}")
         return 0
     print(f"Chạy lại KHÔNG khớp (not reproduced): {len(outcome.differing)} tệp khác: " + ", ".join(outcome.differing))
+    if outcome.code_changed:
+        print(f"  Mã nguồn đã khác lần chạy gốc (code changed): {outcome.original_commit} → {outcome.current_commit}")
     return 1
 
 

@@ -27,6 +27,9 @@ class _M(BaseModel):
 class Inputs(_M):
     raw_dir: str = Field(description="folder of the raw files of the year")
     communes: str = "data/reference/thanh_mien_communes_2023.csv"
+    # the earlier year's results.csv for the year-over-year section: "auto" = <reports>/<year-1>/results.csv
+    # when it exists, "none" = no comparison, else a path
+    previous_results: str = "auto"
 
 
 class Scoring(_M):

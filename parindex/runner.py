@@ -41,6 +41,7 @@ STAGE_LABELS = {
     "04_report": "Lập báo cáo (report)",
 }
 LATEST_FILES = ["index.html", "results.csv", "results.xlsx", "robustness.csv", "rejections.csv"]
+LATEST_DIRS = ["notebooks", "images"]
 PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pydantic", "openpyxl", "papermill",
             "SALib", "scipy", "jinja2", "nbformat", "ipykernel"]
 
@@ -182,6 +183,17 @@ def _replace_dir(src: Path, dst: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def resolve_previous(params: RunParams, root: Path, out_root: Path) -> Path | None:
+    """The earlier year's results file a run compares with (None: no comparison)."""
+    v = params.inputs.previous_results
+    if v == "none":
+        return None
+    p = out_root / str(params.year - 1) / "results.csv" if v == "auto" else _abs(root, v)
+    if v != "auto" and not p.is_file():
+        raise RunError(f"Không tìm thấy tệp kết quả năm trước {p} (inputs.previous_results)")
+    return p if p.is_file() else None
+
+
 def notebook_parameters(params: RunParams, root: Path, stage: Path) -> dict:
     """Parameters injected into every notebook (each notebook uses the ones it declares)."""
     p = params
@@ -194,13 +206,19 @@ def notebook_parameters(params: RunParams, root: Path, stage: Path) -> dict:
         processed_dir=str(stage / "processed"),
         report_dir=str(stage),
         seed=p.seed,
+        previous_results_file=str(stage / "previous_results.csv") if (stage / "previous_results.csv").exists()
+        else "none",
         params_json=json.dumps(p.to_json_dict(), ensure_ascii=False, sort_keys=True),
     )
 
 
 def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None, processed_root: Path | None = None,
-             log=print, notebooks_dir: Path | None = None) -> RunOutcome:
-    """Execute the yearly run; return where it was written. Raises RunError on failure."""
+             log=print, notebooks_dir: Path | None = None, previous: Path | None | str = "params") -> RunOutcome:
+    """Execute the yearly run; return where it was written. Raises RunError on failure.
+
+    ``previous``: the earlier year's results file to compare with; by default as the parameters say
+    (replay passes the copy kept in the run folder). It is copied into the run folder, so a run stays
+    reproducible when that year is run again later."""
     import papermill as pm
 
     t0 = time.perf_counter()
@@ -221,6 +239,9 @@ def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None,
     (stage / "processed").mkdir()
     write_effective_methodology(_abs(root, params.methodology), stage / "methodology.yaml",
                                 params.satisfaction.satisfaction_points)
+    prev = resolve_previous(params, root, out_root) if previous == "params" else previous
+    if prev is not None:
+        shutil.copyfile(prev, stage / "previous_results.csv")
     nb_params = notebook_parameters(params, root, stage)
     env_before = os.environ.get("PLOTLY_RENDERER")
     os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
@@ -279,8 +300,12 @@ def publish_latest(run_dir: Path, year_dir: Path, processed_dir: Path) -> None:
             os.replace(tmp / name, year_dir / name)
         elif (year_dir / name).exists():
             (year_dir / name).unlink()  # the latest run did not produce it (e.g. robustness off)
-    shutil.copytree(run_dir / "notebooks", tmp / "notebooks")
-    _replace_dir(tmp / "notebooks", year_dir / "notebooks")
+    for name in LATEST_DIRS:
+        if (run_dir / name).is_dir():
+            shutil.copytree(run_dir / name, tmp / name)
+            _replace_dir(tmp / name, year_dir / name)
+        elif (year_dir / name).exists():
+            shutil.rmtree(year_dir / name)
     (year_dir / "LATEST").write_text(run_dir.name + "\n", encoding="utf-8")
     shutil.rmtree(tmp, ignore_errors=True)
     processed_dir.parent.mkdir(parents=True, exist_ok=True)

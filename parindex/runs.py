@@ -114,6 +114,12 @@ class ReplayOutcome:
     reproduced: bool
     differing: list[str]
     run_dir: Path | None
+    original_commit: str | None = None
+    current_commit: str | None = None
+
+    @property
+    def code_changed(self) -> bool:
+        return self.original_commit != self.current_commit
 
 
 def check_inputs(manifest: dict, root: Path) -> None:
@@ -138,7 +144,9 @@ def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=prin
     params = RunParams.model_validate(run.params)
     scratch = Path(tempfile.mkdtemp(prefix="parindex-replay-"))
     try:
-        out = run_year(params, root=root, out_root=scratch / "reports", processed_root=scratch / "processed", log=log)
+        prev = run.path / "previous_results.csv"
+        out = run_year(params, root=root, out_root=scratch / "reports", processed_root=scratch / "processed", log=log,
+                       previous=prev if prev.exists() else None)
         new = json.loads((out.run_dir / "manifest.json").read_text(encoding="utf-8"))
         old_out, new_out = run.manifest["outputs"], new["outputs"]
         differing = sorted(k for k in set(old_out) | set(new_out) if old_out.get(k) != new_out.get(k))
@@ -147,6 +155,7 @@ def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=prin
             kept = run.path.parent / f"{run.path.name}.replay"
             shutil.rmtree(kept, ignore_errors=True)
             shutil.copytree(out.run_dir, kept)
-        return ReplayOutcome(reproduced=not differing, differing=differing, run_dir=kept)
+        return ReplayOutcome(reproduced=not differing, differing=differing, run_dir=kept,
+                             original_commit=run.manifest.get("git_commit"), current_commit=new.get("git_commit"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
