@@ -26,7 +26,8 @@ processed_dir = "../data/processed/2023"
 report_dir = "../reports/2023"
 seed = 2023
 params_json = "{}"
-previous_results_file = ""  # "" = look for <root>/reports/<year-1>/results.csv; "none" = no comparison
+# previous_results_file: empty = look for reports/<year-1>/results.csv under root, none = no comparison
+previous_results_file = ""
 
 # %%
 import json

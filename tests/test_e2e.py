@@ -4,8 +4,8 @@ The run writes into a temporary folder (reports and processed tables), never int
 
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -89,3 +89,48 @@ def test_failed_run_leaves_nothing_behind(tmp_path):
     assert not (year_dir / "index.html").exists() and not (year_dir / "results.csv").exists()
     assert not list(year_dir.glob(".staging-*")) and not (year_dir / "runs").exists()
     assert not (tmp_path / "processed" / "2023").exists()
+
+
+def _private_values(raw: Path) -> set[str]:
+    """Names, phone numbers and ID numbers written in the raw survey files of a year."""
+    from openpyxl import load_workbook
+    vals: set[str] = set()
+    for pattern, cols in (("phieu_hai_long_*.xlsx", ("Họ và tên", "Số điện thoại", "Số CCCD")),
+                          ("phieu_can_bo_*.xlsx", ("Họ và tên",))):
+        ws = load_workbook(next(raw.glob(pattern)), read_only=True).worksheets[0]
+        rows = list(ws.iter_rows(values_only=True))
+        h = next(i for i, r in enumerate(rows) if r and "Họ và tên" in r)
+        for c in cols:
+            j = rows[h].index(c)
+            vals |= {str(r[j]).strip() for r in rows[h + 1:] if r[j]}
+    return vals
+
+
+def test_no_respondent_name_phone_or_id_leaves_raw(demo_run):
+    """Every file a run writes (reports and processed tables, executed notebooks included) is free of the
+    respondents' names, phone numbers and ID numbers."""
+    from openpyxl import load_workbook
+    tmp, _ = demo_run
+    private = _private_values(ROOT / "data" / "raw" / "2023")
+    assert len(private) > 1500
+    numbers = [v for v in private if v.isdigit()]
+    names = [v for v in private if not v.isdigit()]
+    digit_re = re.compile(r"(?<!\d)(?:" + "|".join(sorted(numbers)) + r")(?!\d)")
+    files = [p for p in tmp.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".parquet" for p in files) and any(p.suffix == ".ipynb" for p in files)
+    for p in files:
+        if p.suffix in (".html", ".csv", ".json", ".ipynb", ".yaml"):
+            text = p.read_text(encoding="utf-8-sig")
+            cells = [text]
+        elif p.suffix == ".parquet":
+            df = pd.read_parquet(p)
+            cells = [str(v) for c in df.columns for v in df[c].astype("str").unique()] + list(map(str, df.columns))
+        elif p.suffix == ".xlsx":
+            wb = load_workbook(p, read_only=True)
+            cells = [str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v]
+        else:
+            continue
+        blob = "\n".join(cells)
+        assert not digit_re.search(blob), (p, digit_re.search(blob).group(0))
+        hits = [n for n in names if n in blob]
+        assert not hits, (p, hits[:3])
