@@ -72,7 +72,7 @@ def cmd_sample_plan(a: argparse.Namespace) -> int:
     print(f"  số hồ sơ:  {src}")
     print(f"  hài lòng:  {len(plan.communes)} xã × {plan.n_per_commune} phiếu = "
           f"{int(plan.allocation['ballots'].sum())} phiếu")
-    print(f"  cán bộ:    " + ", ".join(f"{g} {n}" for g, n in zip(plan.groups["group_code"], plan.groups["respondents"]))
+    print("  cán bộ:    " + ", ".join(f"{g} {n}" for g, n in zip(plan.groups["group_code"], plan.groups["respondents"]))
           + f" = {len(plan.respondents)} người × {len(plan.communes)} xã")
     if n_warn:
         print(f"  cảnh báo:  {n_warn} xã có cỡ mẫu cố định khác cỡ mẫu tham chiếu "

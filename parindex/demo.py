@@ -18,7 +18,6 @@ import numpy as np
 import openpyxl
 import pandas as pd
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils import get_column_letter
 
 from . import xlsx
 from .communes import load_communes

@@ -43,10 +43,6 @@ HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
 FORMATS = {"num": "0.00", "int": "0", "text": "@"}
 
 
-def _atomic_write_bytes(data: bytes, path: Path) -> None:
-    write_bytes_atomic(data, path)
-
-
 # ------------------------------------------------------------------------------------------------
 # CSV
 # ------------------------------------------------------------------------------------------------
@@ -78,7 +74,7 @@ def write_results_csv(results: pd.DataFrame, meth: Methodology, path: Path) -> N
     """results.csv: one row per commune, English header, UTF-8 with BOM, floats rounded to 4 decimals."""
     df = results_frame(results, meth)
     text = df.to_csv(index=False, lineterminator="\n")
-    _atomic_write_bytes(("\ufeff" + text).encode("utf-8"), Path(path))
+    write_bytes_atomic(("\ufeff" + text).encode("utf-8"), Path(path))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -253,7 +249,7 @@ def workbook_bytes(wb: Workbook) -> bytes:
 
 def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path) -> None:
     """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes."""
-    _atomic_write_bytes(workbook_bytes(build_workbook(tables, meth)), Path(path))
+    write_bytes_atomic(workbook_bytes(build_workbook(tables, meth)), Path(path))
 
 
 def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:
@@ -268,7 +264,7 @@ def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:
                [Col(c, str(c), kinds[c]) for c in df.columns])
     wb.properties.creator = wb.properties.lastModifiedBy = "parindex"
     wb.properties.created = FIXED_TIME
-    _atomic_write_bytes(workbook_bytes(wb), Path(path))
+    write_bytes_atomic(workbook_bytes(wb), Path(path))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -235,7 +235,7 @@ def _check_tree(m: Methodology) -> list[str]:
                     + ", ".join(c.code for c in sat))
     # Bands: strictly decreasing thresholds, last one 0, unique codes.
     prev = None
-    for i, b in enumerate(m.bands):
+    for b in m.bands:
         if prev is not None and not b.min_pct < prev:
             errs.append(f"band {b.code}: min_pct {b.min_pct:g} must be below the previous band's {prev:g} "
                         "(bands are listed highest first)")

@@ -11,8 +11,6 @@ no input text can close a script tag; the page's JavaScript only ever writes dat
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from . import __version__
 from . import figures as F
 from . import robustness_figures as RF
 from .methodology import Methodology
+from .xlsx import write_bytes_atomic
 from .text import fmt_num, fmt_pct, nfc
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -735,15 +734,4 @@ def _plotlyjs() -> str:
 
 def write_report(html: str, path: Path) -> None:
     """Write the page atomically: a temporary file in the same directory, then os.replace."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(html.encode("utf-8"), path)

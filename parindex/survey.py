@@ -101,7 +101,7 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
     # per ballot × factor: weighted valid answers and weighted positive answers
     nv = np.zeros((len(ballots), len(factors)))
     npos = np.zeros((len(ballots), len(factors)))
-    for j, f in enumerate(factors):
+    for j in range(len(factors)):
         cols = fidx == j
         nv[:, j] = valid[:, cols].sum(axis=1) * w
         npos[:, j] = pos_ans[:, cols].sum(axis=1) * w

@@ -1,4 +1,4 @@
-"""Reproducible xlsx bytes: the same workbook content always gives the same file.
+"""Reproducible xlsx bytes (the same workbook content always gives the same file) and atomic file writes.
 
 openpyxl stamps a workbook's ``modified`` property with the current time when it saves, and zip entries
 carry the time they were written. Here the workbook is serialised with :class:`openpyxl.writer.excel.

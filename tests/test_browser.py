@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from browser import CHROMIUM, check_report_in_browser, pdf_page_count
+from browser import check_report_in_browser, pdf_page_count
 from report_fixture import IMG_INJECTION, SCRIPT_INJECTION, full_tables
 
 from parindex.report import ReportContext, render_report, write_report
