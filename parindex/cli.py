@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--draws", type=int, help="Monte Carlo draws of the robustness stage")
     r.add_argument("--no-robustness", action="store_true", help="skip the robustness stage")
     r.add_argument("--allow-missing-as-zero", action="store_true",
-                   help="score missing self-assessment rows as zero instead of refusing (the report says so)")
+                   help="score missing self-assessment rows as zero, and leave a survey a commune is absent from "
+                        "out of its maximum, instead of refusing (the report says so)")
     r.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
     r.set_defaults(func=_cmd_run)
 

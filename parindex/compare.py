@@ -1,35 +1,43 @@
 """``parindex compare RUN_A RUN_B``: an HTML page and an xlsx with the parameter and methodology
-differences of two runs, then per commune both scores and ranks and the change, with a slope chart."""
+differences of two runs, then per commune both scores and ranks and the change, with a slope chart.
+
+The page opens with a short summary (how many communes changed rank, the largest moves, the top
+commune of each run, band changes); the methodology differences are summarised per field and per
+source, the leaf-by-leaf detail of each field folded in a ``<details>`` element. Everything a person
+reads is Vietnamese, numbers in Vietnamese format; all input text is escaped (Jinja2 autoescape, and
+:func:`parindex.figures.esc` for plotly); the page makes no network request.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
 
 from . import figures as F
 from .export import write_sheets
-from .report import TEMPLATES, _env, _plotlyjs, figure_json, script_json, write_report
+from .methodology import Methodology, load_methodology
+from .report import (PLOTLY_CONFIG, STATUS_LABELS, TEMPLATES, _env, _pct, _plotlyjs, _points, _s, _signed,
+                     figure_json, flatten_params, param_label, param_value, script_json, write_report)
 from .runs import Run, compare_results, methodology_differences, param_differences
-from .text import fmt_num, fmt_pct, nfc
+from .text import nfc
+
+RUN_NAMES = ("Lần chạy A", "Lần chạy B")
 
 
-def fig_slope(cmp: pd.DataFrame, a_name: str = "Lần chạy A", b_name: str = "Lần chạy B") -> go.Figure:
-    """One line per commune from its rank in run A to its rank in run B (rank 1 on top)."""
-    fig = go.Figure()
-    n = len(cmp)
-    for r in cmp.itertuples():
-        color = "#1a7f37" if r.rank_change > 0 else "#c0392b" if r.rank_change < 0 else "#999999"
-        name = F.esc(r.commune_name)
-        fig.add_trace(go.Scatter(
-            x=[a_name, b_name], y=[r.rank_a, r.rank_b], mode="lines+markers+text", line=dict(color=color, width=2),
-            text=[f"{name} ({r.rank_a})", f"{name} ({r.rank_b})"], textposition=["middle left", "middle right"],
-            hovertemplate=f"{name}<br>%{{x}}: hạng %{{y}}<extra></extra>", showlegend=False))
-    fig.update_layout(**F.base_layout(height=max(360, 28 * n + 120), margin=dict(l=170, r=170, t=30, b=30)))
-    fig.update_yaxes(autorange="reversed", title="Hạng", dtick=1)
-    return fig
+def moves_between(a: Run, b: Run) -> pd.DataFrame:
+    """Rank moves from run A to run B in the layout of :func:`parindex.figures.year_over_year`
+    (rank_prev = rank in A, rank = rank in B, move = rank_prev − rank: positive = moved up), rank order of B."""
+    return F.year_over_year(b.results, a.results)
+
+
+def fig_slope(a: Run, b: Run) -> go.Figure:
+    """One line per commune from its rank in run A (left) to its rank in run B (right), rank 1 on top;
+    green = moved up, red = moved down, grey = same rank."""
+    return F.fig_rank_slope(moves_between(a, b), 0, 0, axis_labels=RUN_NAMES)
 
 
 def comparison_tables(a: Run, b: Run) -> dict[str, pd.DataFrame]:
@@ -37,20 +45,177 @@ def comparison_tables(a: Run, b: Run) -> dict[str, pd.DataFrame]:
             "communes": compare_results(a, b)}
 
 
+# ------------------------------------------------------------------------------------------------
+# Page sections
+# ------------------------------------------------------------------------------------------------
+def _band_labels(meth: Methodology) -> dict[str, str]:
+    return {b.code: b.label for b in meth.bands}
+
+
+def _run_info(run: Run, meth: Methodology, name: str) -> dict:
+    m = run.manifest
+    return dict(name=name, run_id=_s(m.get("run_id")), year=_s(m.get("year")), seed=_s(m.get("seed", "")),
+                started=_s(m.get("started", "")).replace("T", " ")[:16], meth_title=_s(meth.meta.title),
+                meth_id=_s(meth.meta.id), meth_status=STATUS_LABELS.get(meth.meta.status, _s(meth.meta.status)),
+                path=_s(run.path.name))
+
+
+def _name_list(names: list[str]) -> str:
+    return ", ".join(names) if len(names) <= 3 else ", ".join(names[:3]) + f" và {len(names) - 3} xã khác"
+
+
+def compare_summary(cmp: pd.DataFrame, ma: Methodology, mb: Methodology, k: int = 3) -> dict:
+    """Plain-language facts of the comparison: rank changes, largest moves, top commune, bands, means."""
+    n = len(cmp)
+    up = cmp[cmp["rank_change"] > 0].sort_values(["rank_change", "rank_b", "commune_code"],
+                                                 ascending=[False, True, True])
+    down = cmp[cmp["rank_change"] < 0].sort_values(["rank_change", "rank_b", "commune_code"])
+
+    def moves(df: pd.DataFrame) -> list[dict]:
+        return [dict(name=_s(x.commune_name), move=_signed(x.rank_change, 0), a=int(x.rank_a), b=int(x.rank_b),
+                     change=_signed(x.index_change)) for x in df.head(k).itertuples()]
+
+    def top(rank_col: str, idx_col: str) -> tuple[str, str]:
+        t = cmp[cmp[rank_col] == cmp[rank_col].min()].sort_values("commune_code")
+        return _name_list(t["commune_name"].map(_s).tolist()), _pct(t[idx_col].iloc[0])
+
+    la, lb = _band_labels(ma), _band_labels(mb)
+    bands = cmp[cmp["band_a"].astype(str) != cmp["band_b"].astype(str)].sort_values(["rank_b", "commune_code"])
+    band_rows = [dict(name=_s(x.commune_name), a=la.get(str(x.band_a), _s(x.band_a)),
+                      b=lb.get(str(x.band_b), _s(x.band_b))) for x in bands.itertuples()]
+    mean_a, mean_b = float(cmp["index_pct_a"].mean()), float(cmp["index_pct_b"].mean())
+    n_changed = int((cmp["rank_change"] != 0).sum())
+    (top_a, top_a_index), (top_b, top_b_index) = top("rank_a", "index_pct_a"), top("rank_b", "index_pct_b")
+    same_top = (set(cmp.loc[cmp["rank_a"] == cmp["rank_a"].min(), "commune_code"])
+                == set(cmp.loc[cmp["rank_b"] == cmp["rank_b"].min(), "commune_code"]))
+    return dict(n=n, n_changed=n_changed, n_up=len(up), n_down=len(down), n_same=n - n_changed,
+                max_move=int(cmp["rank_change"].abs().max()) if n else 0,
+                up=moves(up), down=moves(down), top_a=top_a, top_b=top_b, top_a_index=top_a_index,
+                top_b_index=top_b_index, same_top=same_top,
+                bands=band_rows, mean_a=_pct(mean_a), mean_b=_pct(mean_b), mean_change=_signed(mean_b - mean_a),
+                max_index_change=_num_abs_max(cmp["index_change"]))
+
+
+def _num_abs_max(s: pd.Series) -> str:
+    if not len(s):
+        return "0"
+    i = int(np.argmax(np.abs(s.to_numpy(dtype=float))))
+    return _signed(float(s.iloc[i]))
+
+
+def _signed_points(x: float) -> str:
+    """+1, -3, +0,25: a difference of methodology points (no trailing zeros); "0" when equal."""
+    return "0" if x == 0 else ("+" if x > 0 else "-") + _points(abs(float(x)))
+
+
+def _bands_text(meth: Methodology) -> str:
+    return "; ".join(f"{b.label} (từ {_pct(b.min_pct, 0)})" for b in meth.bands)
+
+
+def _weights_text(meth: Methodology) -> str:
+    w = meth.officials_survey.answer_weights
+    return ", ".join(f"{k}: {_pct(100.0 * v, 0)}" for k, v in w.items())
+
+
+def methodology_changes(ma: Methodology, mb: Methodology) -> dict:
+    """The methodology differences for a person: general items (criteria set, scale, bands, answer
+    weights), the maximum points per source and per field, and per field the changed leaves (code,
+    name, points and source in A and B). Leaves are matched by code."""
+    general = []
+    for label, va, vb in (
+            ("Bộ tiêu chí", f"{ma.meta.title} ({ma.meta.id})", f"{mb.meta.title} ({mb.meta.id})"),
+            ("Thang điểm", f"{_points(ma.scale)} điểm", f"{_points(mb.scale)} điểm"),
+            ("Mức xếp loại", _bands_text(ma), _bands_text(mb)),
+            ("Trọng số câu trả lời (điều tra cán bộ, đại biểu)", _weights_text(ma), _weights_text(mb))):
+        if va != vb:
+            general.append(dict(item=label, a=_s(va), b=_s(vb)))
+    cols = ["code", "field_code", "label", "points", "source"]
+    la, lb = ma.leaves()[cols], mb.leaves()[cols]
+    m = la.merge(lb, on="code", how="outer", suffixes=("_a", "_b"), indicator=True, sort=False)
+    order = {c: i for i, c in enumerate(list(la["code"]) + [c for c in lb["code"] if c not in set(la["code"])])}
+    m = m.assign(_o=m["code"].map(order)).sort_values("_o").drop(columns="_o")
+    m["field_code"] = m["field_code_a"].fillna(m["field_code_b"])
+    m["label"] = m["label_b"].fillna(m["label_a"])
+    changed = ((m["_merge"] != "both") | (m["points_a"] != m["points_b"]) | (m["source_a"] != m["source_b"]))
+    m = m[changed].rename(columns={"_merge": "side"})
+    src_a, src_b = ma.sources, mb.sources
+    fa = {f.code: f for f in ma.fields}
+    fb = {f.code: f for f in mb.fields}
+    fields = []
+    for code in list(dict.fromkeys([f.code for f in ma.fields] + [f.code for f in mb.fields])):
+        x, y = fa.get(code), fb.get(code)
+        rows = m[m["field_code"] == code]
+        leaves = []
+        for r in rows.itertuples():
+            pa = "—" if pd.isna(r.points_a) else _points(float(r.points_a))
+            pb = "—" if pd.isna(r.points_b) else _points(float(r.points_b))
+            sa = "" if pd.isna(r.source_a) else src_a.get(r.source_a, _s(r.source_a))
+            sb = "" if pd.isna(r.source_b) else src_b.get(r.source_b, _s(r.source_b))
+            diff = (_signed_points(float(r.points_b) - float(r.points_a)) if r.side == "both"
+                    else "mới" if pd.isna(r.points_a) else "bỏ")
+            leaves.append(dict(code=_s(r.code), label=_s(r.label), a=pa, b=pb, diff=diff,
+                               source=sb if sa == sb else f"{sa or '—'} → {sb or '—'}"))
+        pa = float(x.points) if x else 0.0
+        pb = float(y.points) if y else 0.0
+        fields.append(dict(code=_s(code), label=_s((y or x).label), a=_points(pa) if x else "—",
+                           b=_points(pb) if y else "—", diff=_signed_points(pb - pa),
+                           n=len(leaves), n_total=int((ma.leaves()["field_code"] == code).sum()), leaves=leaves))
+    by_a = la.groupby("source")["points"].sum()
+    by_b = lb.groupby("source")["points"].sum()
+    sources = []
+    for s in dict.fromkeys(list(by_a.index) + list(by_b.index)):
+        va, vb = float(by_a.get(s, 0.0)), float(by_b.get(s, 0.0))
+        sources.append(dict(label=src_b.get(s, src_a.get(s, _s(s))), a=_points(va), b=_points(vb),
+                            diff=_signed_points(vb - va)))
+    return dict(general=general, fields=fields, sources=sources, n_leaves=int(len(m)),
+                n_fields=sum(1 for f in fields if f["n"]), same=not general and not len(m))
+
+
+def _param_rows(a: Run, b: Run) -> list[dict]:
+    fa, fb = flatten_params(a.params), flatten_params(b.params)
+    keys = sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))
+    return [dict(key=k, label=param_label(k), a=param_value(fa.get(k)), b=param_value(fb.get(k))) for k in keys]
+
+
+def _commune_rows(cmp: pd.DataFrame, ma: Methodology, mb: Methodology) -> list[dict]:
+    la, lb = _band_labels(ma), _band_labels(mb)
+    rows = []
+    for r in cmp.itertuples():
+        band_a, band_b = la.get(str(r.band_a), _s(r.band_a)), lb.get(str(r.band_b), _s(r.band_b))
+        rows.append(dict(
+            code=_s(r.commune_code), name=_s(r.commune_name), rank_a=str(int(r.rank_a)), rank_b=str(int(r.rank_b)),
+            move=_signed(r.rank_change, 0), mcls="up" if r.rank_change > 0 else "down" if r.rank_change < 0 else "",
+            index_a=_pct(r.index_pct_a), index_b=_pct(r.index_pct_b), change=_signed(r.index_change),
+            ccls="up" if r.index_change > 0 else "down" if r.index_change < 0 else "",
+            band=band_b if band_a == band_b else f"{band_a} → {band_b}", band_changed=band_a != band_b))
+    return rows
+
+
+def render_comparison(a: Run, b: Run, tables: dict[str, pd.DataFrame] | None = None) -> str:
+    """The comparison page as one self-contained HTML string (same runs → same bytes)."""
+    t = tables if tables is not None else comparison_tables(a, b)
+    ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
+    cmp = t["communes"]
+    years = sorted({_s(a.manifest.get("year")), _s(b.manifest.get("year"))})
+    html = _env().get_template("compare.html.j2").render(
+        title=f"So sánh hai lần chạy Chỉ số CCHC năm {' và '.join(years)}",
+        runs=[_run_info(a, ma, RUN_NAMES[0]), _run_info(b, mb, RUN_NAMES[1])],
+        summary=compare_summary(cmp, ma, mb), params=_param_rows(a, b), meth=methodology_changes(ma, mb),
+        rows=_commune_rows(cmp, ma, mb),
+        css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
+        plotlyjs=Markup(_plotlyjs()), fig=Markup(script_json(figure_json(fig_slope(a, b)))),
+        plotly_config=Markup(script_json(PLOTLY_CONFIG)),
+        js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")))
+    return nfc(html)
+
+
 def write_comparison(a: Run, b: Run, out_dir: Path) -> list[Path]:
     """Write compare.html and compare.xlsx into out_dir; refuse different commune sets (CompareError)."""
     t = comparison_tables(a, b)
-    cmp = t["communes"]
-    rows = [[r.commune_code, r.commune_name, fmt_pct(r.index_pct_a), str(r.rank_a), fmt_pct(r.index_pct_b),
-             str(r.rank_b), fmt_num(r.index_change), f"{r.rank_change:+d}" if r.rank_change else "0"]
-            for r in cmp.itertuples()]
-    html = _env().get_template("compare.html.j2").render(
-        a_label=a.label, b_label=b.label,
-        params=t["params"].values.tolist(), meth=t["methodology"].values.tolist(), rows=rows,
-        css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
-        plotlyjs=Markup(_plotlyjs()), fig=Markup(script_json(figure_json(fig_slope(cmp)))))
+    html = render_comparison(a, b, t)
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_report(nfc(html), out_dir / "compare.html")
+    write_report(html, out_dir / "compare.html")
     headers = {
         "communes": ("So sánh theo xã", {
             "commune_code": "Mã xã", "commune_name": "Tên xã", "points_a": "Điểm A", "index_pct_a": "Chỉ số A (%)",
@@ -63,3 +228,7 @@ def write_comparison(a: Run, b: Run, out_dir: Path) -> list[Path]:
     write_sheets([(title, t[k].rename(columns=cols)) for k, (title, cols) in headers.items()],
                  out_dir / "compare.xlsx")
     return [out_dir / "compare.html", out_dir / "compare.xlsx"]
+
+
+__all__ = ["RUN_NAMES", "comparison_tables", "compare_summary", "fig_slope", "methodology_changes", "moves_between",
+           "render_comparison", "write_comparison"]

@@ -536,10 +536,13 @@ def year_over_year(results: pd.DataFrame, previous: pd.DataFrame) -> pd.DataFram
                 "index_change"]]
 
 
-def fig_rank_slope(moves: pd.DataFrame, year: int, previous_year: int) -> go.Figure:
+def fig_rank_slope(moves: pd.DataFrame, year: int, previous_year: int,
+                   axis_labels: tuple[str, str] | None = None) -> go.Figure:
     """Slope chart of ranks: earlier year on the left, this year on the right, one line per commune
-    (green = moved up, red = moved down, grey = same rank)."""
-    x0, x1 = str(previous_year), str(year)
+    (green = moved up, red = moved down, grey = same rank). ``axis_labels`` (left, right) replaces the
+    two year labels, e.g. ("Lần chạy A", "Lần chạy B") when two runs are compared."""
+    x0, x1 = axis_labels if axis_labels else (str(previous_year), str(year))
+    x0, x1 = esc(x0), esc(x1)
     labels = commune_labels(moves.reset_index(drop=True)).tolist()
     fig = go.Figure()
     groups = (("up", "Tăng hạng", "#1a7f37"), ("down", "Giảm hạng", "#c0392b"), ("same", "Giữ nguyên", "#8c8c8c"))
@@ -560,10 +563,11 @@ def fig_rank_slope(moves: pd.DataFrame, year: int, previous_year: int) -> go.Fig
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, line=dict(color=color, width=2),
                                  marker=dict(size=8, color=color), hovertext=hov, hoverinfo="text"))
     n = len(moves)
-    right = [f"{int(r)}. {lab}" for r, lab in zip(moves["rank"], labels)]
+    # two no-break spaces keep the labels off the end markers of the lines
+    right = [f"\u00a0\u00a0{int(r)}. {lab}" for r, lab in zip(moves["rank"], labels)]
     prev = moves.sort_values("rank_prev")
     left_labels = commune_labels(prev.reset_index(drop=True)).tolist()
-    left = [f"{lab} {int(r)}." for r, lab in zip(prev["rank_prev"], left_labels)]
+    left = [f"{lab} ({int(r)})\u00a0\u00a0" for r, lab in zip(prev["rank_prev"], left_labels)]
     fig.add_trace(go.Scatter(x=[x1] * n, y=moves["rank"].astype(int).tolist(), mode="text", text=right,
                              textposition="middle right", showlegend=False, hoverinfo="skip",
                              textfont=dict(size=11)))

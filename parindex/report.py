@@ -47,6 +47,36 @@ RULE_LABELS = {
     "duplicate_id": "Mã phiếu trùng",
     "ignored_column": "Cột không dùng (bỏ qua)",
 }
+#: Vietnamese names of the run parameters (parindex.params.RunParams, flattened with dots). An unknown key is
+#: shown as it is; the dotted key itself is shown beside the name for analysts.
+PARAM_LABELS = {
+    "year": "Năm đánh giá",
+    "methodology": "Tệp bộ tiêu chí",
+    "seed": "Hạt giống ngẫu nhiên",
+    "inputs.raw_dir": "Thư mục dữ liệu gốc",
+    "inputs.communes": "Danh sách xã, thị trấn",
+    "inputs.previous_results": "Kết quả năm trước (để so sánh)",
+    "scoring.allow_missing_as_zero": "Tính 0 điểm cho tiêu chí thiếu dữ liệu",
+    "scoring.rank_decimals": "Số chữ số thập phân của chỉ số khi xếp hạng",
+    "survey.group_weighting": "Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)",
+    "survey.poststratify": "Gia quyền phiếu hài lòng theo số hồ sơ từng lĩnh vực",
+    "survey.survey_start": "Ngày bắt đầu khảo sát",
+    "survey.survey_end": "Ngày kết thúc khảo sát",
+    "survey.salt": "Chuỗi mã hóa dùng để phát hiện phiếu trùng",
+    "survey.ci_method": "Phương pháp tính khoảng tin cậy",
+    "robustness.enabled": "Kiểm định độ vững của xếp hạng",
+    "robustness.n_draws": "Số lần mô phỏng",
+    "robustness.weights": "Thay đổi trọng số lĩnh vực",
+    "robustness.weight_spread": "Biên độ thay đổi trọng số",
+    "robustness.weight_dist": "Phân phối trọng số",
+    "robustness.sampling": "Chọn lại mẫu khảo sát (bootstrap)",
+    "robustness.rules": "Thay đổi quy tắc tính điểm",
+    "robustness.top_k": "Số xã của nhóm dẫn đầu",
+    "satisfaction.satisfaction_points": "Điểm tối đa của khảo sát sự hài lòng (thay cho bộ tiêu chí)",
+}
+PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhóm có trọng số bằng nhau",
+                      "wilson": "Wilson", "bootstrap": "bootstrap", "uniform": "phân phối đều",
+                      "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)"}
 SURVEY_RESULT_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
                          "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
 ROBUSTNESS_COLUMNS = ["commune_code", "rank", "rank_median", "rank_p05", "rank_p95"]
@@ -103,6 +133,45 @@ def _steps(steps) -> str:
 def _points(v: float) -> str:
     """Methodology points without trailing zeros: 2 → "2", 1.5 → "1,5"."""
     return fmt_num(v, 2).rstrip("0").rstrip(",")
+
+
+def flatten_params(d: dict, prefix: str = "") -> dict[str, object]:
+    """Nested parameters → {"survey.group_weighting": "pooled", …}."""
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten_params(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def param_label(key) -> str:
+    """Vietnamese name of a (dotted) run parameter; the key itself when unknown."""
+    k = _s(key)
+    return PARAM_LABELS.get(k, k)
+
+
+def param_value(v) -> str:
+    """A parameter value as a person reads it: có / không, Vietnamese numbers, words for known codes."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return "(không đặt)"
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in ("true", "false"):  # values that went through a text table
+            return "có" if low == "true" else "không"
+        if low in ("none", "nan", ""):
+            return "(không đặt)"
+        return PARAM_VALUE_LABELS.get(v, nfc(v))
+    if isinstance(v, (bool, np.bool_)):
+        return "có" if v else "không"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v)) if abs(int(v)) < 10_000 else fmt_num(float(v), 0)
+    if isinstance(v, (float, np.floating)):
+        return _points(float(v)) if float(v).is_integer() or abs(float(v)) >= 0.01 else str(v)
+    if isinstance(v, (list, tuple, dict)):
+        return nfc(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return _s(v)
 
 
 def rule_label(code) -> str:
@@ -299,8 +368,8 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
     factors = [dict(code=f.code, label=f.label, questions="; ".join(f"{q.code}: {q.label}" for q in f.questions))
                for f in sv.factors]
     bands = [dict(code=b.code, label=b.label, min=_pct(b.min_pct, 0), color=b.color) for b in meth.bands]
-    params = [dict(key=_s(k), value=_s(v if not isinstance(v, (list, tuple, dict)) else json.dumps(
-        v, ensure_ascii=False, sort_keys=True))) for k, v in context.params.items()]
+    params = [dict(key=_s(k), label=param_label(k), value=param_value(v))
+              for k, v in flatten_params(context.params).items()]
     m = meth.meta
     return dict(tree=tree, sources=sources, rules=rules, answers=answers, groups=groups, factors=factors,
                 bands=bands, params=params, id=m.id, version=m.version, title=m.title,

@@ -28,7 +28,8 @@ Sources of uncertainty (each switchable in :class:`RobustnessParams`)
 * **weights** — each field's share perturbed, ``w_f = W_f (1 + s U)``, ``U ~ U(−1, 1)``, ``s`` =
   ``weight_spread``, renormalised to the scale (100). With ``weight_dist="dirichlet"``:
   ``w ~ 100 · Dirichlet(κ W / 100)`` with ``κ = 3 (F − 1) / s² − 1``, so that a field of average share has
-  the same coefficient of variation as under the uniform (s / √3).
+  the same coefficient of variation as under the uniform (s / √3). ``s = 0`` (allowed by the run
+  parameters) fixes the weights: the source is then off, in the draws and in the Sobol factors.
 * **sampling** — stratified bootstrap of both surveys: the officials' ballots of each commune are
   resampled with replacement within each respondent group (the plan fixes 33 + 1 + 12), the
   satisfaction ballots within each procedure field (the plan allocates the 50 ballots across fields).
@@ -122,13 +123,18 @@ class RobustnessParams:
     sobol_resamples: int = 100      # bootstrap resamples for the Sobol confidence intervals
     outrank_max_communes: int = 2000  # the C × C outranking matrix is skipped above this many communes
 
+    def sources_on(self) -> list[str]:
+        """Sources of uncertainty that vary: ``weights`` with ``weight_spread`` 0 fixes the weights (as
+        the run parameters allow), so it is not a source then."""
+        return [s for s in SOURCES_MC if getattr(self, s) and not (s == "weights" and self.weight_spread == 0)]
+
     def validate(self) -> None:
         if int(self.n_draws) < 1:
             raise ValueError(f"n_draws must be at least 1, got {self.n_draws}")
         if self.weight_dist not in ("uniform", "dirichlet"):
             raise ValueError(f"weight_dist must be 'uniform' or 'dirichlet', got {self.weight_dist!r}")
-        if not 0.0 < self.weight_spread < 1.0:
-            raise ValueError(f"weight_spread must lie strictly between 0 and 1, got {self.weight_spread}")
+        if not 0.0 <= self.weight_spread < 1.0:
+            raise ValueError(f"weight_spread must lie in [0, 1), got {self.weight_spread}")
         if int(self.n_replicates) < 1:
             raise ValueError(f"n_replicates must be at least 1, got {self.n_replicates}")
         if int(self.top_k) < 1:
@@ -657,7 +663,7 @@ class _Draws:
     def weights(self, k: int) -> np.ndarray:
         """Weight multipliers λ_f = w_f / W_f of the draws of block k, (block, F)."""
         F = len(self.prep.fields)
-        if not self.p.weights:
+        if "weights" not in self.p.sources_on():
             return np.ones((self.block, F))
         rng = self._rng(_STREAM["weights"], k)
         W = self.prep.W
@@ -741,14 +747,14 @@ def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.D
     outrank = (pd.DataFrame(stats_n["outrank"], index=idx, columns=pd.Index(prep.codes, dtype="str"))
                if do_outrank else pd.DataFrame(index=idx[:0]))
 
-    on = [s for s in SOURCES_MC if getattr(params, s)]
+    on = params.sources_on()
     sob = _sobol(prep, draws, params, on)
     conv = _convergence(stats_n, stats_2n, prep, meth)
     loo = _leave_one_out(prep, dec)
     summary = dict(
         n_draws=n, n_draws_convergence=n2, seed=int(params.seed), sources_on=on,
-        weight_dist=params.weight_dist if params.weights else None,
-        weight_spread=float(params.weight_spread) if params.weights else None,
+        weight_dist=params.weight_dist if "weights" in on else None,
+        weight_spread=float(params.weight_spread) if "weights" in on else None,
         mean_abs_rank_shift=float(per_commune["mean_abs_shift"].mean()),
         n_communes=C, top_k=int(params.top_k), rank_decimals=dec, quantile_method=QUANTILE_METHOD,
         officials_groups_published="equal" if prep.pub_equal_groups else "pooled",

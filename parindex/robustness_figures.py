@@ -107,14 +107,16 @@ def _join(items: list[str]) -> str:
 
 
 def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.DataFrame | None = None,
-                   max_items: int = 3, min_swap: float = 0.05) -> str:
+                   max_items: int = 3, min_swap: float = 0.05, rank_decimals: int = 2) -> str:
     """A short Vietnamese paragraph: whose rank and band are solid, whose are not, which neighbours
-    may swap places (with the probability, when ``outrank`` is given)."""
+    may swap places (with the probability, when ``outrank`` is given). Without a ``band`` column the
+    published band is that of ``index_pct`` rounded to ``rank_decimals``, as scoring publishes it."""
     pc = _ordered(per_commune)
     pc = pc.assign(disp=_names(pc).to_numpy())
     name = dict(zip(pc["commune_code"].astype(str), pc["disp"]))
     band_label = {b.code: b.label for b in meth.bands}
-    band = pc["band"].astype(str) if "band" in pc.columns else meth.band_of(pc["index_pct"])
+    band = (pc["band"].astype(str) if "band" in pc.columns
+            else meth.band_of(pc["index_pct"].astype(float).round(rank_decimals)))
     parts: list[str] = []
 
     fixed = pc[(pc["rank_p05"] == pc["rank_p95"]) & (pc["rank_p05"] == pc["rank"])]

@@ -18,22 +18,44 @@ import pandas as pd
 
 from .methodology import Methodology
 
-LEAF_COLUMNS = ["commune_code", "code", "field_code", "source", "max_points", "points", "self_points",
-                "applicable", "n_answers", "note"]
+LEAF_DTYPES = {"commune_code": "str", "code": "str", "field_code": "str", "source": "str", "max_points": "float64",
+               "points": "float64", "self_points": "float64", "applicable": "bool", "n_answers": "Int64",
+               "note": "str"}
+LEAF_COLUMNS = list(LEAF_DTYPES)
 
 
 class IncompleteDataError(ValueError):
-    """Some commune lacks a row for some appraised leaf; ``missing`` lists (commune_code, code)."""
+    """Some commune lacks a row for some appraised leaf (``missing``) or has no valid answer at all in a
+    survey (``missing_surveys``); both list (commune_code, code)."""
 
-    def __init__(self, missing: pd.DataFrame):
+    def __init__(self, missing: pd.DataFrame, missing_surveys: pd.DataFrame | None = None):
         self.missing = missing
-        lines = [f"{r.commune_code} {r.commune_name}: {r.code}" for r in missing.itertuples()]
-        more = "" if len(lines) <= 30 else f"\n  … and {len(lines) - 30} more"
-        super().__init__(
-            f"Thiếu điểm của {len(missing)} tiêu chí (xã: tiêu chí) — dữ liệu chưa đầy đủ, không chấm điểm:\n  "
-            + "\n  ".join(lines[:30]) + more
-            + "\n(Use allow_missing_as_zero=True / --allow-missing-as-zero to score them as zero; the report says so.)"
-        )
+        self.missing_surveys = missing_surveys if missing_surveys is not None else _empty_missing(True)
+        parts = []
+        if len(missing):
+            lines = [f"{r.commune_code} {r.commune_name}: {r.code}" for r in missing.itertuples()]
+            more = "" if len(lines) <= 30 else f"\n  … and {len(lines) - 30} more"
+            parts.append(f"Thiếu điểm của {len(missing)} tiêu chí (xã: tiêu chí) — dữ liệu chưa đầy đủ, không chấm "
+                         "điểm:\n  " + "\n  ".join(lines[:30]) + more
+                         + "\n(Use allow_missing_as_zero=True / --allow-missing-as-zero to score them as zero; "
+                         "the report says so.)")
+        ms = self.missing_surveys
+        if len(ms):
+            per = ms.groupby(["commune_code", "commune_name", "source"], sort=False)["code"].agg(", ".join)
+            lines = [f"{c} {n} — {SURVEY_LABELS.get(s, s)}: {codes}" for (c, n, s), codes in per.items()]
+            parts.append(f"{len(per)} trường hợp xã không có câu trả lời hợp lệ nào của một cuộc khảo sát "
+                         "(xã — khảo sát: tiêu chí):\n  " + "\n  ".join(lines)
+                         + "\n(No valid survey answer at all for these communes. With allow_missing_as_zero=True "
+                         "their survey criteria are left out of both points and maximum, as for không áp dụng.)")
+        super().__init__("\n".join(parts))
+
+
+SURVEY_LABELS = {"officials_survey": "khảo sát cán bộ", "satisfaction_survey": "khảo sát sự hài lòng"}
+
+
+def _empty_missing(with_source: bool = False) -> pd.DataFrame:
+    cols = ["commune_code", "code", "commune_name"] + (["source"] if with_source else [])
+    return pd.DataFrame({c: pd.Series(dtype="str") for c in cols})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -66,6 +88,21 @@ def complete_assessment(assessment: pd.DataFrame, meth: Methodology, communes: p
     return assessment, missing
 
 
+def find_missing_surveys(leaf_scores: pd.DataFrame, communes: pd.DataFrame) -> pd.DataFrame:
+    """Survey leaves of communes that have no valid answer to any question of that survey (the commune is
+    missing from the survey, or every ballot of it was excluded): commune_code, code, commune_name, source.
+
+    A single question without a valid answer, in a survey the commune does appear in, is not listed: it
+    leaves points and maximum as the "không biết" rule says."""
+    s = leaf_scores[leaf_scores["source"].isin(list(SURVEY_LABELS))]
+    none = ~s.groupby(["commune_code", "source"])["applicable"].transform("any").astype(bool)
+    miss = s.loc[none, ["commune_code", "code", "source"]].merge(
+        communes[["commune_code", "commune_name"]], on="commune_code", how="left")
+    if miss.empty:
+        return _empty_missing(True)
+    return miss[["commune_code", "code", "commune_name", "source"]].astype("str").reset_index(drop=True)
+
+
 # ------------------------------------------------------------------------------------------------
 # Appraisal
 # ------------------------------------------------------------------------------------------------
@@ -80,6 +117,12 @@ def score_appraisal(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame
     a = assessment.merge(leaves, on="code", how="inner", validate="many_to_one")
     appraised = a["appraised_points"].astype(float).fillna(a["self_points"].astype(float))
     form_max = _form_max(a)
+    na = a["not_applicable"].astype(bool)
+    blank = a[appraised.isna() & ~na]
+    if len(blank):
+        r = blank.iloc[0]
+        raise ValueError(f"commune {r.commune_code}, criterion {r.code} has neither an appraised nor a self "
+                         "score and is not marked not applicable")
     bad = a[(appraised < -1e-9) | (appraised > form_max + 1e-9)]
     if len(bad):
         r = bad.iloc[0]
@@ -88,7 +131,6 @@ def score_appraisal(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame
     # Scores entered against another methodology version's maximum count as the same share of this one's.
     scale = a["points"] / form_max.where(form_max > 0, a["points"])
     appraised = appraised * scale
-    na = a["not_applicable"].astype(bool)
     self_pts = a["self_points"].astype(float) * scale
     out = pd.DataFrame({
         "commune_code": a["commune_code"],
@@ -227,7 +269,7 @@ def score_satisfaction(factors: pd.DataFrame, meth: Methodology, communes: pd.Se
     leaves = meth.leaves()
     leaf = leaves[leaves.source == "satisfaction_survey"]
     if leaf.empty:
-        return pd.DataFrame(columns=LEAF_COLUMNS)
+        return pd.DataFrame({c: pd.Series(dtype=d) for c, d in LEAF_DTYPES.items()})
     leaf = leaf.iloc[0]
     sipas = factors.groupby("commune_code")["index"].mean()
     n = factors.groupby("commune_code")["n_answers"].sum()
@@ -275,7 +317,11 @@ def aggregate(leaf_scores: pd.DataFrame, adj: pd.DataFrame, meth: Methodology, c
     base = res[[f"field_{f}_points" for f in fields]].sum(axis=1)
     res["points"] = base + res["bonus"] - res["deduction"]
     res["max_points"] = res["commune_code"].map(mx).fillna(0.0).astype(float)
-    res["index_pct"] = np.where(res["max_points"] > 0, res["points"] / res["max_points"] * 100.0, np.nan)
+    if (res["max_points"] <= 0).any():
+        bad = res.loc[res["max_points"] <= 0, "commune_code"].tolist()
+        raise ValueError(f"commune(s) {bad} have no applicable criterion (applicable maximum 0): no index can "
+                         "be computed")
+    res["index_pct"] = res["points"] / res["max_points"] * 100.0
     res["rank"] = rank_desc(res["index_pct"], rank_decimals)
     res["band"] = meth.band_of(res["index_pct"].round(rank_decimals))
     first = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"]
@@ -286,19 +332,27 @@ def aggregate(leaf_scores: pd.DataFrame, adj: pd.DataFrame, meth: Methodology, c
 def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: pd.DataFrame,
               meth: Methodology, communes: pd.DataFrame, *, allow_missing_as_zero: bool = False,
               group_weighting: str = "pooled", rank_decimals: int = 2) -> dict[str, pd.DataFrame]:
-    """Run the whole scoring core; returns the named tables of the scored stage."""
-    assessment, missing = complete_assessment(assessment, meth, communes, allow_missing_as_zero)
+    """Run the whole scoring core; returns the named tables of the scored stage.
+
+    Refuses with one IncompleteDataError listing every gap — appraised leaves without a row and communes
+    without any valid answer in a survey — unless ``allow_missing_as_zero``: then the missing appraised
+    leaves score 0 of their maximum (``missing``) and the survey leaves of a commune missing from a survey
+    leave points and maximum (``missing_surveys``; zero would cost the commune for the survey team's gap)."""
     codes = communes["commune_code"]
     factors = satisfaction_factors(satisfaction, meth)
-    leaf_scores = pd.concat([
-        score_appraisal(assessment, meth),
-        score_officials(officials, meth, codes, group_weighting),
-        score_satisfaction(factors, meth, codes),
-    ], ignore_index=True)
+    survey_leaves = pd.concat([score_officials(officials, meth, codes, group_weighting),
+                               score_satisfaction(factors, meth, codes)], ignore_index=True)
+    missing = find_missing(assessment, meth, communes)
+    missing_surveys = find_missing_surveys(survey_leaves, communes)
+    if (len(missing) or len(missing_surveys)) and not allow_missing_as_zero:
+        raise IncompleteDataError(missing, missing_surveys)
+    assessment, missing = complete_assessment(assessment, meth, communes, allow_missing_as_zero=True)
+    leaf_scores = pd.concat([score_appraisal(assessment, meth), survey_leaves], ignore_index=True)
     order = {c: i for i, c in enumerate(meth.leaves()["code"])}
     leaf_scores = leaf_scores.assign(_o=leaf_scores["code"].map(order)).sort_values(
         ["commune_code", "_o"]).drop(columns="_o").reset_index(drop=True)
     adj = adjustments(assessment, meth, codes)
     results = aggregate(leaf_scores, adj, meth, communes, rank_decimals)
     return dict(results=results, leaf_scores=leaf_scores, satisfaction_factors=factors,
-                appraisal_changes=appraisal_changes(assessment, meth), missing=missing)
+                appraisal_changes=appraisal_changes(assessment, meth), missing=missing,
+                missing_surveys=missing_surveys)

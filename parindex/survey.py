@@ -4,9 +4,11 @@
   weighs (D_cf / D_c) / (n_cf / n_c), where D are the dossiers of the year and n the valid ballots, both
   over the fields that have valid ballots in c (a field with ballots but no dossiers gets weight 0 and is
   listed in the notes). Weights average 1 within each commune.
-* 95 % intervals: percentile bootstrap over ballots (satisfaction, resampled within commune) and over
-  respondents (officials' survey, resampled within commune and respondent group, so that the 33 / 1 / 12
-  design is kept). Vectorised: one array operation over replicates × communes × ballots.
+* 95 % intervals: percentile bootstrap over ballots (satisfaction, resampled within commune and
+  procedure field, so that the allocation of the 50 ballots and the post-stratification weights are
+  kept) and over respondents (officials' survey, resampled within commune and respondent group, so that
+  the 33 / 1 / 12 design is kept) — the same strata as the robustness stage. Vectorised: one array
+  operation over a block of replicates × strata × ballots.
 """
 
 from __future__ import annotations
@@ -47,15 +49,17 @@ def ballot_counts(ballots: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
     return out[["commune_code", "ballots_received", "ballots_valid", "ballots_excluded"]]
 
 
-CHUNK = 250  # bootstrap replicates processed at once (bounds memory; results do not depend on it)
+CHUNK = 250            # bootstrap replicates processed at once at most …
+MAX_CELLS = 4_000_000  # … and fewer when one gather would exceed this many cells (≈ 32 MB of floats);
+#                        the draws come from one sequential stream, so the results depend on neither
 
 
-def _pad(codes: np.ndarray, n_communes: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions of each commune padded into a (communes × max rows) array; -1 = padding."""
+def _pad(codes: np.ndarray, n_strata: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions of each stratum padded into a (strata × max rows) array; -1 = padding."""
     order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=n_communes)
+    counts = np.bincount(codes, minlength=n_strata)
     width = max(int(counts.max(initial=0)), 1)
-    pos = np.full((n_communes, width), -1, dtype=np.int64)
+    pos = np.full((n_strata, width), -1, dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     within = np.arange(len(codes)) - np.repeat(starts, counts)
     pos[codes[order], within] = order
@@ -70,7 +74,7 @@ def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _resample(rng: np.random.Generator, pos: np.ndarray, counts: np.ndarray, n_boot: int) -> np.ndarray:
-    """(n_boot × communes × width) row positions drawn with replacement within each commune (-1 = padding)."""
+    """(n_boot × strata × width) row positions drawn with replacement within each stratum (-1 = padding)."""
     c, width = pos.shape
     u = rng.random((n_boot, c, width))
     pick = np.floor(u * np.maximum(counts, 1)[None, :, None]).astype(np.int64)
@@ -78,48 +82,52 @@ def _resample(rng: np.random.Generator, pos: np.ndarray, counts: np.ndarray, n_b
     return np.where(np.arange(width)[None, None, :] < counts[None, :, None], rows, -1)
 
 
+def _bootstrap(rng: np.random.Generator, pos: np.ndarray, counts: np.ndarray, n_boot: int, per_row: int,
+               stat) -> np.ndarray:
+    """``stat(rows)`` over blocks of replicates, concatenated; a block's gather stays under MAX_CELLS."""
+    step = int(max(1, min(CHUNK, MAX_CELLS // max(pos.size * per_row, 1))))
+    return np.concatenate([stat(_resample(rng, pos, counts, min(step, n_boot - i)))
+                           for i in range(0, n_boot, step)])
+
+
 def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, communes: pd.Series,
                           n_boot: int = 2000, seed: int = 2023, level: float = 0.95) -> pd.DataFrame:
     """Satisfaction index (%) per commune with a percentile-bootstrap interval over its valid ballots.
 
-    The index is computed exactly as in scoring (weighted share of 4–5 answers per factor, mean over
-    factors). Returns commune_code, sat_index_pct, sat_ci_low, sat_ci_high."""
+    Ballots are resampled within commune × procedure field (the plan allocates each commune's ballots
+    across the fields, and the post-stratification weights assume those counts), as the robustness
+    stage does. The index is computed exactly as in scoring (weighted share of 4–5 answers per factor,
+    mean over factors). Returns commune_code, sat_index_pct, sat_ci_low, sat_ci_high."""
     sv = meth.satisfaction_survey
     q = meth.satisfaction_questions()
     factors = [f.code for f in sv.factors]
     codes = list(communes)
-    ballots = satisfaction.drop_duplicates("ballot_id")[["ballot_id", "commune_code"]].reset_index(drop=True)
-    ballots = ballots[ballots["commune_code"].isin(codes)].reset_index(drop=True)
+    first = satisfaction.drop_duplicates("ballot_id")
+    first = first[first["commune_code"].isin(codes)].reset_index(drop=True)
     wide = satisfaction.pivot_table(index="ballot_id", columns="question", values="answer", aggfunc="first")
-    wide = wide.reindex(index=ballots["ballot_id"], columns=q["question"]).astype("Float64").to_numpy(
+    wide = wide.reindex(index=first["ballot_id"], columns=q["question"]).astype("Float64").to_numpy(
         dtype=float, na_value=np.nan)
-    w = (satisfaction.drop_duplicates("ballot_id").set_index("ballot_id")["weight"].reindex(ballots["ballot_id"])
-         .to_numpy(dtype=float) if "weight" in satisfaction.columns else np.ones(len(ballots)))
+    w = first["weight"].to_numpy(dtype=float) if "weight" in first.columns else np.ones(len(first))
     valid = ~np.isnan(wide)
-    pos_ans = np.isin(wide, sv.positive_answers) & valid
-    fidx = np.array([factors.index(f) for f in q["factor"]])
-    # per ballot × factor: weighted valid answers and weighted positive answers
-    nv = np.zeros((len(ballots), len(factors)))
-    npos = np.zeros((len(ballots), len(factors)))
-    for j in range(len(factors)):
-        cols = fidx == j
-        nv[:, j] = valid[:, cols].sum(axis=1) * w
-        npos[:, j] = pos_ans[:, cols].sum(axis=1) * w
-    cidx = pd.Categorical(ballots["commune_code"], categories=codes).codes.astype(np.int64)
-    pos, counts = _pad(cidx, len(codes))
-    rng = np.random.default_rng(seed)
+    positive = np.isin(wide, sv.positive_answers) & valid
+    onehot = (np.array([factors.index(f) for f in q["factor"]])[:, None] == np.arange(len(factors))).astype(float)
+    # per ballot × factor: weighted valid and weighted positive answers; a last row of zeros for padding (-1)
+    nv = np.vstack([(valid @ onehot) * w[:, None], np.zeros(len(factors))])
+    npos = np.vstack([(positive @ onehot) * w[:, None], np.zeros(len(factors))])
+    cidx = pd.Categorical(first["commune_code"], categories=codes).codes.astype(np.int64)
+    field = first["procedure_field"] if "procedure_field" in first.columns else pd.Series("", index=first.index)
+    fidx, funiq = pd.factorize(field.astype(str), sort=True)
+    used, strata = np.unique(cidx * max(len(funiq), 1) + fidx, return_inverse=True)
+    to_commune = (used[:, None] // max(len(funiq), 1) == np.arange(len(codes))).astype(float)  # strata × communes
+    pos, counts = _pad(strata.astype(np.int64), len(used))
 
-    def chunk(b: int) -> np.ndarray:
-        rows = _resample(rng, pos, counts, b)                       # b × C × W
-        pad = rows < 0
-        safe = np.where(pad, 0, rows)
-        sv_ = np.where(pad[..., None], 0.0, nv[safe])               # b × C × W × F
-        sp_ = np.where(pad[..., None], 0.0, npos[safe])
+    def stat(rows: np.ndarray) -> np.ndarray:                       # rows: b × strata × width
+        sums_v = np.einsum("bsf,sc->bcf", nv[rows].sum(axis=2), to_commune)
+        sums_p = np.einsum("bsf,sc->bcf", npos[rows].sum(axis=2), to_commune)
         with np.errstate(invalid="ignore", divide="ignore"):
-            fi = sp_.sum(axis=2) / sv_.sum(axis=2)                  # b × C × F
-        return _nanmean(fi, axis=2) * 100                           # b × C
+            return _nanmean(sums_p / sums_v, axis=2) * 100          # b × communes
 
-    boot = np.concatenate([chunk(min(CHUNK, n_boot - i)) for i in range(0, n_boot, CHUNK)])
+    boot = _bootstrap(np.random.default_rng(seed), pos, counts, n_boot, len(factors), stat)
     point = satisfaction_factors(satisfaction, meth).groupby("commune_code")["index"].mean() * 100
     a = (1 - level) / 2
     with warnings.catch_warnings():
@@ -132,7 +140,10 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
 def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.Series, group_weighting: str = "pooled",
                        n_boot: int = 2000, seed: int = 2023, level: float = 0.95) -> pd.DataFrame:
     """Officials' survey points per commune with a percentile-bootstrap interval over respondents
-    (resampled within commune × respondent group). Returns commune_code, officials_ci_low, officials_ci_high."""
+    (resampled within commune × respondent group). A commune without any valid answer gets no interval
+    (NaN), as it gets no officials' survey score. Returns commune_code, officials_ci_low, officials_ci_high."""
+    if group_weighting not in ("pooled", "equal"):
+        raise ValueError(f"group_weighting must be 'pooled' or 'equal', got {group_weighting!r}")
     leaves = meth.leaves()
     leaves = leaves[leaves.source == "officials_survey"]
     qcodes = leaves["code"].tolist()
@@ -145,19 +156,17 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
     wide = o.assign(w=o["answer"].map(wmap)).pivot_table(index=["ballot_id", "commune_code"], columns="question",
                                                          values="w", aggfunc="first")
     wide = wide.reindex(index=pd.MultiIndex.from_frame(resp[["ballot_id", "commune_code"]]), columns=qcodes)
-    x = wide.to_numpy(dtype=float)                                  # respondents × questions (NaN = blank)
+    # respondents × questions (NaN = blank), and a last all-NaN row for padding (-1)
+    x = np.vstack([wide.to_numpy(dtype=float), np.full(len(qcodes), np.nan)])
     groups = sorted(resp["group"].unique())
+    G, C, Q = max(len(groups), 1), len(codes), len(qcodes)
     cidx = pd.Categorical(resp["commune_code"], categories=codes).codes.astype(np.int64)
     gidx = pd.Categorical(resp["group"], categories=groups).codes.astype(np.int64)
-    strata = cidx * len(groups) + gidx
-    pos, counts = _pad(strata, len(codes) * len(groups))
-    rng = np.random.default_rng(seed)
+    pos, counts = _pad(cidx * G + gidx, C * G)
+    answered = np.bincount(cidx, weights=(~np.isnan(x[:-1])).any(axis=1), minlength=C) > 0
 
-    def chunk(b: int) -> np.ndarray:
-        rows = _resample(rng, pos, counts, b)                       # b × (C·G) × W
-        pad = rows < 0
-        vals = np.where(pad[..., None], np.nan, x[np.where(pad, 0, rows)])  # b × (C·G) × W × Q
-        vals = vals.reshape(b, len(codes), len(groups), -1, len(qcodes))
+    def stat(rows: np.ndarray) -> np.ndarray:                       # rows: b × (C·G) × width
+        vals = x[rows].reshape(rows.shape[0], C, G, -1, Q)
         valid = ~np.isnan(vals)
         s = np.where(valid, vals, 0.0).sum(axis=3)                  # b × C × G × Q
         n = valid.sum(axis=3)
@@ -168,10 +177,11 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
                 mean = s.sum(axis=2) / n.sum(axis=2)
         return np.where(np.isnan(mean), 0.0, mean) @ pts            # b × C
 
-    boot = np.concatenate([chunk(min(CHUNK, n_boot - i)) for i in range(0, n_boot, CHUNK)])
+    boot = _bootstrap(np.random.default_rng(seed), pos, counts, n_boot, Q, stat)
     a = (1 - level) / 2
     lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
-    return pd.DataFrame({"commune_code": codes, "officials_ci_low": lo, "officials_ci_high": hi})
+    return pd.DataFrame({"commune_code": codes, "officials_ci_low": np.where(answered, lo, np.nan),
+                         "officials_ci_high": np.where(answered, hi, np.nan)})
 
 
 def survey_columns(results: pd.DataFrame, satisfaction: pd.DataFrame, officials: pd.DataFrame,

@@ -19,7 +19,7 @@ from parindex import demo
 from parindex.communes import CommuneMatcher, load_communes
 from parindex.ingest import (CleanData, InputError, clean_year, read_assessment, read_dossiers, read_officials,
                              read_satisfaction)
-from parindex.methodology import load_methodology
+from parindex.methodology import load_methodology, parse_methodology
 
 START, END = dt.date(2023, 10, 1), dt.date(2023, 12, 15)
 MATCHER = CommuneMatcher(COMMUNES)
@@ -394,3 +394,15 @@ def test_clean_year_missing_file_and_gathers_problems(demo2023, tmp_path):
     assert "missing file: expected so_ho_so_<year>.xlsx or .csv" in msg
     assert len(ei.value.problems) == 2
     assert [p.file for p in ei.value.problems] == ["phieu_can_bo_2023.xlsx", "so_ho_so_<năm>.xlsx"]
+
+
+def test_exactly_half_blank_is_kept_more_than_half_is_excluded(tmp_path, mini_dict):
+    # four questions: 2 of 4 blank is not "more than half" (kept); 3 of 4 is (excluded)
+    mini_dict["satisfaction_survey"]["factors"][1]["questions"].append({"code": "Q4", "label": "q4"})
+    meth = parse_methodology(mini_dict, "mini-4q")
+    rows = [SAT_HEADER + ["Q4"], ballot(1, answers=(5, None, None, 4)), ballot(2, answers=(None, None, None, 4)),
+            ballot(3, answers=(5, 4, None, 4))]
+    _, b, rej = read_satisfaction(write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx", rows), meth, MATCHER)
+    assert rej[["row", "rule"]].values.tolist() == [[3, "blank_majority"]]
+    assert "3/4" in rej["detail"].iloc[0]
+    assert b["status"].tolist() == ["valid", "excluded", "valid"]

@@ -65,6 +65,12 @@ def _meth():
 
 
 def _tables(names=("Xã An", "Xã Bình", "Xã Cường")):
+    meth, assessment, officials, satisfaction, communes = _inputs(names)
+    scored = score_all(assessment, officials, satisfaction, meth, communes)
+    return meth, scored["leaf_scores"], officials, satisfaction, scored["results"]
+
+
+def _inputs(names=("Xã An", "Xã Bình", "Xã Cường")):
     communes = pd.DataFrame({"commune_code": ["X1", "X2", "X3"], "commune_name": list(names),
                              "commune_type": "Xã"})
     assessment = pd.DataFrame({
@@ -86,9 +92,7 @@ def _tables(names=("Xã An", "Xã Bình", "Xã Cường")):
     satisfaction = pd.DataFrame(rows, columns=["ballot_id", "commune_code", "procedure_field", "question", "answer"])
     satisfaction["answer"] = satisfaction["answer"].astype("Int64")
     satisfaction["weight"] = 1.0
-    meth = _meth()
-    scored = score_all(assessment, officials, satisfaction, meth, communes)
-    return meth, scored["leaf_scores"], officials, satisfaction, scored["results"]
+    return _meth(), assessment, officials, satisfaction, communes
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +261,54 @@ def test_figures_and_plain_language(toy):
     p = r.outrank.loc["X3", "X2"]
     assert f"{p * 100:.1f}".replace(".", ",") + "\u00a0%" in text   # Vietnamese number format
     assert "Xã Bình" in text and "Xã Cường" in text
+
+
+def test_zero_weight_spread_fixes_the_weights(toy):
+    # The run parameters allow robustness.weight_spread = 0 (ge=0); it must mean "weights fixed", not a crash:
+    # the draws equal those of weights=False (independent streams per source) and weights is no Sobol factor.
+    ref = _run(toy, weights=False, seed=4)
+    for dist in ("uniform", "dirichlet"):
+        r = _run(toy, weight_spread=0.0, weight_dist=dist, seed=4)
+        pd.testing.assert_frame_equal(r.per_commune, ref.per_commune)
+        pd.testing.assert_frame_equal(r.sobol, ref.sobol)
+        assert r.summary["sources_on"] == ["sampling", "rules"]
+        assert r.summary["weight_spread"] is None
+    # with every other source off as well, every draw is the published ranking
+    r = _run(toy, weight_spread=0.0, sampling=False, rules=False)
+    assert r.per_commune["mean_abs_shift"].eq(0).all() and r.sobol.empty
+
+
+def test_weighted_satisfaction_bootstrap_within_procedure_field():
+    # X3 gets a third ballot S2 in procedure field CT: TC1 5, KQ1 5. Post-stratification with equal dossiers in HT
+    # and CT: ballot shares 2/3, 1/3 → weights HT (1/2)/(2/3) = 0.75, CT (1/2)/(1/3) = 1.5.
+    # Published X3 SIPAS: TC all positive → 1; KQ answers 4 (0.75), 3 (0.75), 5 (1.5) → 2.25/3 = 0.75 → 0.875 → 8.75.
+    # Bootstrap within procedure field: the CT ballot always stays; HT resamples {S0, S1}:
+    #   {S0, S0} (¼): KQ (0.75 + 0.75 + 1.5)/3 = 1 → SIPAS 1 → 10 points
+    #   {S0, S1} (½): 8.75 (as published)
+    #   {S1, S1} (¼): KQ 1.5/3 = 0.5 → 0.75 → 7.5
+    # (Weights ignored would give 8.3333 for {S0, S1}; resampling across fields would give other values.)
+    meth, assessment, officials, satisfaction, communes = _inputs()
+    extra = pd.DataFrame({"ballot_id": "X3-S2", "commune_code": "X3", "procedure_field": "CT",
+                          "question": ["TC1", "KQ1"], "answer": pd.array([5, 5], dtype="Int64")})
+    sat = pd.concat([satisfaction, extra], ignore_index=True)
+    sat["weight"] = np.where(sat["commune_code"] != "X3", 1.0, np.where(sat["procedure_field"] == "CT", 1.5, 0.75))
+    scored = score_all(assessment, officials, sat, meth, communes)
+    leaf = scored["leaf_scores"].set_index(["commune_code", "code"])
+    assert leaf.loc[("X3", "2.3"), "points"] == pytest.approx(8.75)
+    prep = _prepare(meth, scored["leaf_scores"], officials, sat, scored["results"], decimals=2)
+    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=8))
+    s3 = d.pool["S"][:d.n_replicates, 2]                # share of 4–5, commune X3
+    vals, counts = np.unique(np.round(s3, 6), return_counts=True)
+    assert vals.tolist() == pytest.approx([7.5, 8.75, 10.0])
+    assert (counts / counts.sum()) == pytest.approx([0.25, 0.5, 0.25], abs=0.04)
+
+
+def test_plain_language_band_rounds_like_the_published_band(toy):
+    # Without a band column the published band is derived from index_pct rounded to 2 decimals, as scoring
+    # publishes it: 89.996 → 90.00 → band A. Every draw kept band A (p_band_A = 1) → "1/1 … vững chắc".
+    pc = pd.DataFrame({"commune_code": ["X1"], "commune_name": ["Xã An"], "rank": [1], "index_pct": [89.996],
+                       "rank_median": [1.0], "rank_p05": [1.0], "rank_p95": [1.0], "p_band_A": [1.0],
+                       "p_band_B": [0.0], "p_band_C": [0.0], "p_top_k": [1.0], "mean_abs_shift": [0.0]})
+    text = plain_language(pc, toy[0])
+    assert "xếp nhóm của 1/1 xã là vững chắc" in text
+    assert "có thể chuyển" not in text

@@ -9,6 +9,7 @@ import pytest
 from conftest import assessment_rows
 
 from parindex import scoring
+from parindex.methodology import parse_methodology
 
 NaN = float("nan")
 
@@ -230,3 +231,107 @@ def test_scores_entered_against_another_maximum_are_rescaled(mini):
     a.loc[(a.commune_code == "X1") & (a.code == "1.2"), "appraised_points"] = 4.5
     with pytest.raises(ValueError, match="outside 0–4"):
         scoring.score_appraisal(a, mini)
+
+
+# ------------------------------------------------------- edge cases (review) ----
+def _surveys_full(communes=("X1", "X2", "X3")):
+    """Every listed commune: one officials' answer A on 1.3 and one satisfaction ballot all 5."""
+    o = officials([(f"b{c}", "G1", c, "1.3", "A") for c in communes])
+    s = satisfaction([(f"p{c}", c, q, 5) for c in communes for q in ("Q1", "Q2", "Q3")])
+    return o, s
+
+
+def test_commune_missing_from_a_survey_refuses_the_run(mini, mini_communes):
+    # X3 has no officials' answer and no satisfaction ballot at all; X2 lacks the appraisal row 2.1.
+    a = full_assessment()
+    a = a[~((a.commune_code == "X2") & (a.code == "2.1"))]
+    o, s = _surveys_full(("X1", "X2"))
+    with pytest.raises(scoring.IncompleteDataError) as e:
+        scoring.score_all(a, o, s, mini, mini_communes)
+    # one refusal lists both kinds of gap
+    assert e.value.missing[["commune_code", "code"]].values.tolist() == [["X2", "2.1"]]
+    assert e.value.missing_surveys[["commune_code", "code", "source"]].values.tolist() == [
+        ["X3", "1.3", "officials_survey"], ["X3", "2.2", "satisfaction_survey"]]
+    msg = str(e.value)
+    assert "X2 Xã Hai: 2.1" in msg
+    assert "X3 Xã Ba — khảo sát cán bộ: 1.3" in msg and "X3 Xã Ba — khảo sát sự hài lòng: 2.2" in msg
+
+
+def test_commune_missing_from_a_survey_when_allowed_leaves_the_maximum(mini, mini_communes):
+    o, s = _surveys_full(("X1", "X2"))
+    out = scoring.score_all(full_assessment(), o, s, mini, mini_communes, allow_missing_as_zero=True)
+    r = out["results"].set_index("commune_code")
+    # X1, X2: 12 appraisal + 3 officials + 5 SIPAS = 20 of 20. X3: 12 appraisal of 12 (1.3 and 2.2 left out
+    # of points and maximum; scoring them 0 would give 12 of 20 = 60 %)
+    assert r["max_points"].to_dict() == {"X1": 20.0, "X2": 20.0, "X3": 12.0}
+    assert r.loc["X3", "points"] == 12.0
+    assert out["missing"].empty
+    assert out["missing_surveys"][["commune_code", "code"]].values.tolist() == [["X3", "1.3"], ["X3", "2.2"]]
+
+
+def test_one_question_without_answers_is_not_a_missing_survey(mini, mini_communes):
+    # X1 appears in the satisfaction survey but every F2 (Q3) answer is blank: F2 has no index, SIPAS = F1
+    o, s = _surveys_full()
+    s.loc[(s.commune_code == "X1") & (s.question == "Q3"), "answer"] = pd.NA
+    out = scoring.score_all(full_assessment(), o, s, mini, mini_communes)
+    assert out["missing_surveys"].empty
+    assert out["results"].set_index("commune_code").loc["X1", "points"] == 20.0  # F1 1.0 → 5 of 5
+
+
+def test_leaf_without_any_score_is_refused(mini):
+    # neither self nor appraised score, not marked not applicable: would otherwise count 0 of 3 silently
+    a = full_assessment({("X2", "1.2"): (NaN, NaN, False, "")})
+    with pytest.raises(ValueError, match=r"commune X2, criterion 1\.2 has neither an appraised nor a self score"):
+        scoring.score_appraisal(a, mini)
+
+
+def test_all_appraised_leaves_of_a_field_not_applicable(mini, mini_communes):
+    # X2: 1.1.1, 1.1.2 and 1.2 not applicable → field 1 keeps only the officials' survey leaf 1.3
+    a = full_assessment({("X2", c): (0, NaN, True, "") for c in ("1.1.1", "1.1.2", "1.2")})
+    o, s = _surveys_full()
+    r = scoring.score_all(a, o, s, mini, mini_communes)["results"].set_index("commune_code")
+    # X2: field 1 = 1.3: 3 of 3; field 2 = 5 + 5; points 13 of 20 − 7 = 13 → 100 %
+    assert r.loc["X2", "field_1_points"] == 3.0
+    assert (r.loc["X2", "points"], r.loc["X2", "max_points"], r.loc["X2", "index_pct"]) == (13.0, 13.0, 100.0)
+
+
+def test_no_satisfaction_leaf_keeps_the_leaf_score_dtypes(mini_dict, mini_communes):
+    mini_dict["fields"][1]["criteria"][1]["source"] = "appraisal"  # 2.2 appraised: no SIPAS leaf
+    meth = parse_methodology(mini_dict, "no-sipas")
+    a = full_assessment()
+    a = pd.concat([a, assessment_rows([(c, "2.2", 5, NaN, False, "") for c in ("X1", "X2", "X3")])],
+                  ignore_index=True)
+    o, _ = _surveys_full()
+    s = satisfaction([]).astype({"ballot_id": "str", "commune_code": "str", "question": "str"})
+    ls = scoring.score_all(a, o, s, meth, mini_communes)["leaf_scores"]
+    assert ls["points"].dtype == "float64" and ls["max_points"].dtype == "float64"
+    assert ls["applicable"].dtype == bool
+    assert ls["points"].sum() == 3 * 20.0  # every leaf full: 12 + 5 appraised + 3 officials per commune
+
+
+def test_commune_without_any_applicable_criterion_is_refused(mini, mini_communes):
+    ls = pd.DataFrame({"commune_code": ["X1", "X2", "X3"], "code": "1.2", "field_code": "1",
+                       "source": "appraisal", "max_points": [3.0, 3.0, 0.0], "points": [3.0, 2.0, 0.0]})
+    adj = pd.DataFrame({"commune_code": ["X1", "X2", "X3"], "bonus": 0.0, "deduction": 0.0})
+    with pytest.raises(ValueError, match=r"\['X3'\] have no applicable criterion"):
+        scoring.aggregate(ls, adj, mini, mini_communes)
+
+
+def test_band_and_rank_use_the_published_precision(mini, mini_communes):
+    # indices 90.004 %, 89.996 % and 79.996 %: shown as 90,00 %, 90,00 % and 80,00 % → bands A, A, B,
+    # ranks 1, 1, 3 (banding the unrounded 89.996 as B would contradict the "90,00 %" printed beside it)
+    ls = pd.DataFrame({"commune_code": ["X1", "X2", "X3"], "code": "1.2", "field_code": "1",
+                       "source": "appraisal", "max_points": 100.0, "points": [90.004, 89.996, 79.996]})
+    adj = pd.DataFrame({"commune_code": ["X1", "X2", "X3"], "bonus": 0.0, "deduction": 0.0})
+    r = scoring.aggregate(ls, adj, mini, mini_communes).set_index("commune_code")
+    assert r["band"].to_dict() == {"X1": "A", "X2": "A", "X3": "B"}
+    assert r["rank"].to_dict() == {"X1": 1, "X2": 1, "X3": 3}
+
+
+def test_bonus_can_take_the_index_above_100(mini, mini_communes):
+    # full marks 20 of 20 plus a bonus of 1.5 (under the cap 2): 21.5 / 20 = 107.5 %, band A
+    a = pd.concat([full_assessment(), assessment_rows([("X1", "T", 1.5, NaN, False, "")])], ignore_index=True)
+    o, s = _surveys_full()
+    r = scoring.score_all(a, o, s, mini, mini_communes)["results"].set_index("commune_code")
+    assert r.loc["X1", "index_pct"] == pytest.approx(107.5)
+    assert r.loc["X1", "band"] == "A" and r.loc["X1", "rank"] == 1

@@ -87,3 +87,53 @@ def test_ballot_counts():
     assert c.loc["X1"].tolist() == [3, 2, 1]
     assert c.loc["X2"].tolist() == [2, 2, 0]
     assert c.loc["X3"].tolist() == [0, 0, 0]
+
+
+# ------------------------------------------------------------------- review additions ----
+def test_satisfaction_bootstrap_resamples_within_procedure_field(mini):
+    # X1: 3 HT ballots all 5, 1 CT ballot all 1; dossiers HT 50, CT 50 → weights HT 0.5/0.75 = 2/3, CT 0.5/0.25 = 2
+    s = sat_rows([(f"h{i}", "X1", "HT", {"Q1": 5, "Q2": 5, "Q3": 5}) for i in range(3)]
+                 + [("c1", "X1", "CT", {"Q1": 1, "Q2": 1, "Q3": 1})])
+    d = pd.DataFrame({"commune_code": ["X1", "X1"], "procedure_field": ["HT", "CT"], "dossiers": [50, 50]})
+    s, _ = survey.poststratify(s, d)
+    r = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=2).iloc[0]
+    # every factor: positive weight 3 × 2/3 = 2 of 3 × 2/3 + 2 = 4 → 0.5 → 50 %. Resampling within each field
+    # keeps 3 HT + 1 CT ballots, so every replicate is 50 % too (resampling the commune as a whole would
+    # draw 0–4 CT ballots and give replicates from 0 % to 100 %)
+    assert (r["sat_index_pct"], r["sat_ci_low"], r["sat_ci_high"]) == pytest.approx((50.0, 50.0, 50.0))
+
+
+def test_officials_interval_is_blank_without_any_answer(mini):
+    # X2 has no respondent at all: no officials' score, so no interval either (not 0–0)
+    o = officials([("b1", "G1", "X1", "1.3", "A"), ("b2", "G1", "X1", "1.3", "C"), ("b3", "G1", "X3", "1.3", "")])
+    r = survey.officials_interval(o, mini, pd.Series(["X1", "X2", "X3"]), n_boot=200, seed=1).set_index(
+        "commune_code")
+    assert r.loc["X2"].isna().all()
+    assert r.loc["X3"].isna().all()  # only a blank answer
+    # X1: replicates draw A/C twice: 3 × {1.0, 0.6, 0.2} → interval within 0.6 … 3.0
+    assert 0.6 <= r.loc["X1", "officials_ci_low"] <= r.loc["X1", "officials_ci_high"] <= 3.0
+
+
+def test_intervals_do_not_depend_on_the_block_size(mini, monkeypatch):
+    s = sat_rows([(f"p{i}", "X1" if i % 3 else "X2", "HT" if i % 2 else "CT",
+                   {"Q1": 1 + i % 5, "Q2": 5 - i % 3, "Q3": 1 + (i * 7) % 5}) for i in range(40)])
+    o = officials([(f"b{i}", "G1" if i % 4 else "G2", c, "1.3", "ABCD"[(i + len(c)) % 4])
+                   for i in range(12) for c in ("X1", "X2")])
+    codes = pd.Series(["X1", "X2"])
+    big_s = survey.satisfaction_interval(s, mini, codes, n_boot=300, seed=5)
+    big_o = survey.officials_interval(o, mini, codes, n_boot=300, seed=5)
+    monkeypatch.setattr(survey, "MAX_CELLS", 1)  # one replicate per block
+    pd.testing.assert_frame_equal(survey.satisfaction_interval(s, mini, codes, n_boot=300, seed=5), big_s)
+    pd.testing.assert_frame_equal(survey.officials_interval(o, mini, codes, n_boot=300, seed=5), big_o)
+
+
+def test_poststratification_field_without_dossiers_and_commune_without_dossiers():
+    s = sat_rows([("p1", "X1", "HT", {"Q3": 5}), ("p2", "X1", "CT", {"Q3": 5}), ("p3", "X1", "CT", {"Q3": 1}),
+                  ("p4", "X2", "HT", {"Q3": 5}), ("p5", "X2", "CT", {"Q3": 1})])
+    d = pd.DataFrame({"commune_code": ["X1", "X1"], "procedure_field": ["HT", "CT"], "dossiers": [30, 0]})
+    out, table = survey.poststratify(s, d)
+    w = out.drop_duplicates("ballot_id").set_index("ballot_id")["weight"].to_dict()
+    # X1: dossier shares HT 30/30 = 1, CT 0; ballot shares HT 1/3, CT 2/3 → HT 1 / (1/3) = 3, CT 0
+    # X2: no dossiers at all → dossier share = ballot share → weight 1
+    assert w == pytest.approx({"p1": 3.0, "p2": 0.0, "p3": 0.0, "p4": 1.0, "p5": 1.0})
+    assert table["dossiers"].tolist() == [0, 30, 0, 0]  # X1 CT, X1 HT, X2 CT, X2 HT

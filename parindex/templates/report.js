@@ -51,11 +51,95 @@
     return l;
   }
 
+  function narrow(el) { return (el.clientWidth || window.innerWidth) < 640; }
+
+  function transpose(m) {
+    if (!Array.isArray(m) || !m.length || !Array.isArray(m[0])) { return m; }
+    return m[0].map(function (_, j) { return m.map(function (row) { return row[j]; }); });
+  }
+
+  // longest line of a tick label (labels may hold <br> and escaped entities)
+  function labelLength(values) {
+    return (values || []).reduce(function (k, v) {
+      return String(v).replace(/&[a-z]+;/g, "x").split("<br>").reduce(function (m, line) {
+        return Math.max(m, line.length);
+      }, k);
+    }, 0);
+  }
+
+  // Narrow screens: text of text-only scatter traces (slope-chart labels) in a smaller font; a wide
+  // heatmap (more columns than rows, e.g. communes × 40 criteria) turned a quarter so that the many
+  // columns become rows, which a phone can scroll through.
+  function adaptData(data, el) {
+    if (!narrow(el)) { return data; }
+    var d = JSON.parse(JSON.stringify(data));
+    d.forEach(function (t) {
+      if (t.type === "scatter" && t.mode === "text") {
+        t.textfont = Object.assign({}, t.textfont || {}, { size: 9 });
+      }
+      if (t.type === "heatmap" && (t.x || []).length > 12 && (t.x || []).length > (t.y || []).length) {
+        var x = t.x; t.x = t.y; t.y = x;
+        t.z = transpose(t.z); t.text = transpose(t.text); t.customdata = transpose(t.customdata);
+        if (t.hovertemplate) {
+          t.hovertemplate = t.hovertemplate.replace(/%\{x\}/g, "%{X}").replace(/%\{y\}/g, "%{x}")
+            .replace(/%\{X\}/g, "%{y}");
+        }
+        t._transposed = true;
+      }
+    });
+    return d;
+  }
+
+  // Narrow screens, heatmaps: margins set from the label lengths (plotly's automatic margins give up
+  // when the labels and the colour bar do not fit, and cut the commune names), the colour bar laid
+  // flat under a heatmap whose column labels are on top, cell numbers only when they fit.
+  function adaptHeatmap(layout, el, data) {
+    var t = (data || []).filter(function (x) { return x.type === "heatmap"; })[0];
+    if (!t || !narrow(el)) { return layout; }
+    var l = JSON.parse(JSON.stringify(layout));
+    var width = el.clientWidth || window.innerWidth;
+    var nx = (t.x || []).length, ny = (t.y || []).length;
+    var top = l.xaxis && l.xaxis.side === "top";
+    var left = Math.min(150, Math.round(labelLength(t.y) * 5.6) + 14);
+    var xlab = Math.min(140, Math.round(labelLength(t.x) * 5.2) + 12);
+    var flat = top && t.colorbar;
+    var margin = { l: left, r: flat ? 8 : 62, t: top ? xlab + 10 : 30, b: flat ? 64 : xlab + 10, autoexpand: false };
+    l.margin = margin;
+    // dtick 1: every column and row keeps its label (plotly would otherwise skip some on a small chart)
+    l.xaxis = Object.assign({}, l.xaxis || {}, { automargin: false, tickangle: -90, tickfont: { size: 9 }, tickmode: "linear", tick0: 0, dtick: 1 });
+    l.yaxis = Object.assign({}, l.yaxis || {}, { automargin: false, tickfont: { size: 10 }, tickmode: "linear", tick0: 0, dtick: 1 });
+    var cell = (width - margin.l - margin.r) / Math.max(nx, 1);
+    var rowH = t._transposed ? 17 : Math.max(18, Math.min(26, cell));
+    l.height = Math.max(260, ny * rowH + margin.t + margin.b);
+    data.forEach(function (x) {
+      if (x.type !== "heatmap") { return; }
+      if (x.texttemplate) {
+        var longest = labelLength((x.text || []).reduce(function (a, row) { return a.concat(row); }, []));
+        var size = 8;
+        if (longest * size * 0.6 + 2 > cell) { size = 7; }
+        if (longest * size * 0.6 + 2 > cell) { x.texttemplate = ""; } else { x.textfont = { size: size }; }
+      }
+      if (flat) {
+        x.colorbar = Object.assign({}, x.colorbar, { orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "top",
+          ypad: 8, len: 0.92, thickness: 10,
+          title: Object.assign({}, (x.colorbar || {}).title || {}, { side: "top", font: { size: 10 } }) });
+      } else if (x.colorbar) {
+        x.colorbar = Object.assign({}, x.colorbar, { thickness: 10, tickfont: { size: 9 },
+          title: Object.assign({}, (x.colorbar || {}).title || {}, { side: "top", font: { size: 9 } }) });
+      }
+    });
+    return l;
+  }
+
+  function draw(el, fig, react) {
+    var data = adaptData(fig.data, el);
+    var layout = adaptHeatmap(adapt(fig.layout, el, data), el, data);
+    (react ? Plotly.react : Plotly.newPlot)(el, data, layout, config);
+  }
+
   Object.keys(figs).forEach(function (id) {
     var el = document.getElementById(id);
-    if (el) {
-      Plotly.newPlot(el, figs[id].data, adapt(figs[id].layout, el, figs[id].data), config);
-    }
+    if (el) { draw(el, figs[id], false); }
   });
 
   // ------------------------------------------------------------------ scorecard
@@ -126,7 +210,7 @@
       data[0].text = c.text;
       data[0].name = c.name_plotly;
       data[0].customdata = full.map(function (label, k) { return [label, c.pts[k], c.mx[k]]; });
-      Plotly.react(chart, data, adapt(base.layout, chart, data), config);
+      draw(chart, { data: data, layout: base.layout }, true);
     }
   }
 
@@ -140,6 +224,16 @@
     var plots = document.querySelectorAll(".js-plotly-plot");
     for (var i = 0; i < plots.length; i++) { Plotly.Plots.resize(plots[i]); }
   }
-  window.addEventListener("beforeprint", resizeAll);
-  window.addEventListener("afterprint", resizeAll);
+  // Folded details are printed unfolded (and folded again afterwards).
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    var ds = document.querySelectorAll("details:not([open])");
+    for (var i = 0; i < ds.length; i++) { ds[i].open = true; opened.push(ds[i]); }
+    resizeAll();
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (d) { d.open = false; });
+    opened = [];
+    resizeAll();
+  });
 })();
