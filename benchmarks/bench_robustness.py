@@ -1,14 +1,18 @@
 """Benchmark of parindex.robustness.run_robustness on synthetic data at two scales.
 
 (a) the 235 communes of Hải Dương (province_code "30"), (b) all 10,598 communes of Vietnam, names and
-codes from ../shared/reference/vn_admin_units_2023-04-10.csv. Synthetic clean tables (assessment,
-officials' ballots 33 + 1 + 12 per commune, 50 satisfaction ballots per commune) are scored with
-parindex.scoring.score_all, then the robustness analysis runs with all sources on. Prints per case the
-setup time, the wall time of run_robustness (module imports, e.g. SALib, are done before) and the peak
-resident memory of the process during the run (Linux: VmHWM, reset through /proc/self/clear_refs just
-before the run; tracemalloc is not used because tracing numpy's allocations slows the run 2–3 ×).
+codes from ../shared/reference/vn_admin_units_2023-04-10.csv. Synthetic clean tables (assessment;
+officials' survey: the same 33 + 1 + 12 respondents, ballot ids CB01…CB46, rate every commune, as in
+the real design, so the joint bootstrap of respondents is exercised at full width; 50 satisfaction
+ballots per commune) are scored with parindex.scoring.score_all, then the robustness analysis runs
+with all sources on (``--per-commune`` switches the officials' bootstrap to the former per-commune
+design for comparison). Prints per case the setup time, the wall time of run_robustness (module
+imports, e.g. SALib, are done before) and the peak resident memory of the process during the run
+(Linux: VmHWM, reset through /proc/self/clear_refs just before the run; tracemalloc is not used
+because tracing numpy's allocations slows the run 2–3 ×).
 
 Run on demand:  .venv/bin/python benchmarks/bench_robustness.py [--case hai-duong|vietnam|all] [--draws N]
+                [--per-commune]
 Target: 10,000 draws × 235 communes within 5 s on the 2-core development machine.
 """
 
@@ -61,24 +65,28 @@ def synthetic_tables(meth, communes: pd.DataFrame, seed: int = 7) -> dict[str, p
         "self_points": pts.ravel(), "appraised_points": np.nan,
         "not_applicable": (rng.random(C * L) < 0.01), "reason": "", "evidence": ""})
 
-    # Officials' survey: 33 HDND + 1 MTTQ + 12 PCM respondents rate every commune.
+    # Officials' survey: as in the real design the SAME 33 HDND + 1 MTTQ + 12 PCM respondents (ballot ids
+    # CB01…CB46) rate every commune, each with a leniency of their own shared by all the communes they rate;
+    # about 1 % of respondent × commune ballots are missing (not rated or excluded at cleaning).
     qs = meth.leaf_codes("officials_survey")
     groups = np.repeat([g.code for g in meth.officials_survey.groups],
                        [g.size for g in meth.officials_survey.groups])
     R, Q = len(groups), len(qs)
+    lenient = rng.normal(0.0, 0.08, R)
+    resp = np.tile(np.repeat(np.arange(R), Q), C)
     qual = np.repeat(quality, R * Q)
     u = rng.random(C * R * Q)
-    pa = np.clip(qual * 1.1 - 0.3, 0.05, 0.95)
+    pa = np.clip(qual * 1.1 - 0.3 + lenient[resp], 0.05, 0.95)
     ans = np.select([u < 0.05, u < 0.05 + 0.95 * pa, u < 0.05 + 0.95 * (pa + (1 - pa) * 0.7),
                      u < 0.05 + 0.95 * (pa + (1 - pa) * 0.95)], ["", "A", "B", "C"], "D")
-    resp = np.tile(np.repeat(np.arange(R), Q), C)
+    kept = np.repeat(rng.random(C * R) >= 0.01, Q)
+    ids = np.char.add("CB", np.char.zfill(np.arange(1, R + 1).astype(str), 2))
     officials = pd.DataFrame({
-        "ballot_id": pd.array(np.char.add(np.repeat(codes, R * Q).astype(str),
-                                          np.char.add("-", resp.astype(str))), dtype="str"),
+        "ballot_id": pd.array(ids[resp], dtype="str"),
         "group": pd.array(np.tile(np.repeat(groups, Q), C), dtype="str"),
         "commune_code": pd.array(np.repeat(codes, R * Q), dtype="str"),
         "question": pd.array(np.tile(qs, C * R), dtype="str"),
-        "answer": pd.array(ans, dtype="str")})
+        "answer": pd.array(ans, dtype="str")})[kept].reset_index(drop=True)
 
     # Satisfaction survey: 50 ballots per commune over the procedure fields, answers 1–5.
     sq = meth.satisfaction_questions()["question"].to_numpy()
@@ -116,13 +124,13 @@ def _reset_peak_rss() -> bool:
         return False
 
 
-def run_case(name: str, communes: pd.DataFrame, draws: int) -> None:
+def run_case(name: str, communes: pd.DataFrame, draws: int, officials_joint: bool = True) -> None:
     meth = load_methodology(METHODOLOGY)
     t0 = time.perf_counter()
     tabs = synthetic_tables(meth, communes)
     scored = score_all(tabs["assessment"], tabs["officials"], tabs["satisfaction"], meth, communes)
     t_setup = time.perf_counter() - t0
-    params = RobustnessParams(n_draws=draws)
+    params = RobustnessParams(n_draws=draws, officials_joint=officials_joint)
     before = _peak_rss_mib()
     reset = _reset_peak_rss()
     t0 = time.perf_counter()
@@ -135,18 +143,23 @@ def run_case(name: str, communes: pd.DataFrame, draws: int) -> None:
     print(f"{name}: {len(communes):,} communes × {draws:,} draws (+ {draws:,} for the convergence check, "
           f"{res.summary['bootstrap_replicates']:,} bootstrap replicates, {res.summary['sobol_runs']:,} Sobol runs): "
           f"{secs:.2f} s; {mem}; setup (synthetic data + scoring) {t_setup:.1f} s; "
-          f"mean |rank shift| {res.summary['mean_abs_rank_shift']:.2f}", flush=True)
+          f"officials' bootstrap {res.summary['officials_resampling']}; "
+          f"mean |rank shift| {res.summary['mean_abs_rank_shift']:.2f}; mean 5–95 % rank interval width "
+          f"{(res.per_commune['rank_p95'] - res.per_commune['rank_p05']).mean():.2f}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--case", choices=["hai-duong", "vietnam", "all"], default="all")
     ap.add_argument("--draws", type=int, default=10_000)
+    ap.add_argument("--per-commune", action="store_true",
+                    help="resample the officials' ballots per commune (officials_joint=False) instead of jointly")
     a = ap.parse_args(argv)
+    joint = not a.per_commune
     if a.case in ("hai-duong", "all"):
-        run_case("Hải Dương", load_units("30"), a.draws)
+        run_case("Hải Dương", load_units("30"), a.draws, joint)
     if a.case in ("vietnam", "all"):
-        run_case("Việt Nam", load_units(None), a.draws)
+        run_case("Việt Nam", load_units(None), a.draws, joint)
 
 
 if __name__ == "__main__":

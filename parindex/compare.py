@@ -20,8 +20,23 @@ from markupsafe import Markup
 from . import figures as F
 from .export import write_sheets
 from .methodology import Methodology, load_methodology
-from .report import (PLOTLY_CONFIG, STATUS_LABELS, TEMPLATES, _env, _pct, _plotlyjs, _points, _s, _signed,
-                     figure_json, flatten_params, param_label, param_value, script_json, write_report)
+from .report import (
+    PLOTLY_CONFIG,
+    STATUS_LABELS,
+    TEMPLATES,
+    _env,
+    _pct,
+    _plotlyjs,
+    _points,
+    _s,
+    _signed,
+    figure_json,
+    flatten_params,
+    param_label,
+    param_value,
+    script_json,
+    write_report,
+)
 from .runs import Run, compare_results, methodology_differences, param_differences
 from .text import nfc
 
@@ -167,7 +182,7 @@ def methodology_changes(ma: Methodology, mb: Methodology) -> dict:
         va, vb = float(by_a.get(s, 0.0)), float(by_b.get(s, 0.0))
         sources.append(dict(label=src_b.get(s, src_a.get(s, _s(s))), a=_points(va), b=_points(vb),
                             diff=_signed_points(vb - va)))
-    return dict(general=general, fields=fields, sources=sources, n_leaves=int(len(m)),
+    return dict(general=general, fields=fields, sources=sources, n_leaves=len(m),
                 n_fields=sum(1 for f in fields if f["n"]), same=not general and not len(m))
 
 
@@ -230,5 +245,13 @@ def write_comparison(a: Run, b: Run, out_dir: Path) -> list[Path]:
     return [out_dir / "compare.html", out_dir / "compare.xlsx"]
 
 
-__all__ = ["RUN_NAMES", "comparison_tables", "compare_summary", "fig_slope", "methodology_changes", "moves_between",
-           "render_comparison", "write_comparison"]
+__all__ = [
+    "RUN_NAMES",
+    "compare_summary",
+    "comparison_tables",
+    "fig_slope",
+    "methodology_changes",
+    "moves_between",
+    "render_comparison",
+    "write_comparison",
+]

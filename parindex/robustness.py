@@ -30,9 +30,23 @@ Sources of uncertainty (each switchable in :class:`RobustnessParams`)
   ``w ~ 100 · Dirichlet(κ W / 100)`` with ``κ = 3 (F − 1) / s² − 1``, so that a field of average share has
   the same coefficient of variation as under the uniform (s / √3). ``s = 0`` (allowed by the run
   parameters) fixes the weights: the source is then off, in the draws and in the Sobol factors.
-* **sampling** — stratified bootstrap of both surveys: the officials' ballots of each commune are
-  resampled with replacement within each respondent group (the plan fixes 33 + 1 + 12), the
-  satisfaction ballots within each procedure field (the plan allocates the 50 ballots across fields).
+* **sampling** — stratified bootstrap of both surveys, mirroring how each was drawn:
+
+  - *officials' survey* — the same respondents (33 HĐND delegates + 1 MTTQ leader + 12 heads of
+    departments, one ``ballot_id`` each, e.g. CB01…CB46) rate every commune, so the sampling unit is
+    the respondent, not the respondent × commune ballot. A replicate draws, within each respondent
+    group, as many respondents as the group has, with replacement, **once for all communes**: the
+    same multiset of respondents scores every commune. A respondent is a (group, ``ballot_id``) pair;
+    one who did not rate a commune, or whose ballot for it was excluded at cleaning, contributes
+    nothing there, so a commune's number of answers varies between replicates (a question with no
+    valid answer is handled as below). Why: a rater's severity is shared by all the communes they
+    rate; resampling per commune would treat it as independent noise per commune and overstate the
+    uncertainty of rank *differences*, in which a common rater effect cancels. With
+    ``officials_joint=False`` the ballots of each commune are resampled independently within each
+    respondent group (the former design; for the same seed it reproduces its results bit for bit).
+  - *satisfaction survey* — different citizens in each commune: the ballots of each commune are
+    resampled within each procedure field (the plan allocates the 50 ballots across fields).
+
   Mean answer weights per question, factor indices and SIPAS are recomputed. A question that gets no
   valid answer in a replicate leaves points and maximum, as the scoring rule says. The bootstrap is
   computed once as a pool of ``n_replicates`` replicates (default 2,000, capped by memory for very
@@ -48,10 +62,16 @@ Sources of uncertainty (each switchable in :class:`RobustnessParams`)
 Which survey options the published results used is detected from ``leaf_scores`` (the survey tables
 must reproduce the published leaf scores, else a ``ValueError`` says where they differ).
 
-Everything is vectorised over draws × communes, block by block (bounded memory): ballots of all
-communes are laid out in padded arrays (communes × ballots × statistics); a block of bootstrap
-replicates is a matrix of resampling counts (communes × replicates × ballots) built with one
-``bincount`` and turned into survey sums with one batched matrix product; the index of a block of
+Everything is vectorised over draws × communes, block by block (bounded memory): the satisfaction
+ballots of all communes are laid out in padded arrays (communes × ballots × statistics) and a block
+of bootstrap replicates is a matrix of resampling counts (communes × replicates × ballots) built with
+one ``bincount`` and turned into survey sums with one batched matrix product. The officials' answers
+are laid out per respondent group as a respondents × (communes · statistics) matrix (zero where a
+respondent has no ballot for a commune); a block of replicates is a replicates × respondents count
+matrix (one ``bincount``) and the sums of every commune come from one matrix product per group — no
+loop over communes or replicates, and the counts take R × 46 numbers instead of C × R × 46. The
+per-commune design of ``officials_joint=False`` uses the padded layout of the satisfaction survey. The
+index of a block of
 draws is a gather from the pool plus two batched matrix-vector products; ranks come from one
 ``argsort`` per block; the outranking counts from one broadcast comparison. Random numbers come from
 independent streams per source and block (``SeedSequence(seed, spawn_key=(source, block))``), so the
@@ -100,6 +120,7 @@ _ZERO_DIFF = 1e-9          # index differences below this (points of %) are floa
 _CHECK_TOL = 1e-6          # recomputed vs published index / leaf scores
 _BLOCK_ELEMS = 4_000_000   # elements per block of draws / of bootstrap replicates (bounds memory)
 _POOL_BYTES = 512 * 2**20  # memory bound of the pool of bootstrap replicates
+_JOINT_BYTES = 2 * 2**30   # memory bound of the officials' respondents × communes layout (joint bootstrap)
 _MAX_BLOCK = 256
 QUANTILE_METHOD = "linear"
 
@@ -114,7 +135,8 @@ class RobustnessParams:
     weights: bool = True            # field weights perturbed
     weight_spread: float = 0.25     # ±25 % of each field's share of the 100 points
     weight_dist: str = "uniform"    # "uniform" or "dirichlet"
-    sampling: bool = True           # stratified bootstrap of the ballots of each commune (both surveys)
+    sampling: bool = True           # stratified bootstrap of both surveys
+    officials_joint: bool = True    # officials: resample respondents once for all communes (False: per commune)
     n_replicates: int = 2000        # bootstrap replicates in the pool the draws pick from
     rules: bool = True              # rule alternatives
     top_k: int = 3
@@ -261,6 +283,11 @@ class _Design:
         """Statistics summed over the ballots actually collected: per block (C, 1, K)."""
         return [s.sum(axis=1, keepdims=True) for s in self.stats]
 
+    @property
+    def n_slots(self) -> int:
+        """Uniforms a bootstrap replicate consumes (one per ballot)."""
+        return self.n_ballots
+
     def bootstrap_sums(self, u: np.ndarray) -> list[np.ndarray]:
         """Sums over bootstrap replicates. ``u``: (R, N) uniforms, one per ballot slot and replicate
         (slot i draws a ballot of slot i's stratum). Returns per block (C, R, K)."""
@@ -279,6 +306,90 @@ class _Design:
             counts = np.bincount(flat.ravel(), minlength=c * r * lb).reshape(c, r, lb)
             out.append(np.matmul(counts.astype(np.float64), st))
         return out
+
+
+@dataclass
+class _JointDesign:
+    """Officials' ballots laid out for the joint bootstrap: respondents, not ballots, are resampled.
+
+    Each respondent (one ballot id within one respondent group) rates every commune, so a replicate
+    draws, within each group, as many respondents as the group has, with replacement, once for all
+    communes. ``stats[b]`` is (n_b, C · K): the statistics of respondent r of block (group) b for
+    commune c at ``[r, c · K : (c + 1) · K]`` — zero where the respondent did not rate the commune or
+    the ballot was excluded, so such a respondent contributes nothing there. Respondents are sorted by
+    block; ``size[b]`` is the number of respondents of block b."""
+    n_communes: int
+    n_stats: int              # K
+    size: np.ndarray          # (n_blocks,) respondents per block
+    stats: list[np.ndarray]   # per block: (max(n_b, 1), C · K)
+
+    @property
+    def n_slots(self) -> int:
+        """Uniforms a bootstrap replicate consumes (one per respondent)."""
+        return int(self.size.sum())
+
+    def communes_rated(self) -> np.ndarray:
+        """Number of communes each respondent gave at least one valid answer for (respondent order)."""
+        q = self.n_stats // 2
+        return np.concatenate([(st.reshape(-1, self.n_communes, self.n_stats)[:n_b, :, :q].sum(axis=2) > 0)
+                               .sum(axis=1) for n_b, st in zip(self.size.tolist(), self.stats)]).astype(np.int64)
+
+    def original_sums(self) -> list[np.ndarray]:
+        """Statistics summed over all respondents: per block (C, 1, K)."""
+        return [s.sum(axis=0).reshape(self.n_communes, 1, self.n_stats) for s in self.stats]
+
+    def bootstrap_sums(self, u: np.ndarray) -> list[np.ndarray]:
+        """Sums over bootstrap replicates. ``u``: (R, n_slots) uniforms; slot i of block b draws one of
+        the block's respondents, the same for every commune. Returns per block (C, R, K): the counts of
+        each respondent (R, n_b) times the respondents' statistics, one matrix product per block."""
+        r = u.shape[0]
+        out = []
+        lo = 0
+        for n_b, st in zip(self.size.tolist(), self.stats):
+            if n_b == 0:
+                out.append(np.zeros((self.n_communes, r, self.n_stats)))
+                continue
+            j = (u[:, lo:lo + n_b] * np.float32(n_b)).astype(np.int64)     # (R, n_b) respondent drawn
+            lo += n_b
+            np.minimum(j, n_b - 1, out=j)
+            flat = np.arange(r)[:, None] * n_b + j
+            counts = np.bincount(flat.ravel(), minlength=r * n_b).reshape(r, n_b).astype(np.float64)
+            out.append((counts @ st).reshape(r, self.n_communes, self.n_stats).transpose(1, 0, 2))
+        return out
+
+
+def _joint_design(block: np.ndarray, respondent: np.ndarray, commune: np.ndarray, question: np.ndarray,
+                  answered: np.ndarray, weight: np.ndarray, n_communes: int, n_blocks: int, n_questions: int
+                  ) -> _JointDesign:
+    """Officials' answer rows → joint design. One entry per answer row: ``block`` (group),
+    ``respondent`` (integer code of the ballot id, shared across communes), ``commune``, ``question``,
+    ``answered`` (1 if a valid answer) and ``weight`` (its answer weight, 0 if none). A respondent is a
+    (block, respondent) pair; statistics K = 2 Q: answered counts in columns ``q``, weights in ``Q + q``."""
+    n_r = int(respondent.max(initial=0)) + 1
+    key = block * n_r + respondent
+    present = np.zeros(n_blocks * n_r, dtype=bool)
+    present[key] = True
+    rank = np.cumsum(present) - 1                               # respondents numbered in (block, id) order
+    size = present.reshape(n_blocks, n_r).sum(axis=1).astype(np.int64)
+    first = np.concatenate([[0], np.cumsum(size)[:-1]])
+    rpos = rank[key] - first[block]                             # position of the row's respondent in its block
+    K = 2 * n_questions
+    width = n_communes * K
+    if int(size.sum()) * width * 8 > _JOINT_BYTES:
+        raise ValueError(
+            f"table 'officials': {int(size.sum()):,} respondents (distinct ballot_id per group) × {n_communes:,} "
+            f"communes is too large for the joint bootstrap ({int(size.sum()) * width * 8 / 2**30:.1f} GiB); it "
+            "assumes the same respondents rate every commune (the same ballot_id on each commune's row). If each "
+            "commune has its own respondents, run with officials_joint=False")
+    stats = []
+    for b in range(n_blocks):
+        m = block == b
+        n = max(int(size[b]), 1) * width
+        flat = (rpos[m] * n_communes + commune[m]) * K + question[m]
+        st = np.bincount(flat, weights=answered[m], minlength=n)
+        st += np.bincount(flat + n_questions, weights=weight[m], minlength=n)
+        stats.append(st.reshape(-1, width))
+    return _JointDesign(n_communes, K, size, stats)
 
 
 def _design(keys: pd.DataFrame, stats: np.ndarray, n_communes: int, n_blocks: int) -> _Design:
@@ -331,8 +442,9 @@ class _Prep:
     pub_rank: np.ndarray         # (C,) published rank
     q_points: np.ndarray         # (Q,) officials leaf points
     q_field: np.ndarray          # (Q, F) 0/1 map of officials leaves to fields
-    off: _Design | None
+    off: _Design | _JointDesign | None
     n_groups: int
+    groups: list[str]            # officials' group codes, block order
     s_points: float              # satisfaction leaf points (0 if none)
     s_field: int                 # field index of the satisfaction leaf
     sat: _Design | None
@@ -342,7 +454,10 @@ class _Prep:
 
 
 def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFrame,
-             satisfaction: pd.DataFrame, results: pd.DataFrame, decimals: int) -> _Prep:
+             satisfaction: pd.DataFrame, results: pd.DataFrame, decimals: int,
+             officials_joint: bool = True) -> _Prep:
+    """Inputs as arrays; the officials' design is joint (respondents resampled once for all
+    communes) or per commune according to ``officials_joint``."""
     _require(results, "results", ["commune_code", "index_pct", "rank", "bonus", "deduction"])
     _require(leaf_scores, "leaf_scores", ["commune_code", "code", "field_code", "source", "max_points", "points"])
     _require(officials, "officials", ["ballot_id", "group", "commune_code", "question", "answer"])
@@ -397,13 +512,18 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
         block = _lut(pd.Series(guniq), {g: i for i, g in enumerate(groups)}, -1)[gk]
         w = _lut(o["answer"], meth.officials_survey.answer_weights, np.nan)
         bk, buniq = pd.factorize(o["ballot_id"].astype(str), sort=True)
-        nb = max(len(buniq), 1)
-        uniq, row = np.unique((block * C + oc) * nb + bk, return_inverse=True)
-        ballots = pd.DataFrame({"block": uniq // (C * nb), "commune": (uniq // nb) % C, "stratum": 0})
-        stats = np.zeros((len(ballots), 2 * Q))
-        np.add.at(stats, (row, oq), ~np.isnan(w))
-        np.add.at(stats, (row, Q + oq), np.nan_to_num(w))
-        off_design = _design(ballots, stats, C, len(groups))
+        if officials_joint:
+            # Respondent = ballot id within group, the same id across communes.
+            off_design = _joint_design(block, bk, oc, oq, (~np.isnan(w)).astype(float), np.nan_to_num(w),
+                                       C, len(groups), Q)
+        else:
+            nb = max(len(buniq), 1)
+            uniq, row = np.unique((block * C + oc) * nb + bk, return_inverse=True)
+            ballots = pd.DataFrame({"block": uniq // (C * nb), "commune": (uniq // nb) % C, "stratum": 0})
+            stats = np.zeros((len(ballots), 2 * Q))
+            np.add.at(stats, (row, oq), ~np.isnan(w))
+            np.add.at(stats, (row, Q + oq), np.nan_to_num(w))
+            off_design = _design(ballots, stats, C, len(groups))
 
     # --- satisfaction survey -----------------------------------------------------------------
     sl = leaves[leaves.source == "satisfaction_survey"]
@@ -450,6 +570,7 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
                  offset=(results["bonus"].astype(float) - results["deduction"].astype(float)).to_numpy(),
                  pub_index=idx.to_numpy(), pub_rank=rk.astype(np.int64),
                  q_points=ql["points"].to_numpy(float), q_field=q_field, off=off_design, n_groups=len(groups),
+                 groups=list(groups),
                  s_points=s_points, s_field=s_field, sat=sat_design, n_factors=K, pub_equal_groups=False)
     _check_published(prep, ls, ql, sl, decimals)
     return prep
@@ -629,6 +750,9 @@ class _Draws:
 
     def __init__(self, prep: _Prep, params: RobustnessParams):
         self.prep, self.p = prep, params
+        if prep.off is not None and isinstance(prep.off, _JointDesign) != bool(params.officials_joint):
+            raise ValueError("the officials' design was prepared with officials_joint="
+                             f"{isinstance(prep.off, _JointDesign)} but the parameters say {params.officials_joint}")
         C, F = prep.A.shape
         self.block = int(max(1, min(_MAX_BLOCK, _BLOCK_ELEMS // (C * F))))   # draws per block
         self.pub_bits = np.array([prep.pub_equal_groups, False, False])
@@ -644,8 +768,8 @@ class _Draws:
         C, F = prep.A.shape
         per_rep = (3 * F + 3) * C * 8
         n_rep = int(max(1, min(int(self.p.n_replicates), _POOL_BYTES // per_rep)))
-        n_o = prep.off.n_ballots if prep.off else 0
-        n_s = prep.sat.n_ballots if prep.sat else 0
+        n_o = prep.off.n_slots if prep.off else 0
+        n_s = prep.sat.n_slots if prep.sat else 0
         blk = int(max(1, min(_MAX_BLOCK, _BLOCK_ELEMS // (n_o + n_s))))
         pool = dict(PA=np.empty((2 * n_rep, C, F)), MA=np.empty((n_rep, C, F)), S=np.empty((2 * n_rep, C)),
                     SM=np.empty((n_rep, C)))
@@ -697,7 +821,8 @@ def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.D
     """Monte Carlo + Sobol robustness of the published ranking (see the module docstring)."""
     params.validate()
     dec = int(params.rank_decimals)
-    prep = _prepare(meth, leaf_scores, officials, satisfaction, results, dec)
+    prep = _prepare(meth, leaf_scores, officials, satisfaction, results, dec,
+                    officials_joint=bool(params.officials_joint))
     draws = _Draws(prep, params)
     C = len(prep.codes)
     n = int(params.n_draws)
@@ -759,8 +884,12 @@ def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.D
         n_communes=C, top_k=int(params.top_k), rank_decimals=dec, quantile_method=QUANTILE_METHOD,
         officials_groups_published="equal" if prep.pub_equal_groups else "pooled",
         bootstrap_replicates=draws.n_replicates if params.sampling else 0,
-        sampling_design="stratified bootstrap: officials' ballots within respondent group, satisfaction ballots "
-                        "within procedure field, per commune",
+        sampling_design=(("stratified bootstrap: officials' respondents within respondent group, drawn once for "
+                          "all communes; " if params.officials_joint else
+                          "stratified bootstrap: officials' ballots within respondent group, per commune; ")
+                         + "satisfaction ballots within procedure field, per commune"),
+        officials_resampling="joint" if params.officials_joint else "per_commune",
+        **_respondent_summary(prep),
         sobol_n=int(params.sobol_n), sobol_runs=int(params.sobol_n) * (len(on) + 2) if on else 0,
         sobol_output="mean absolute rank shift against the published ranking",
         outrank_computed=bool(do_outrank),
@@ -776,6 +905,18 @@ def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.D
         summary["note_sobol"] = "the mean absolute rank shift does not vary: Sobol indices are undefined"
     return RobustnessResult(per_commune=per_commune, outrank=outrank, leave_one_out=loo, sobol=sob,
                             convergence=conv, summary=summary)
+
+
+def _respondent_summary(prep: _Prep) -> dict:
+    """Officials' respondents per group and communes rated per respondent (joint design only)."""
+    if not isinstance(prep.off, _JointDesign):
+        return {}
+    rated = prep.off.communes_rated()
+    if len(rated) == 0:
+        rated = np.zeros(1, dtype=np.int64)
+    return dict(officials_respondents={g: int(n) for g, n in zip(prep.groups, prep.off.size.tolist()) if n},
+                officials_communes_per_respondent=dict(min=int(rated.min()), mean=float(rated.mean()),
+                                                       max=int(rated.max())))
 
 
 def _outrank_counts(r: np.ndarray, out: np.ndarray) -> None:

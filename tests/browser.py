@@ -17,6 +17,12 @@ _JS_CHARTS = """() => Array.from(document.querySelectorAll('.chart')).map(el => 
     plotly: el.classList.contains('js-plotly-plot'),
     svg: el.querySelectorAll('.main-svg').length,
     marks: el.querySelectorAll('.main-svg .trace, .main-svg .point, .main-svg .hm, .main-svg image').length,
+    xticks: el.querySelectorAll('.xtick text').length,
+    yticks: el.querySelectorAll('.ytick text').length,
+    clipped: Array.from(el.querySelectorAll('.xtick text, .ytick text')).filter(t => {
+        const r = t.getBoundingClientRect(), e = el.getBoundingClientRect();
+        return r.width > 0 && (r.left < e.left - 1 || r.right > e.right + 1);
+    }).map(t => t.textContent),
 }))"""
 
 
@@ -48,7 +54,8 @@ def check_report_in_browser(path: str | Path, screenshot: str | Path | None = No
     * ``external_requests``: requests other than the file itself and data:/blob: URLs (should be empty);
     * ``console_errors`` / ``page_errors``: console messages of type error and uncaught exceptions;
     * ``timed_out``: True when some chart was still undrawn after ``timeout_ms``;
-    * ``charts``: for every ``.chart`` div its id, whether plotly drew it and how many ``.main-svg`` it holds;
+    * ``charts``: for every ``.chart`` div its id, whether plotly drew it, how many ``.main-svg`` and marks
+      it holds, how many x / y tick labels, and ``clipped``: the tick labels reaching outside the chart;
     * ``pwned``: ``typeof window.__pwned`` (the fixtures try to set it through injected markup);
     * ``headings``: text of every h2; ``title``: the document title;
     * ``page_width``: the document's scroll width (wider than ``viewport_width`` = horizontal scrolling);

@@ -29,6 +29,7 @@ District mean index = (98.5 + 89 + 80.5 + 77.7778) / 4 = 86.4444 → "86,44 %".
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +37,13 @@ import pandas as pd
 
 from parindex.communes import load_communes
 from parindex.methodology import Methodology, load_methodology
+from parindex.runs import Run
 from parindex.scoring import score_all
 from parindex.survey import survey_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
+VARIANT_METHODOLOGY = ROOT / "methodologies" / "variant-survey40-v1.yaml"
 
 SCRIPT_INJECTION = "<script>window.__pwned=1</script>"
 PREVIOUS_INJECTION = "<script>window.__pwned=3</script>"
@@ -232,3 +235,41 @@ def full_tables() -> tuple[dict[str, pd.DataFrame], Methodology, dict]:
     tables.update(rob)
     tables["previous_results"] = previous_results()
     return tables, meth, summary
+
+
+# ------------------------------------------------------------------------------------------------
+# Two finished runs for the comparison page
+# ------------------------------------------------------------------------------------------------
+PARAM_INJECTION = '<img src=x onerror="window.__pwned=4">'
+
+
+def comparison_runs(folder: Path) -> tuple[Run, Run]:
+    """Two run folders (only what parindex.runs.read_run holds that the comparison uses) under ``folder``:
+
+    * A ``001-aaaaaaaa``: the fixture scored with the reference default (results of :func:`scored_tables`:
+      11239 rank 1 98.50 % band A, 11242 rank 2 89.00 % B, 11248 rank 3 80.50 % B, 11245 rank 4 77.78 % C);
+    * B ``002-bbbbbbbb``: methodology variant-survey40-v1, the results of :func:`previous_results`
+      (11245 rank 1 90 % A, 11239 rank 2 88 % B, 11248 rank 3 85 % B, 11242 rank 4 80 % B; the name of
+      11248 carries a <script>), parameters differing in ``survey.group_weighting`` (pooled → equal) and
+      ``inputs.raw_dir`` (B's value carries an <img onerror> string).
+
+    By hand, A → B (move = rank A − rank B; change = index B − index A):
+      11239 1 → 2: −1, 88 − 98.5 = −10.50;  11242 2 → 4: −2, 80 − 89 = −9.00;
+      11248 3 → 3: 0, 85 − 80.5 = +4.50;     11245 4 → 1: +3, 90 − 77.7778 = +12.22.
+    3 of 4 communes change rank (1 up, 2 down); bands change at 11239 (A → B) and 11245 (C → A);
+    district mean 86.4444 → 85.75 (−0.69)."""
+    tables, _ = scored_tables(with_quality=False, with_surveys=False)
+    runs = []
+    for name, meth_file, results, weighting, raw in (
+            ("001-aaaaaaaa", REFERENCE_METHODOLOGY, tables["results"], "pooled", "data/raw/2023"),
+            ("002-bbbbbbbb", VARIANT_METHODOLOGY, previous_results(), "equal", "data/raw/2023 " + PARAM_INJECTION)):
+        d = Path(folder) / name
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(meth_file, d / "methodology.yaml")
+        meth = load_methodology(d / "methodology.yaml")
+        params = {"year": 2023, "seed": 2023, "methodology": f"methodologies/{meth_file.name}",
+                  "inputs": {"raw_dir": raw}, "survey": {"group_weighting": weighting, "poststratify": True}}
+        manifest = {"run_id": name, "year": 2023, "seed": 2023, "started": "2024-01-15T08:30:00+00:00",
+                    "methodology": {"id": meth.meta.id, "path": params["methodology"]}, "params": params}
+        runs.append(Run(d, manifest, params, results.reset_index(drop=True)))
+    return runs[0], runs[1]

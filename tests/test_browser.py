@@ -37,6 +37,7 @@ def _assert_clean(r: dict, path: Path) -> None:
     assert [c["id"] for c in r["charts"]] == EXPECTED_CHARTS
     for c in r["charts"]:
         assert c["plotly"] and c["svg"] >= 1 and c["marks"] >= 1, c
+        assert c["clipped"] == [], c  # no axis label (commune name, criterion code) cut off at the edge
     assert r["console_errors"] == [] and r["page_errors"] == []
     assert r["requests"] == [path.resolve().as_uri()]
     assert r["external_requests"] == []
@@ -79,6 +80,10 @@ def test_report_in_chromium_phone(report_path):
     r = check_report_in_browser(report_path, viewport=(390, 844))
     _assert_clean(r, report_path)
     assert r["page_width"] <= 390  # wide tables scroll inside their own box, the page does not
+    # the commune × criterion heatmap is turned a quarter on a phone: the 4 communes label the columns
+    # (x), the 40 criteria of the reference default the rows (y)
+    crit = next(c for c in r["charts"] if c["id"] == "fig-criteria")
+    assert (crit["xticks"], crit["yticks"]) == (4, 40), crit
 
 
 def test_check_detects_requests_and_injection(tmp_path):
@@ -88,7 +93,18 @@ def test_check_detects_requests_and_injection(tmp_path):
                    '<img src="https://example.invalid/x.png"><script>window.__pwned=1;</script></body></html>',
                    encoding="utf-8")
     r = check_report_in_browser(bad, timeout_ms=1500)
-    assert r["timed_out"] and r["charts"] == [dict(id="c", plotly=False, svg=0, marks=0)]
+    assert r["timed_out"] and r["charts"] == [dict(id="c", plotly=False, svg=0, marks=0, xticks=0, yticks=0,
+                                                   clipped=[])]
+    # a tick label drawn left of its chart box (as plotly does when the left margin is too small) is seen
+    cut = tmp_path / "cut.html"
+    cut.write_text('<!DOCTYPE html><html><body style="margin:0"><div class="chart" id="k" '
+                   'style="margin-left:100px;width:200px;height:100px;overflow:visible">'
+                   '<svg class="main-svg" width="200" height="100" style="overflow:visible">'
+                   '<g class="ytick"><text x="-60" y="20">Xã Chi Lăng Bắc</text></g>'
+                   '<g class="ytick"><text x="10" y="50">1.1</text></g></svg></div></body></html>',
+                   encoding="utf-8")
+    r = check_report_in_browser(cut, timeout_ms=1500)
+    assert r["charts"][0]["yticks"] == 2 and r["charts"][0]["clipped"] == ["Xã Chi Lăng Bắc"]
     ok = tmp_path / "bad2.html"
     ok.write_text('<!DOCTYPE html><html><body><img src="https://example.invalid/x.png">'
                   '<script>window.__pwned=1;</script></body></html>', encoding="utf-8")
@@ -96,3 +112,49 @@ def test_check_detects_requests_and_injection(tmp_path):
     assert r["external_requests"] == ["https://example.invalid/x.png"]
     assert r["pwned"] == "number"
 
+
+
+# ------------------------------------------------------------------------------------------------
+# The comparison page of two runs (parindex compare)
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def compare_path(tmp_path_factory):
+    from report_fixture import comparison_runs
+
+    from parindex.compare import write_comparison
+
+    tmp = tmp_path_factory.mktemp("compare")
+    a, b = comparison_runs(tmp / "runs")
+    html, xlsx = write_comparison(a, b, tmp / "out")
+    assert xlsx.exists()
+    return html
+
+
+COMPARE_HEADINGS = ["Tóm tắt", "1. Khác biệt về tham số", "2. Khác biệt về bộ tiêu chí", "3. Thay đổi thứ hạng",
+                    "4. Kết quả từng xã, thị trấn"]
+
+
+def _assert_compare_clean(r: dict, path: Path) -> None:
+    assert not r["timed_out"], r
+    assert [c["id"] for c in r["charts"]] == ["fig-slope"] and r["charts"][0]["plotly"]
+    # the slope chart: line traces of the three kinds present in the fixture (up, down, same) + 2 label traces
+    assert r["charts"][0]["svg"] >= 1 and r["charts"][0]["marks"] >= 3 and r["charts"][0]["clipped"] == []
+    assert r["console_errors"] == [] and r["page_errors"] == []
+    assert r["requests"] == [path.resolve().as_uri()] and r["external_requests"] == []
+    assert r["pwned"] == "undefined"  # <script> in a commune name, <img onerror> in a parameter value
+    assert r["headings"] == COMPARE_HEADINGS
+
+
+def test_compare_page_in_chromium_desktop_and_print(compare_path):
+    pdf = ARTIFACTS / "compare_print.pdf"
+    r = check_report_in_browser(compare_path, screenshot=ARTIFACTS / "compare.png", viewport=(1366, 768), pdf=pdf)
+    _assert_compare_clean(r, compare_path)
+    assert r["page_width"] <= 1366
+    assert r["title"] == "So sánh hai lần chạy Chỉ số CCHC năm 2023"
+    assert r["pdf_pages"] >= 2 and pdf.read_bytes()[:5] == b"%PDF-"
+
+
+def test_compare_page_in_chromium_phone(compare_path):
+    r = check_report_in_browser(compare_path, viewport=(390, 844))
+    _assert_compare_clean(r, compare_path)
+    assert r["page_width"] <= 390  # the page itself never scrolls sideways on a phone

@@ -202,7 +202,8 @@ def test_methodology_appendix(page):
                      r'<td class="num">3</td><td>Thẩm định \(Tổ thư ký\)</td><td>3 / 1,5 / 0</td></tr>', page)
     assert re.search(r'<tr class="lvl1"><td>8\.5</td><td class="label">Sự hài lòng của người dân, tổ chức \(SIPAS\)'
                      r'</td><td class="num">10</td><td>Khảo sát sự hài lòng \(SIPAS\)</td>', page)
-    assert "<td><code>seed</code></td><td>7</td>" in page
+    # parameters by their Vietnamese name, the dotted key beside it for analysts
+    assert '<td>Hạt giống ngẫu nhiên<br><code class="small">seed</code></td><td class="wrap">7</td>' in page
     assert "reference-default-v1 · seed 7" in page
 
 
@@ -527,3 +528,121 @@ def test_injection_in_previous_results_and_rejection_detail_stays_text(page):
     # the rejection detail with <img onerror>: escaped in the detail table
     det = page[page.index("Chi tiết từng dòng bị loại"):]
     assert "Câu 2.4: &#39;E&#39; &lt;img src=x onerror=&#34;window.__pwned=2&#34;&gt;" in det
+
+
+# ------------------------------------------------------------------------------------------------
+# Run parameters shown to people
+# ------------------------------------------------------------------------------------------------
+def test_parameter_names_and_values_in_words():
+    from parindex.params import valid_keys
+    from parindex.report import PARAM_LABELS, flatten_params, param_label, param_value
+
+    # every parameter a run can have has a Vietnamese name
+    assert sorted(valid_keys()) == sorted(PARAM_LABELS)
+    assert flatten_params({"seed": 7, "survey": {"group_weighting": "equal", "poststratify": False}}) == {
+        "seed": 7, "survey.group_weighting": "equal", "survey.poststratify": False}
+    assert param_label("survey.group_weighting") == "Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)"
+    assert param_label("unknown.key") == "unknown.key"
+    assert [param_value(v) for v in (True, False, "False", None, "None", "equal", 0.25, 1000, 20000, "a/b.yaml")] == [
+        "có", "không", "không", "(không đặt)", "(không đặt)", "các nhóm có trọng số bằng nhau", "0,25", "1000",
+        "20.000", "a/b.yaml"]
+
+
+# ------------------------------------------------------------------------------------------------
+# Comparison of two runs (parindex compare): summary, methodology differences, page
+# ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    from report_fixture import comparison_runs
+    return comparison_runs(tmp_path_factory.mktemp("cmp"))
+
+
+def test_compare_summary_by_hand(two_runs):
+    from parindex.compare import compare_summary
+    from parindex.methodology import load_methodology
+    from parindex.runs import compare_results
+
+    a, b = two_runs
+    s = compare_summary(compare_results(a, b), load_methodology(a.path / "methodology.yaml"),
+                        load_methodology(b.path / "methodology.yaml"))
+    # report_fixture.comparison_runs: 11239 1 → 2 (−1), 11242 2 → 4 (−2), 11248 3 → 3, 11245 4 → 1 (+3)
+    assert (s["n"], s["n_changed"], s["n_up"], s["n_down"], s["n_same"], s["max_move"]) == (4, 3, 1, 2, 1, 3)
+    assert s["up"] == [dict(name="Xã Phạm Kha", move="+3", a=4, b=1, change="+12,22")]
+    assert s["down"] == [dict(name="Xã Thanh Tùng", move="-2", a=2, b=4, change="-9,00"),
+                         dict(name="Thị trấn Thanh Miện", move="-1", a=1, b=2, change="-10,50")]
+    assert (s["top_a"], s["top_a_index"], s["top_b"], s["top_b_index"], s["same_top"]) == (
+        "Thị trấn Thanh Miện", f"98,50{NBSP}%", "Xã Phạm Kha", f"90,00{NBSP}%", False)
+    # bands: 11245 C → A (rank 1 in B first), 11239 A → B
+    assert s["bands"] == [dict(name="Xã Phạm Kha", a="Dưới 80 %", b="Từ 90 % trở lên"),
+                          dict(name="Thị trấn Thanh Miện", a="Từ 90 % trở lên", b="Từ 80 % đến dưới 90 %")]
+    # means: (98.5 + 89 + 80.5 + 77.7778) / 4 = 86.4444; (90 + 88 + 85 + 80) / 4 = 85.75 → −0.69;
+    # largest change of one commune: 11245 +12.22
+    assert (s["mean_a"], s["mean_b"], s["mean_change"], s["max_index_change"]) == (
+        f"86,44{NBSP}%", f"85,75{NBSP}%", "-0,69", "+12,22")
+
+
+def test_methodology_changes_grouped_by_field(two_runs):
+    from parindex.compare import methodology_changes
+    from parindex.methodology import load_methodology
+
+    a, b = two_runs
+    ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
+    m = methodology_changes(ma, mb)
+    # reference default → variant-survey40: appraisal 70 → 60, officials' survey 20 → 25, SIPAS 10 → 15
+    assert m["sources"] == [dict(label="Thẩm định (Tổ thư ký)", a="70", b="60", diff="-10"),
+                            dict(label="Điều tra xã hội học (cán bộ, đại biểu)", a="20", b="25", diff="+5"),
+                            dict(label="Khảo sát sự hài lòng (SIPAS)", a="10", b="15", diff="+5")]
+    assert [r["item"] for r in m["general"]] == ["Bộ tiêu chí"]
+    assert not m["same"]
+    f = {x["code"]: x for x in m["fields"]}
+    assert [x["code"] for x in m["fields"]] == ["1", "2", "3", "4", "5", "6", "7", "8"]
+    # field totals from the two files; the changed leaves add up to the field's change
+    for x in m["fields"]:
+        fa = next(y for y in ma.fields if y.code == x["code"])
+        fb = next(y for y in mb.fields if y.code == x["code"])
+        assert (x["a"], x["b"]) == (f"{fa.points:g}".replace(".", ","), f"{fb.points:g}".replace(".", ","))
+        la = ma.leaves().set_index("code")
+        lb = mb.leaves().set_index("code")
+        changed = [c for c in la.index[la["field_code"] == x["code"]]
+                   if la.loc[c, "points"] != lb.loc[c, "points"] or la.loc[c, "source"] != lb.loc[c, "source"]]
+        assert [l["code"] for l in x["leaves"]] == changed and x["n"] == len(changed)
+    assert m["n_leaves"] == sum(x["n"] for x in m["fields"])
+    # one leaf by hand: 8.5 SIPAS 10 → 15 points, same source
+    leaf = next(l for l in f["8"]["leaves"] if l["code"] == "8.5")
+    assert leaf == dict(code="8.5", label="Sự hài lòng của người dân, tổ chức (SIPAS)", a="10", b="15", diff="+5",
+                        source="Khảo sát sự hài lòng (SIPAS)")
+    # the same methodology on both sides: nothing to list
+    same = methodology_changes(ma, ma)
+    assert same["same"] and same["n_leaves"] == 0 and same["general"] == []
+
+
+def test_compare_page_markup(two_runs, tmp_path):
+    from markupsafe import escape
+    from report_fixture import PARAM_INJECTION
+
+    from parindex.compare import write_comparison
+
+    a, b = two_runs
+    html_path, _ = write_comparison(a, b, tmp_path)
+    page = html_path.read_text(encoding="utf-8")
+    again = tmp_path / "again"
+    assert write_comparison(a, b, again)[0].read_bytes() == html_path.read_bytes()  # deterministic
+    assert _h2(page) == ["Tóm tắt", "1. Khác biệt về tham số", "2. Khác biệt về bộ tiêu chí", "3. Thay đổi thứ hạng",
+                         "4. Kết quả từng xã, thị trấn"]
+    assert "3/4 xã, thị trấn đổi hạng (1 tăng, 2 giảm), 1 giữ nguyên; thay đổi lớn nhất 3 bậc." in page
+    # parameters in words; the injected parameter value is text, not markup
+    assert "<td>Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)<br><code class=\"small\">survey.group_weighting" in page
+    assert "gộp chung mọi phiếu</td>" in page and "các nhóm có trọng số bằng nhau</td>" in page
+    assert PARAM_INJECTION not in page and str(escape(PARAM_INJECTION)) in page
+    assert SCRIPT_INJECTION not in page and PREVIOUS_INJECTION not in page  # commune names of A and B
+    # the leaf detail is folded per field, the diff uses Vietnamese decimals (no "1.25 (appraisal)")
+    assert page.count('<details class="leaf-diff">') == sum(
+        1 for _ in re.finditer(r"<summary>Lĩnh vực \d\. [^<]+ — \d+ tiêu chí thay đổi</summary>", page))
+    assert "(appraisal)" not in page and "officials_survey)" not in page
+    # the commune table: + = moved up, Vietnamese numbers, band change shown as A → B
+    assert re.search(r'<td>11245</td><td class="name">Xã Phạm Kha</td><td class="num">4</td><td class="num">1</td>'
+                     r'<td class="num up">\+3</td><td class="num">77,78\xa0%</td><td class="num">90,00\xa0%</td>'
+                     r'<td class="num up">\+12,22</td><td class="band flag">Dưới 80 % → Từ 90 % trở lên</td>', page)
+    # zero network: no external src/href in the markup
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup)

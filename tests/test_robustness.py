@@ -78,12 +78,14 @@ def _inputs(names=("Xã An", "Xã Bình", "Xã Cường")):
         "code": ["1.1", "2.1", "1.1", "2.1", "1.1", "2.1", "TR", "T"],
         "self_points": [40, 20, 36, 18, 38, 12, 0.5, 1.0], "appraised_points": np.nan,
         "not_applicable": False, "reason": "", "evidence": ""})
-    off_answers = {  # commune: (group, answer to 1.2, answer to 2.2) per respondent
+    # commune: (group, answer to 1.2, answer to 2.2) per respondent; as in the real survey the same three
+    # respondents (ballot ids CB1, CB2 in G1, CB3 in G2) rate every commune.
+    off_answers = {
         "X1": [("G1", "A", "A"), ("G1", "A", "A"), ("G2", "A", "A")],
         "X2": [("G1", "A", "A"), ("G1", "B", "A"), ("G2", "C", "A")],
         "X3": [("G1", "B", ""), ("G1", "B", "D"), ("G2", "A", "B")],
     }
-    rows = [(f"{c}-{i}", g, c, q, a) for c, resp in off_answers.items() for i, (g, a12, a22) in enumerate(resp)
+    rows = [(f"CB{i + 1}", g, c, q, a) for c, resp in off_answers.items() for i, (g, a12, a22) in enumerate(resp)
             for q, a in (("1.2", a12), ("2.2", a22))]
     officials = pd.DataFrame(rows, columns=["ballot_id", "group", "commune_code", "question", "answer"])
     sat_answers = {"X1": [(5, 5), (5, 5)], "X2": [(4, 3), (2, 5)], "X3": [(5, 4), (4, 3)]}
@@ -203,12 +205,14 @@ def test_leave_one_out_by_hand(toy):
     assert loo["rank_without_2"].tolist() == [1, 3, 2]
 
 
-def test_stratified_bootstrap_of_officials(toy):
-    # X2 question 1.2: G1 answers A, B are resampled within G1, G2's single C stays. Replicates of G1:
-    # {A,A} (¼) → (1 + 1 + 0.2)/3 = 0.7333 → 14.667; {A,B} (½) → 0.6 → 12; {B,B} (¼) → 0.4667 → 9.333.
-    # Field 1 of X2 = 36 + that (2.2 is all A → 10 in field 2 whatever the replicate).
-    prep = _prepare(*toy, decimals=2)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=5))
+@pytest.mark.parametrize("joint", [True, False])
+def test_stratified_bootstrap_of_officials(toy, joint):
+    # X2 question 1.2: G1 answers A (CB1), B (CB2) are resampled within G1, G2's single C (CB3) stays. Replicates
+    # of G1: {A,A} (¼) → (1 + 1 + 0.2)/3 = 0.7333 → 14.667; {A,B} (½) → 0.6 → 12; {B,B} (¼) → 0.4667 → 9.333.
+    # Field 1 of X2 = 36 + that (2.2 is all A → 10 in field 2 whatever the replicate). The marginal distribution
+    # of one commune is the same whether respondents are drawn jointly for all communes or per commune.
+    prep = _prepare(*toy, decimals=2, officials_joint=joint)
+    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=5, officials_joint=joint))
     f1 = d.pool["PA"][:d.n_replicates, 1, 0]           # pooled option, commune X2, field 1
     vals, counts = np.unique(np.round(f1, 6), return_counts=True)
     assert vals.tolist() == pytest.approx([36 + 28 / 3, 48.0, 36 + 44 / 3])
@@ -312,3 +316,127 @@ def test_plain_language_band_rounds_like_the_published_band(toy):
     text = plain_language(pc, toy[0])
     assert "xếp nhóm của 1/1 xã là vững chắc" in text
     assert "có thể chuyển" not in text
+
+
+# ------------------------------------------------------------------------------------------------
+# Joint resampling of the officials' respondents across communes
+# ------------------------------------------------------------------------------------------------
+def _two_raters():
+    """Two respondents of group G1 rate the communes: R1 answers A to everything, R2 D to everything.
+
+    X1: 1.1 = 40, 2.1 = 20; rated by R1 and R2.   X2: 1.1 = 38, 2.1 = 20; rated by R1 and R2.
+    X3: 1.1 = 30, 2.1 = 20; rated by R1 only (R2's ballot for X3 was excluded).
+    Satisfaction: two ballots (5, 5) per commune → SIPAS 1 → 10 points in every replicate.
+    Officials' points (1.2 of 20 + 2.2 of 10 = 30) = share of R1 among the answers × 30.
+    Published (pooled): X1 40 + 20 + 10 + 15 = 85 %; X2 83 %; X3 (30 + 20 + 10 + 30)/100 = 90 %.
+    Ranks: X3 1, X1 2, X2 3.
+    """
+    meth = _meth()
+    communes = pd.DataFrame({"commune_code": ["X1", "X2", "X3"], "commune_name": ["Xã An", "Xã Bình", "Xã Cường"],
+                             "commune_type": "Xã"})
+    assessment = pd.DataFrame({"commune_code": ["X1", "X1", "X2", "X2", "X3", "X3"],
+                               "code": ["1.1", "2.1"] * 3, "self_points": [40, 20, 38, 20, 30, 20],
+                               "appraised_points": np.nan, "not_applicable": False, "reason": "", "evidence": ""})
+    rated = [("R1", "A", "X1"), ("R2", "D", "X1"), ("R1", "A", "X2"), ("R2", "D", "X2"), ("R1", "A", "X3")]
+    officials = pd.DataFrame([(r, "G1", c, q, a) for r, a, c in rated for q in ("1.2", "2.2")],
+                             columns=["ballot_id", "group", "commune_code", "question", "answer"])
+    rows = [(f"{c}-S{i}", c, "HT", q, 5) for c in ("X1", "X2", "X3") for i in range(2) for q in ("TC1", "KQ1")]
+    satisfaction = pd.DataFrame(rows, columns=["ballot_id", "commune_code", "procedure_field", "question", "answer"])
+    satisfaction["answer"] = satisfaction["answer"].astype("Int64")
+    satisfaction["weight"] = 1.0
+    scored = score_all(assessment, officials, satisfaction, meth, communes)
+    return meth, scored["leaf_scores"], officials, satisfaction, scored["results"]
+
+
+def test_two_raters_fixture_published_values():
+    res = _two_raters()[4].set_index("commune_code")
+    assert res["index_pct"].to_dict() == pytest.approx({"X1": 85.0, "X2": 83.0, "X3": 90.0})
+    assert res["rank"].to_dict() == {"X1": 2, "X2": 3, "X3": 1}
+
+
+def test_joint_officials_bootstrap_moves_communes_together():
+    # A replicate draws 2 respondents of G1 with replacement, once for all communes: k = number of R1 draws,
+    # P(k = 0, 1, 2) = ¼, ½, ¼. Officials' share = k/2 in X1 and in X2 → officials' points 0, 15, 30 in both.
+    #   X1 field 1 = 40 + 20·k/2, field 2 = 20 + 10·k/2 (+ SIPAS 10 added in the index, not in PA);
+    #   X2 the same with 38 → the difference X1 − X2 is 2 points in field 1, 0 in field 2, in every replicate.
+    # X3 is rated by R1 only: k ≥ 1 → all A → officials 30 of max 30; k = 0 → no valid answer, points and
+    # maximum both drop → officials' max 0 exactly when X1's officials' points are 0.
+    tabs = _two_raters()
+    prep = _prepare(*tabs, decimals=2)
+    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=9))
+    R = d.n_replicates
+    x1, x2, x3 = (list(prep.codes).index(c) for c in ("X1", "X2", "X3"))   # pool order = published order
+    pa, ma = d.pool["PA"][:R], d.pool["MA"][:R]            # pooled option: (replicate, commune, field)
+    assert np.allclose(pa[:, x1, 0] - pa[:, x2, 0], 2.0) and np.allclose(pa[:, x1, 1] - pa[:, x2, 1], 0.0)
+    off1 = pa[:, x1, 0] - 40 + pa[:, x1, 1] - 20            # X1's officials' points
+    vals, counts = np.unique(np.round(off1, 6), return_counts=True)
+    assert vals.tolist() == [0.0, 15.0, 30.0]
+    assert counts / R == pytest.approx([0.25, 0.5, 0.25], abs=0.04)
+    # X3: maximum of fields 1 + 2 = appraisal 40 + 20 + officials 30, or 60 when R1 was not drawn
+    m3 = ma[:, x3, 0] + ma[:, x3, 1]
+    assert np.array_equal(m3 == 60.0, off1 == 0.0) and set(np.round(m3, 6)) == {60.0, 90.0}
+    assert np.allclose(pa[:, x3, 0] + pa[:, x3, 1], np.where(off1 == 0, 50.0, 80.0))
+
+
+def test_per_commune_officials_bootstrap_lets_communes_differ():
+    # officials_joint=False: X1 and X2 draw their two ballots independently: k1, k2 independent, each ¼ ½ ¼.
+    # P(k1 ≠ k2) = 1 − (¼² + ½² + ¼²) = 1 − 3/8 = 5/8 → the field-1 difference 2 + 10·(k1 − k2) varies.
+    # X3's only G1 ballot is R1's → always drawn → X3's officials' points always 30 of 30.
+    tabs = _two_raters()
+    prep = _prepare(*tabs, decimals=2, officials_joint=False)
+    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=9, officials_joint=False))
+    R = d.n_replicates
+    x1, x2, x3 = (list(prep.codes).index(c) for c in ("X1", "X2", "X3"))
+    pa, ma = d.pool["PA"][:R], d.pool["MA"][:R]
+    diff = pa[:, x1, 0] - pa[:, x2, 0]
+    vals = np.unique(np.round(diff, 6))
+    assert vals.tolist() == [-18.0, -8.0, 2.0, 12.0, 22.0]
+    assert np.mean(np.abs(diff - 2.0) > 1e-9) == pytest.approx(5 / 8, abs=0.04)
+    assert np.allclose(ma[:, x3, 0] + ma[:, x3, 1], 90.0) and np.allclose(pa[:, x3, 0] + pa[:, x3, 1], 80.0)
+
+
+def test_joint_resampling_keeps_rank_differences_that_a_common_rater_effect_cannot_change():
+    # Sampling only (weights, rules off). Index per replicate (pooled, arithmetic):
+    #   k = 0 (¼): X1 (40 + 20 + 10)/100 = 70, X2 68, X3 (30 + 20 + 10)/70 = 85.714 → ranks X3 1, X1 2, X2 3
+    #   k = 1 (½): X1 85, X2 83, X3 90                                                → X3 1, X1 2, X2 3
+    #   k = 2 (¼): X1 100, X2 98, X3 90                                               → X1 1, X2 2, X3 3
+    # Joint: X1 is ahead of X2 in every draw (outrank 1 and 0); X3 is ahead of X1 when k ≤ 1 (¾ of the draws).
+    # Per commune: X2 overtakes X1 when k2 > k1: P(k1 = 0)·P(k2 ≥ 1) + P(k1 = 1)·P(k2 = 2) = ¼·¾ + ½·¼ = 5/16.
+    common = dict(weights=False, rules=False, n_draws=2000, n_replicates=2000, sobol_n=64)
+    joint = run_robustness(*_two_raters(), RobustnessParams(**common))
+    per = run_robustness(*_two_raters(), RobustnessParams(officials_joint=False, **common))
+    assert joint.outrank.loc["X1", "X2"] == 1.0 and joint.outrank.loc["X2", "X1"] == 0.0
+    assert per.outrank.loc["X2", "X1"] == pytest.approx(5 / 16, abs=0.04)
+    pc = joint.per_commune.set_index("commune_code")
+    # X3 rank 1 with probability ¾, 3 with ¼: 5 % quantile 1, median 1, 95 % quantile 3
+    assert (pc.loc["X3", "rank_p05"], pc.loc["X3", "rank_median"], pc.loc["X3", "rank_p95"]) == (1, 1, 3)
+    assert joint.outrank.loc["X3", "X1"] == pytest.approx(0.75, abs=0.04)
+    assert joint.summary["officials_resampling"] == "joint"
+    assert per.summary["officials_resampling"] == "per_commune"
+    assert "drawn once for all communes" in joint.summary["sampling_design"]
+    # respondents: R1, R2 in G1; R1 rated X1, X2, X3, R2 rated X1, X2 → min 2, mean 2.5, max 3
+    assert joint.summary["officials_respondents"] == {"G1": 2}
+    assert joint.summary["officials_communes_per_respondent"] == {"min": 2, "mean": 2.5, "max": 3}
+    assert "officials_respondents" not in per.summary
+
+
+def test_joint_resampling_with_every_source_off_and_mode_mismatch(toy):
+    # Every source off: zero-width intervals in both modes.
+    for joint in (True, False):
+        pc = _run(toy, officials_joint=joint, **OFF).per_commune
+        assert (pc["rank_p95"] - pc["rank_p05"]).eq(0).all() and pc["mean_abs_shift"].eq(0).all()
+    # The design and the parameters must agree.
+    prep = _prepare(*toy, decimals=2, officials_joint=True)
+    with pytest.raises(ValueError, match="officials_joint"):
+        _Draws(prep, RobustnessParams(officials_joint=False))
+
+
+def test_joint_layout_too_large_is_refused(toy, monkeypatch):
+    # The toy's layout: 3 respondents × 3 communes × 2·2 statistics × 8 bytes = 288 bytes; a bound of 200
+    # bytes stands for ballot ids that differ per commune at national scale (respondents × communes explodes).
+    import parindex.robustness as rob
+    monkeypatch.setattr(rob, "_JOINT_BYTES", 200)
+    with pytest.raises(ValueError, match=r"table 'officials': 3 respondents .* officials_joint=False"):
+        _prepare(*toy, decimals=2, officials_joint=True)
+    monkeypatch.setattr(rob, "_JOINT_BYTES", 288)
+    assert _prepare(*toy, decimals=2, officials_joint=True).off.n_slots == 3

@@ -41,8 +41,17 @@
     // With a legend, margins are fixed by hand (autoexpand off): room for commune names on the left
     // of horizontal bar charts, for tick values otherwise.
     if (l.legend) {
-      var horizontal = !!(l.yaxis && l.yaxis.categoryarray);
-      l.margin = { l: horizontal ? 135 : 40, r: 8, t: top, b: 50, autoexpand: false };
+      // names on the y axis: a category array, or traces whose y values are texts
+      if (l.yaxis && l.yaxis.categoryarray) {
+        l.yaxis.categoryarray = l.yaxis.categoryarray.map(function (v) { return wrapLabel(v, 24); });
+      }
+      var ynames = (l.yaxis && l.yaxis.categoryarray) || (data || []).reduce(function (a, t) {
+        return (t.type !== "heatmap" && Array.isArray(t.y) && typeof t.y[0] === "string") ? a.concat(t.y) : a;
+      }, []);
+      var horizontal = ynames.length > 0;
+      // room for the longest line of the commune names (labels are wrapped at about 24 characters)
+      var left = Math.min(Math.round(width * 0.45), Math.round(labelLength(ynames) * 6) + 14);
+      l.margin = { l: horizontal ? Math.max(left, 60) : 40, r: 8, t: top, b: 50, autoexpand: false };
       if (!horizontal && l.yaxis) { l.yaxis.title = { text: "" }; }
     } else {
       l.margin = Object.assign({}, l.margin || {}, { l: 4, r: 4 });
@@ -51,7 +60,12 @@
     return l;
   }
 
+  // While printing, charts are drawn for the A4 page (210 mm less the 2 × 12 mm margins of @page =
+  // 186 mm ≈ 700 CSS px): wide heatmaps turned a quarter like on a phone, so their cells stay legible.
+  var PRINT_WIDTH = 700;
+  var printing = false;
   function narrow(el) { return (el.clientWidth || window.innerWidth) < 640; }
+  function compact(el) { return printing || narrow(el); }
 
   function transpose(m) {
     if (!Array.isArray(m) || !m.length || !Array.isArray(m[0])) { return m; }
@@ -67,14 +81,38 @@
     }, 0);
   }
 
+  // A tick label broken into lines of at most `width` visible characters (at spaces; a longer word is cut;
+  // an HTML entity such as &lt; counts as one character and is never cut).
+  function wrapLabel(label, width) {
+    return String(label).split("<br>").map(function (line) {
+      var out = [], cur = [];
+      line.split(" ").forEach(function (word) {
+        var chars = word.match(/&[a-zA-Z0-9#]+;|[\s\S]/g) || [];
+        while (chars.length > width) {
+          if (cur.length) { out.push(cur.join("")); cur = []; }
+          out.push(chars.splice(0, width).join(""));
+        }
+        if (cur.length && cur.length + 1 + chars.length > width) { out.push(cur.join("")); cur = []; }
+        if (cur.length) { cur.push(" "); }
+        cur = cur.concat(chars);
+      });
+      if (cur.length) { out.push(cur.join("")); }
+      return out.join("<br>");
+    }).join("<br>");
+  }
+
   // Narrow screens: text of text-only scatter traces (slope-chart labels) in a smaller font; a wide
   // heatmap (more columns than rows, e.g. communes × 40 criteria) turned a quarter so that the many
   // columns become rows, which a phone can scroll through.
   function adaptData(data, el) {
-    if (!narrow(el)) { return data; }
+    if (!compact(el)) { return data; }
     var d = JSON.parse(JSON.stringify(data));
     d.forEach(function (t) {
-      if (t.type === "scatter" && t.mode === "text") {
+      // names on the y axis of charts other than heatmaps: at most 24 characters a line
+      if (narrow(el) && t.type !== "heatmap" && Array.isArray(t.y) && typeof t.y[0] === "string") {
+        t.y = t.y.map(function (v) { return wrapLabel(v, 24); });
+      }
+      if (t.type === "scatter" && t.mode === "text" && narrow(el)) {
         t.textfont = Object.assign({}, t.textfont || {}, { size: 9 });
       }
       if (t.type === "heatmap" && (t.x || []).length > 12 && (t.x || []).length > (t.y || []).length) {
@@ -86,6 +124,13 @@
         }
         t._transposed = true;
       }
+      if (t.type === "heatmap") {
+        ["x", "y"].forEach(function (k) {
+          if (Array.isArray(t[k]) && typeof t[k][0] === "string") {
+            t[k] = t[k].map(function (v) { return wrapLabel(v, 24); });
+          }
+        });
+      }
     });
     return d;
   }
@@ -95,15 +140,17 @@
   // flat under a heatmap whose column labels are on top, cell numbers only when they fit.
   function adaptHeatmap(layout, el, data) {
     var t = (data || []).filter(function (x) { return x.type === "heatmap"; })[0];
-    if (!t || !narrow(el)) { return layout; }
+    if (!t || !compact(el)) { return layout; }
     var l = JSON.parse(JSON.stringify(layout));
-    var width = el.clientWidth || window.innerWidth;
+    var width = printing ? PRINT_WIDTH : (el.clientWidth || window.innerWidth);
     var nx = (t.x || []).length, ny = (t.y || []).length;
     var top = l.xaxis && l.xaxis.side === "top";
     var left = Math.min(150, Math.round(labelLength(t.y) * 5.6) + 14);
     var xlab = Math.min(140, Math.round(labelLength(t.x) * 5.2) + 12);
-    var flat = top && t.colorbar;
-    var margin = { l: left, r: flat ? 8 : 62, t: top ? xlab + 10 : 30, b: flat ? 64 : xlab + 10, autoexpand: false };
+    var noscale = printing && !!t.texttemplate;
+    var flat = top && t.colorbar && !noscale;
+    var margin = { l: left, r: flat || noscale ? 8 : 62, t: top ? xlab + 10 : 30,
+                   b: top ? (flat ? 64 : 10) : xlab + 10, autoexpand: false };
     l.margin = margin;
     // dtick 1: every column and row keeps its label (plotly would otherwise skip some on a small chart)
     l.xaxis = Object.assign({}, l.xaxis || {}, { automargin: false, tickangle: -90, tickfont: { size: 9 }, tickmode: "linear", tick0: 0, dtick: 1 });
@@ -119,7 +166,9 @@
         if (longest * size * 0.6 + 2 > cell) { size = 7; }
         if (longest * size * 0.6 + 2 > cell) { x.texttemplate = ""; } else { x.textfont = { size: size }; }
       }
-      if (flat) {
+      if (printing && x.texttemplate) {
+        x.showscale = false;  // on paper the numbers in the cells say it all (and the colour bar is drawn late)
+      } else if (flat) {
         x.colorbar = Object.assign({}, x.colorbar, { orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "top",
           ypad: 8, len: 0.92, thickness: 10,
           title: Object.assign({}, (x.colorbar || {}).title || {}, { side: "top", font: { size: 10 } }) });
@@ -133,7 +182,8 @@
 
   function draw(el, fig, react) {
     var data = adaptData(fig.data, el);
-    var layout = adaptHeatmap(adapt(fig.layout, el, data), el, data);
+    var layout = adaptHeatmap(printing ? fig.layout : adapt(fig.layout, el, data), el, data);
+    if (printing) { layout = Object.assign({}, layout, { width: PRINT_WIDTH }); }
     (react ? Plotly.react : Plotly.newPlot)(el, data, layout, config);
   }
 
@@ -219,21 +269,32 @@
     show(select.value || cards[0].code);
   }
 
-  // Charts follow the paper width when printing.
-  function resizeAll() {
-    var plots = document.querySelectorAll(".js-plotly-plot");
-    for (var i = 0; i < plots.length; i++) { Plotly.Plots.resize(plots[i]); }
-  }
-  // Folded details are printed unfolded (and folded again afterwards).
+  // Printing: every chart at the width of the page (resizing to the element in "beforeprint" would keep
+  // the screen width: the print layout comes later), heatmaps redrawn for paper, folded details
+  // unfolded; all undone afterwards.
   var opened = [];
+  function isHeatmap(id) {
+    return !!figs[id] && figs[id].data.some(function (t) { return t.type === "heatmap"; });
+  }
+  function redrawAll() {
+    var plots = document.querySelectorAll(".js-plotly-plot");
+    for (var k = 0; k < plots.length; k++) {
+      var el = plots[k];
+      if (isHeatmap(el.id)) { draw(el, figs[el.id], true); }
+      else { Plotly.relayout(el, printing ? { width: PRINT_WIDTH } : { width: null, autosize: true }); }
+    }
+  }
   window.addEventListener("beforeprint", function () {
+    if (printing) { return; }  // already laid out for paper
     var ds = document.querySelectorAll("details:not([open])");
     for (var i = 0; i < ds.length; i++) { ds[i].open = true; opened.push(ds[i]); }
-    resizeAll();
+    printing = true;
+    redrawAll();
   });
   window.addEventListener("afterprint", function () {
     opened.forEach(function (d) { d.open = false; });
     opened = [];
-    resizeAll();
+    printing = false;
+    redrawAll();
   });
 })();
