@@ -196,6 +196,14 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
             Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
             Col("label", "Tiêu chí (tính 0 điểm)")])
 
+    ms = tables.get("missing_surveys")
+    if isinstance(ms, pd.DataFrame) and len(ms):
+        d = ms.assign(label=ms["code"].map(_leaf_labels(meth)).fillna("").astype("str"),
+                      source_label=ms["source"].map(meth.sources).fillna(ms["source"]).astype("str"))
+        _sheet(wb, "Thiếu khảo sát", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
+            Col("label", "Tiêu chí (không tính vào điểm tối đa)"), Col("source_label", "Nguồn đánh giá")])
+
     rej = tables.get("rejections")
     if isinstance(rej, pd.DataFrame):
         _sheet(wb, "Dòng bị loại", rej, [

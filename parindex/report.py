@@ -253,7 +253,8 @@ def _movers(moves: pd.DataFrame | None, k: int = 3) -> dict | None:
     return dict(up=rows(up), down=rows(down), same=int((m["move"] == 0).sum()))
 
 
-def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | None, context: ReportContext) -> dict:
+def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | None, context: ReportContext,
+             missing_surveys: pd.DataFrame | None = None) -> dict:
     r = results
     hi, lo = r["index_pct"].max(), r["index_pct"].min()
     top = r.loc[r["index_pct"].round(2) == round(hi, 2), "commune_name"].map(_s).tolist()
@@ -265,6 +266,10 @@ def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | N
         auto = (f"{len(missing)} tiêu chí thiếu dữ liệu (ở {missing['commune_code'].nunique()} xã, thị trấn) "
                 "được tính 0 điểm — xem Phụ lục chất lượng dữ liệu.")
         notes.append(auto)
+    if missing_surveys is not None and len(missing_surveys):
+        names = ", ".join(dict.fromkeys(_s(n) for n in missing_surveys["commune_name"]))
+        notes.append(f"{len(missing_surveys)} tiêu chí khảo sát không có phiếu hợp lệ ở {names}: không tính vào "
+                     "điểm đạt và điểm tối đa của xã, thị trấn đó (tham số allow_missing_as_zero).")
     if meth.meta.status != "official":
         notes.append(f"Bộ tiêu chí đang dùng: {meth.meta.title} ({STATUS_LABELS.get(meth.meta.status, meth.meta.status)}"
                      + (f"; chờ {meth.meta.pending}" if meth.meta.pending else "") + ").")
@@ -762,7 +767,7 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
     quality = _quality(tables, results, meth)
     if quality is not None:
         section("quality", "Chất lượng dữ liệu", appendix=True)
-    summary = _summary(results, meth, missing, context)
+    summary = _summary(results, meth, missing, context, _present(tables, "missing_surveys"))
     if yoy_note:
         summary["notes"].append(yoy_note)
     summary["movers"] = _movers(moves)

@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from importlib import metadata
@@ -46,14 +47,20 @@ PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pyda
             "SALib", "scipy", "jinja2", "nbformat", "ipykernel"]
 
 
+_IPC_DIR: str | None = None  # per-run private folder of the kernels' IPC sockets (set by run_year)
+
+
 def _quiet_kernel_manager():
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
-        """Local kernel over IPC sockets (no TCP ports, no ipykernel warning about unencrypted TCP)."""
+        """Local kernel over IPC sockets in a private folder of the run: no TCP ports, no ipykernel warning
+        about unencrypted TCP, and no clash between runs started at the same time in one project folder."""
 
         def __init__(self, **kw):
             kw.setdefault("transport", "ipc")
+            if _IPC_DIR is not None:
+                kw.setdefault("ip", os.path.join(_IPC_DIR, "kernel"))
             super().__init__(**kw)
 
     return QuietKernelManager
@@ -245,6 +252,8 @@ def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None,
     nb_params = notebook_parameters(params, root, stage)
     env_before = os.environ.get("PLOTLY_RENDERER")
     os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
+    global _IPC_DIR
+    _IPC_DIR = tempfile.mkdtemp(prefix="parindex-ipc-")
     try:
         names = [n for n in NOTEBOOKS if n != "03_robustness" or params.robustness.enabled]
         for i, name in enumerate(names, 1):
@@ -278,6 +287,8 @@ def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None,
         shutil.rmtree(stage, ignore_errors=True)
         raise
     finally:
+        shutil.rmtree(_IPC_DIR, ignore_errors=True)
+        _IPC_DIR = None
         if env_before is None:
             os.environ.pop("PLOTLY_RENDERER", None)
         else:

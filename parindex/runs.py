@@ -13,6 +13,7 @@ import pandas as pd
 from .methodology import load_methodology
 from .params import RunParams
 from .runner import ROOT, RunError, run_year, sha256_file
+from .text import fmt_num
 
 
 class CompareError(ValueError):
@@ -65,17 +66,23 @@ def methodology_differences(a: Run, b: Run) -> pd.DataFrame:
     """Differences of the two methodologies: meta id, scale, and every leaf's points or source."""
     ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
     rows = []
-    for key, va, vb in (("meta.id", ma.meta.id, mb.meta.id), ("scale", ma.scale, mb.scale),
-                        ("bands", [(x.code, x.min_pct) for x in ma.bands], [(x.code, x.min_pct) for x in mb.bands]),
-                        ("officials_survey.answer_weights", ma.officials_survey.answer_weights,
+    for key, va, vb in (("Mã bộ tiêu chí", ma.meta.id, mb.meta.id), ("Thang điểm", ma.scale, mb.scale),
+                        ("Xếp loại (mã, ngưỡng %)", [(x.code, x.min_pct) for x in ma.bands],
+                         [(x.code, x.min_pct) for x in mb.bands]),
+                        ("Trọng số câu trả lời điều tra cán bộ", ma.officials_survey.answer_weights,
                          mb.officials_survey.answer_weights)):
         if va != vb:
             rows.append(dict(item=key, run_a=str(va), run_b=str(vb)))
     la = ma.leaves().set_index("code")[["points", "source"]]
     lb = mb.leaves().set_index("code")[["points", "source"]]
+    def show(leaves: pd.DataFrame, m, code: str) -> str:
+        if code not in leaves.index:
+            return "—"
+        src = leaves.loc[code, "source"]
+        return f"{fmt_num(leaves.loc[code, 'points']).rstrip('0').rstrip(',')} điểm ({m.sources.get(src, src)})"
+
     for code in list(dict.fromkeys(list(la.index) + list(lb.index))):
-        va = f"{la.loc[code, 'points']:g} ({la.loc[code, 'source']})" if code in la.index else "—"
-        vb = f"{lb.loc[code, 'points']:g} ({lb.loc[code, 'source']})" if code in lb.index else "—"
+        va, vb = show(la, ma, code), show(lb, mb, code)
         if va != vb:
             rows.append(dict(item=f"tiêu chí {code}", run_a=va, run_b=vb))
     return pd.DataFrame(rows, columns=["item", "run_a", "run_b"])

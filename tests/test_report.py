@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 import numpy as np
+import pandas as pd
 import pytest
 from report_fixture import (IMG_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION, full_tables, previous_results,
                             robustness_tables, scored_tables)
@@ -646,3 +647,23 @@ def test_compare_page_markup(two_runs, tmp_path):
     # zero network: no external src/href in the markup
     markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup)
+
+
+def test_commune_absent_from_a_survey_is_said_in_the_summary_and_xlsx(scored, context, tmp_path):
+    import openpyxl
+
+    from parindex.export import write_results_xlsx
+    tables, meth = scored
+    t = dict(tables)
+    t["missing_surveys"] = pd.DataFrame({"commune_code": ["11245", "11245"], "code": ["1.6", "8.5"],
+                                         "commune_name": ["Xã Phạm Kha", "Xã Phạm Kha"],
+                                         "source": ["officials_survey", "satisfaction_survey"]})
+    html = render_report(t, meth, context)
+    assert "2 tiêu chí khảo sát không có phiếu hợp lệ ở Xã Phạm Kha: không tính vào điểm đạt và điểm tối đa" in html
+    assert "tiêu chí khảo sát không có phiếu hợp lệ" not in render_report(tables, meth, context)
+    write_results_xlsx(t, meth, tmp_path / "r.xlsx")
+    ws = openpyxl.load_workbook(tmp_path / "r.xlsx")["Thiếu khảo sát"]
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][3] == "Tiêu chí (không tính vào điểm tối đa)"
+    assert [r[2] for r in rows[1:]] == ["1.6", "8.5"]
+    assert rows[2][4] == "Khảo sát sự hài lòng (SIPAS)"
