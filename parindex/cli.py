@@ -29,7 +29,8 @@ def _cmd_run(a: argparse.Namespace) -> int:
     root = Path(a.root).resolve()
     params = load_params(a.year, a.params, sets, root=root)
     out = Path(a.output).resolve() if a.output else None
-    outcome = run_year(params, root=root, out_root=out)
+    processed = Path(a.processed).resolve() if a.processed else None
+    outcome = run_year(params, root=root, out_root=out, processed_root=processed)
     year_dir = outcome.run_dir.parent.parent
     print(f"Hoàn thành năm {params.year} sau {outcome.seconds:.1f} s — run {outcome.run_id}")
     print(f"  báo cáo:  {year_dir / 'index.html'}")
@@ -74,6 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", help="folder of raw files (default data/raw/<year>)")
     r.add_argument("--methodology", help="methodology YAML file")
     r.add_argument("--output", help="reports folder (default reports/)")
+    r.add_argument("--processed", help="folder of the latest clean and scored tables (default data/processed/)")
     r.add_argument("--seed", type=int)
     r.add_argument("--draws", type=int, help="Monte Carlo draws of the robustness stage")
     r.add_argument("--no-robustness", action="store_true", help="skip the robustness stage")

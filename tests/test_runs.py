@@ -106,3 +106,20 @@ def test_run_refuses_unknown_parameter_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown parameter 'survey.weights'" in err and "survey.poststratify" in err
     assert not (tmp_path / "r").exists()
+
+
+def test_two_runs_started_at_once_do_not_clash(tmp_path):
+    """Two analysts (two processes) running in the same project folder at the same time: each run's kernels
+    talk over sockets in a private folder, so both finish and leave no socket file behind."""
+    import subprocess
+    import sys
+
+    procs = [subprocess.Popen([sys.executable, "-m", "parindex.cli", "run", "--year", "2023", "--no-robustness",
+                               "--output", str(tmp_path / f"r{i}"), "--processed", str(tmp_path / f"p{i}")],
+                              cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True) for i in (1, 2)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    for i in (1, 2):
+        assert (tmp_path / f"r{i}" / "2023" / "index.html").is_file()
+    assert not list(ROOT.glob("kernel-ipc-*"))
