@@ -120,6 +120,7 @@ _ZERO_DIFF = 1e-9          # index differences below this (points of %) are floa
 _CHECK_TOL = 1e-6          # recomputed vs published index / leaf scores
 _BLOCK_ELEMS = 4_000_000   # elements per block of draws / of bootstrap replicates (bounds memory)
 _POOL_BYTES = 512 * 2**20  # memory bound of the pool of bootstrap replicates
+_POOL_BLOCK_ELEMS = 1_000_000  # elements per replicate block when building the pool (joint officials' design)
 _JOINT_BYTES = 2 * 2**30   # memory bound of the officials' respondents × communes layout (joint bootstrap)
 _MAX_BLOCK = 256
 QUANTILE_METHOD = "linear"
@@ -770,7 +771,12 @@ class _Draws:
         n_rep = int(max(1, min(int(self.p.n_replicates), _POOL_BYTES // per_rep)))
         n_o = prep.off.n_slots if prep.off else 0
         n_s = prep.sat.n_slots if prep.sat else 0
-        blk = int(max(1, min(_MAX_BLOCK, _BLOCK_ELEMS // (n_o + n_s))))
+        if isinstance(prep.off, _JointDesign):
+            # Elements per replicate of the largest intermediates (officials' sums C × K, satisfaction counts
+            # ≈ one per ballot); smaller blocks stay in cache and run faster.
+            blk = int(max(1, min(_MAX_BLOCK, _POOL_BLOCK_ELEMS // (C * prep.off.n_stats + n_s))))
+        else:   # the former sizing, so that officials_joint=False reproduces the former results bit for bit
+            blk = int(max(1, min(_MAX_BLOCK, _BLOCK_ELEMS // (n_o + n_s))))
         pool = dict(PA=np.empty((2 * n_rep, C, F)), MA=np.empty((n_rep, C, F)), S=np.empty((2 * n_rep, C)),
                     SM=np.empty((n_rep, C)))
         for k in range(-(-n_rep // blk)):
