@@ -47,7 +47,7 @@ scored = score_all(clean.assessment, clean.officials, clean.satisfaction, meth, 
 # survey scores with 95 % percentile-bootstrap intervals, and ballots received / valid / excluded
 scored["results"] = survey_columns(scored["results"], clean.satisfaction, clean.officials, clean.ballots, meth,
                                    group_weighting=params.get("survey", {}).get("group_weighting", "pooled"),
-                                   seed=seed)
+                                   n_boot=params.get("survey", {}).get("ci_draws", 2000), seed=seed)
 write_tables(scored, Path(processed_dir))
 
 # %% [markdown]

@@ -41,6 +41,7 @@ t = read_tables(Path(processed_dir))
 rparams = RobustnessParams(n_draws=rp.get("n_draws", 1000), seed=seed, weights=rp.get("weights", True),
                            weight_spread=rp.get("weight_spread", 0.25), weight_dist=rp.get("weight_dist", "uniform"),
                            sampling=rp.get("sampling", True), rules=rp.get("rules", True), top_k=rp.get("top_k", 3),
+                           officials_joint=rp.get("officials_joint", True),
                            rank_decimals=params.get("scoring", {}).get("rank_decimals", 2))
 rob = run_robustness(meth, t["leaf_scores"], t["officials"], t["satisfaction"], t["results"], rparams)
 rob.write(Path(processed_dir) / "robustness")

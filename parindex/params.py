@@ -43,7 +43,7 @@ class Survey(_M):
     survey_start: dt.date | None = None
     survey_end: dt.date | None = None
     salt: str = "parindex-thanh-mien"
-    ci_method: Literal["wilson", "bootstrap"] = "wilson"
+    ci_draws: int = Field(2000, ge=100)  # percentile-bootstrap replicates of the survey intervals
 
 
 class Robustness(_M):
@@ -54,6 +54,7 @@ class Robustness(_M):
     weight_dist: Literal["uniform", "dirichlet"] = "uniform"
     sampling: bool = True
     rules: bool = True
+    officials_joint: bool = True  # resample officials once for all communes (each rates every commune)
     top_k: int = Field(3, ge=1)
 
 

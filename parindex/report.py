@@ -63,7 +63,7 @@ PARAM_LABELS = {
     "survey.survey_start": "Ngày bắt đầu khảo sát",
     "survey.survey_end": "Ngày kết thúc khảo sát",
     "survey.salt": "Chuỗi mã hóa dùng để phát hiện phiếu trùng",
-    "survey.ci_method": "Phương pháp tính khoảng tin cậy",
+    "survey.ci_draws": "Số lần lấy mẫu lại (bootstrap) để tính khoảng tin cậy 95 %",
     "robustness.enabled": "Kiểm định độ vững của xếp hạng",
     "robustness.n_draws": "Số lần mô phỏng",
     "robustness.weights": "Thay đổi trọng số lĩnh vực",
@@ -71,11 +71,12 @@ PARAM_LABELS = {
     "robustness.weight_dist": "Phân phối trọng số",
     "robustness.sampling": "Chọn lại mẫu khảo sát (bootstrap)",
     "robustness.rules": "Thay đổi quy tắc tính điểm",
+    "robustness.officials_joint": "Chọn lại người trả lời phiếu cán bộ chung cho mọi xã",
     "robustness.top_k": "Số xã của nhóm dẫn đầu",
     "satisfaction.satisfaction_points": "Điểm tối đa của khảo sát sự hài lòng (thay cho bộ tiêu chí)",
 }
 PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhóm có trọng số bằng nhau",
-                      "wilson": "Wilson", "bootstrap": "bootstrap", "uniform": "phân phối đều",
+                      "uniform": "phân phối đều",
                       "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)"}
 SURVEY_RESULT_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
                          "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
