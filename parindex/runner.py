@@ -242,19 +242,19 @@ def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None,
     year_dir.mkdir(parents=True, exist_ok=True)
     stage = year_dir / f".staging-{os.getpid()}"
     shutil.rmtree(stage, ignore_errors=True)
-    (stage / "notebooks").mkdir(parents=True)
-    (stage / "processed").mkdir()
-    write_effective_methodology(_abs(root, params.methodology), stage / "methodology.yaml",
-                                params.satisfaction.satisfaction_points)
-    prev = resolve_previous(params, root, out_root) if previous == "params" else previous
-    if prev is not None:
-        shutil.copyfile(prev, stage / "previous_results.csv")
-    nb_params = notebook_parameters(params, root, stage)
     env_before = os.environ.get("PLOTLY_RENDERER")
     os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
     global _IPC_DIR
     _IPC_DIR = tempfile.mkdtemp(prefix="parindex-ipc-")
     try:
+        (stage / "notebooks").mkdir(parents=True)
+        (stage / "processed").mkdir()
+        write_effective_methodology(_abs(root, params.methodology), stage / "methodology.yaml",
+                                    params.satisfaction.satisfaction_points)
+        prev = resolve_previous(params, root, out_root) if previous == "params" else previous
+        if prev is not None:
+            shutil.copyfile(prev, stage / "previous_results.csv")
+        nb_params = notebook_parameters(params, root, stage)
         names = [n for n in NOTEBOOKS if n != "03_robustness" or params.robustness.enabled]
         for i, name in enumerate(names, 1):
             log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)

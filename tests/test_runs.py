@@ -123,3 +123,10 @@ def test_two_runs_started_at_once_do_not_clash(tmp_path):
     for i in (1, 2):
         assert (tmp_path / f"r{i}" / "2023" / "index.html").is_file()
     assert not list(ROOT.glob("kernel-ipc-*"))
+
+
+def test_missing_previous_results_file_refuses_before_writing(tmp_path):
+    with pytest.raises(RunError, match="inputs.previous_results"):
+        _run(tmp_path, sets=[f"inputs.previous_results={tmp_path / 'absent.csv'}", "robustness.enabled=false"])
+    year_dir = tmp_path / "reports" / "2023"
+    assert not list(year_dir.glob(".staging-*")) and not (year_dir / "runs").exists()
