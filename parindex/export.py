@@ -27,6 +27,7 @@ from .xlsx import workbook_bytes as _workbook_bytes
 
 DECIMALS = 4
 KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
+WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
 #: survey columns of the results contract (parindex.survey), kept in results.csv when present
 SURVEY_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
                   "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
@@ -203,6 +204,15 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
         _sheet(wb, "Thiếu khảo sát", d, [
             Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
             Col("label", "Tiêu chí (không tính vào điểm tối đa)"), Col("source_label", "Nguồn đánh giá")])
+
+    off = tables.get("off_step")
+    if isinstance(off, pd.DataFrame) and len(off):
+        d = _add_names(off, results).assign(
+            which_label=off["which"].map(WHICH_LABELS).fillna(off["which"]).astype("str"))
+        _sheet(wb, "Điểm không theo mức", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
+            Col("label", "Tiêu chí"), Col("which_label", "Loại điểm"), Col("value", "Điểm", "num"),
+            Col("steps", "Các mức hợp lệ")])
 
     rej = tables.get("rejections")
     if isinstance(rej, pd.DataFrame):

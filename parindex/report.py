@@ -25,6 +25,7 @@ from . import __version__
 from . import figures as F
 from . import robustness_figures as RF
 from .methodology import Methodology
+from .scoring import steps_text
 from .xlsx import write_bytes_atomic
 from .text import fmt_num, fmt_pct, nfc
 
@@ -34,6 +35,7 @@ PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
                  "toImageButtonOptions": {"format": "png", "scale": 2}}
 STATUS_LABELS = {"reference_default": "Mặc định tham chiếu", "official": "Chính thức", "variant": "Phương án thử"}
 KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
+WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
 #: Vietnamese labels of the rule codes of the rejection log / ballot exclusions (parindex.ingest.BALLOT_RULES;
 #: "duplicate_id" is logged as "duplicate"). An unknown code is shown as it is.
 RULE_LABELS = {
@@ -128,7 +130,7 @@ def _pct(x, d: int = 2) -> str:
 
 
 def _steps(steps) -> str:
-    return " / ".join(fmt_num(v, 2).rstrip("0").rstrip(",") for v in steps) if steps else ""
+    return steps_text(steps)
 
 
 def _points(v: float) -> str:
@@ -385,10 +387,11 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
 
 def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | None:
     rej, bal, miss = _present(tables, "rejections"), _present(tables, "ballots"), _present(tables, "missing")
-    if rej is None and bal is None and (miss is None or miss.empty):
+    off = _present(tables, "off_step")
+    if rej is None and bal is None and (miss is None or miss.empty) and (off is None or off.empty):
         return None
     names = _names(results)
-    out: dict = dict(rejections=None, ballots=None, missing=None)
+    out: dict = dict(rejections=None, ballots=None, missing=None, off_step=None)
     if rej is not None:
         by_rule = rej.groupby(["file", "rule"], sort=True).size().reset_index(name="n")
         detail = rej.sort_values(["file", "sheet", "row"]).head(MAX_ROWS)
@@ -421,7 +424,18 @@ def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | N
         labels = dict(zip(meth.leaves()["code"], meth.leaves()["label"]))
         out["missing"] = [dict(code=_s(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=_s(x.code),
                                label=_s(labels.get(x.code, ""))) for x in miss.head(MAX_ROWS).itertuples()]
+    if off is not None and len(off):
+        out["off_step"] = dict(
+            rows=[dict(code=_s(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=_s(x.code),
+                       label=_s(x.label), which=WHICH_LABELS.get(x.which, _s(x.which)), value=_score(x.value),
+                       steps=_s(x.steps)) for x in off.head(MAX_ROWS).itertuples()],
+            n=len(off), truncated=len(off) > MAX_ROWS)
     return out
+
+
+def _score(x) -> str:
+    """A score with up to 4 decimals, trailing zeros dropped (0.7 → "0,7"; 0.3333… → "0,3333")."""
+    return "–" if x is None or pd.isna(x) else fmt_num(float(x), 4).rstrip("0").rstrip(",")
 
 
 def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict) -> dict | None:

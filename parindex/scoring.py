@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .methodology import Methodology
+from .text import fmt_num
 
 LEAF_DTYPES = {"commune_code": "str", "code": "str", "field_code": "str", "source": "str", "max_points": "float64",
                "points": "float64", "self_points": "float64", "applicable": "bool", "n_answers": "Int64",
@@ -173,6 +174,51 @@ def appraisal_changes(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFra
     cols = ["commune_code", "code", "label", "points", "self_points", "appraised_points", "change", "kind",
             "reason", "flag"]
     return a[cols].sort_values(["commune_code", "code"]).reset_index(drop=True)
+
+
+OFF_STEP_COLUMNS = ["commune_code", "code", "label", "which", "value", "steps"]
+
+
+def steps_text(steps) -> str:
+    """The steps of a leaf as people read them: (1, 0.5, 0) → "1 / 0,5 / 0"; "" when there are none."""
+    return " / ".join(fmt_num(float(v), 2).rstrip("0").rstrip(",") for v in steps) if steps else ""
+
+
+def off_step_scores(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """Self and appraised scores that are none of their leaf's steps (a flag for the auditor, not a refusal).
+
+    Only applicable appraised leaves whose methodology gives ``steps`` are checked; a blank score is not
+    (a blank appraised score takes the self-score, which is checked itself). A score entered against
+    another maximum (``max_points_form``) is first rescaled to this methodology's leaf maximum, as
+    :func:`score_appraisal` does, and ``value`` is that rescaled score, on the same scale as ``steps``.
+    Returns commune_code, code, label, which ("self" / "appraised"), value, steps (text), one row per
+    off-step score, in commune, leaf, self-before-appraised order.
+    """
+    lv = meth.leaves()
+    lv = lv[(lv["source"] == "appraisal") & lv["steps"].notna()].reset_index(drop=True)
+    a = assessment.merge(lv[["code", "label", "points"]].reset_index(names="_leaf"), on="code", how="inner")
+    a = a[~a["not_applicable"].astype(bool)]
+    empty = pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "str") for c in OFF_STEP_COLUMNS})
+    if a.empty:
+        return empty
+    form_max = _form_max(a)
+    scale = (a["points"] / form_max.where(form_max > 0, a["points"])).to_numpy()
+    width = int(lv["steps"].map(len).max())
+    step_mat = np.array([list(s) + [s[-1]] * (width - len(s)) for s in lv["steps"]])  # leaf × step, padded
+    steps_of_row = step_mat[a["_leaf"].to_numpy()]
+    parts = []
+    for which, col in (("self", "self_points"), ("appraised", "appraised_points")):
+        value = a[col].astype(float).to_numpy() * scale
+        dist = np.abs(value[:, None] - steps_of_row).min(axis=1)
+        off = ~np.isnan(value) & (dist > 1e-9)
+        parts.append(a.loc[off, ["commune_code", "code", "label", "_leaf"]].assign(
+            which=which, value=value[off], _w=0 if which == "self" else 1))
+    out = pd.concat(parts, ignore_index=True)
+    if out.empty:
+        return empty
+    out["steps"] = out["_leaf"].map(lv["steps"].map(steps_text))
+    out = out.sort_values(["commune_code", "_leaf", "_w"], kind="stable")[OFF_STEP_COLUMNS]
+    return out.astype({c: "str" for c in OFF_STEP_COLUMNS if c != "value"}).reset_index(drop=True)
 
 
 def adjustments(assessment: pd.DataFrame, meth: Methodology, communes: pd.Series) -> pd.DataFrame:
@@ -339,6 +385,7 @@ def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: p
     leaves score 0 of their maximum (``missing``) and the survey leaves of a commune missing from a survey
     leave points and maximum (``missing_surveys``; zero would cost the commune for the survey team's gap)."""
     codes = communes["commune_code"]
+    off_step = off_step_scores(assessment, meth)  # rows as entered (before any missing leaf is filled with 0)
     factors = satisfaction_factors(satisfaction, meth)
     survey_leaves = pd.concat([score_officials(officials, meth, codes, group_weighting),
                                score_satisfaction(factors, meth, codes)], ignore_index=True)
@@ -355,4 +402,4 @@ def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: p
     results = aggregate(leaf_scores, adj, meth, communes, rank_decimals)
     return dict(results=results, leaf_scores=leaf_scores, satisfaction_factors=factors,
                 appraisal_changes=appraisal_changes(assessment, meth), missing=missing,
-                missing_surveys=missing_surveys)
+                missing_surveys=missing_surveys, off_step=off_step)

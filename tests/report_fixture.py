@@ -129,6 +129,20 @@ def rejections() -> pd.DataFrame:
     })
 
 
+LABEL_INJECTION = "<script>window.__pwned=5</script>"
+
+
+def off_step() -> pd.DataFrame:
+    """A hand-written ``off_step`` table (the scored fixture has none: every score in it is a step).
+
+    11242 self-scored 7.2.1 (steps 2 / 1 / 0) as 1.25; 11248 (whose name carries a <script>) had 3.2.1
+    (steps 3 / 1,5 / 0) appraised at 0.7, and its label here carries another <script>."""
+    return pd.DataFrame({
+        "commune_code": ["11242", "11248"], "code": ["7.2.1", "3.2.1"],
+        "label": ["Tỷ lệ hồ sơ trực tuyến", "Tỷ lệ hồ sơ giải quyết đúng hạn " + LABEL_INJECTION],
+        "which": ["self", "appraised"], "value": [1.25, 0.7], "steps": ["2 / 1 / 0", "3 / 1,5 / 0"]})
+
+
 def ballots() -> pd.DataFrame:
     valid = pd.DataFrame({"commune_code": np.repeat(CODES, 2), "i": [0, 1] * len(CODES)})
     valid = pd.DataFrame({

@@ -9,7 +9,7 @@ import zipfile
 import openpyxl
 import pandas as pd
 import pytest
-from report_fixture import SCRIPT_INJECTION, robustness_tables, scored_tables
+from report_fixture import LABEL_INJECTION, SCRIPT_INJECTION, off_step, robustness_tables, scored_tables
 
 from parindex import figures as F
 from parindex import robustness_figures as RF
@@ -162,6 +162,24 @@ def test_xlsx_leaves_out_sheets_of_absent_tables(scored, tmp_path):
     with pytest.raises(ValueError, match="'results' is required"):
         write_results_xlsx({"leaf_scores": tables["leaf_scores"]}, meth, tmp_path / "x.xlsx")
     assert not (tmp_path / "x.xlsx").exists()
+
+
+def test_xlsx_off_step_sheet(scored, tmp_path):
+    tables, meth = scored
+    assert tables["off_step"].empty  # none in the fixture: no sheet (SHEETS above)
+    path = tmp_path / "r.xlsx"
+    write_results_xlsx({**tables, "off_step": off_step()}, meth, path)
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == SHEETS[:6] + ["Điểm không theo mức"] + SHEETS[6:]
+    ws = wb["Điểm không theo mức"]
+    assert ws.freeze_panes == "A2"
+    rows = [[c.value for c in r] for r in ws.iter_rows()]
+    assert rows == [
+        ["Mã xã", "Tên xã, thị trấn", "Mã tiêu chí", "Tiêu chí", "Loại điểm", "Điểm", "Các mức hợp lệ"],
+        ["11242", "Xã Thanh Tùng", "7.2.1", "Tỷ lệ hồ sơ trực tuyến", "tự chấm", 1.25, "2 / 1 / 0"],
+        ["11248", "Xã Ngô Quyền " + SCRIPT_INJECTION, "3.2.1", "Tỷ lệ hồ sơ giải quyết đúng hạn " + LABEL_INJECTION,
+         "thẩm định", 0.7, "3 / 1,5 / 0"]]
+    assert ws["F2"].number_format == "0.00"
 
 
 def test_xlsx_robustness_sheet(scored, tmp_path):

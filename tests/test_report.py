@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
-from report_fixture import (IMG_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION, full_tables, previous_results,
-                            robustness_tables, scored_tables)
+from report_fixture import (IMG_INJECTION, LABEL_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION, full_tables,
+                            off_step, previous_results, robustness_tables, scored_tables)
 
 from parindex import figures as F
 from parindex.ingest import BALLOT_RULES
@@ -667,3 +667,33 @@ def test_commune_absent_from_a_survey_is_said_in_the_summary_and_xlsx(scored, co
     assert rows[0][3] == "Tiêu chí (không tính vào điểm tối đa)"
     assert [r[2] for r in rows[1:]] == ["1.6", "8.5"]
     assert rows[2][4] == "Khảo sát sự hài lòng (SIPAS)"
+
+
+def test_off_step_scores_table_in_the_quality_appendix(scored, context):
+    tables, meth = scored
+    html = render_report({**tables, "off_step": off_step()}, meth, context)
+    part = _section(html, "sec-quality")
+    assert "<h3>Điểm không đúng các mức của tiêu chí</h3>" in part
+    assert "2 điểm tự chấm hoặc thẩm định không trùng với mức nào của tiêu chí" in part
+    head = part[part.index('id="off-step"'):]
+    assert re.findall(r"<th(?:\s[^>]*)?>(.*?)</th>", head[:head.index("</thead>")]) == [
+        "Mã xã", "Tên xã", "Mã tiêu chí", "Tiêu chí", "Loại điểm", "Điểm", "Các mức hợp lệ"]
+    # values in Vietnamese format (1.25 → 1,25; 0.7 → 0,7); name and label escaped, never markup
+    assert _table_rows(part, "off-step") == [
+        ["11242", "Xã Thanh Tùng", "7.2.1", "Tỷ lệ hồ sơ trực tuyến", "tự chấm", "1,25", "2 / 1 / 0"],
+        ["11248", "Xã Ngô Quyền &lt;script&gt;window.__pwned=1&lt;/script&gt;", "3.2.1",
+         "Tỷ lệ hồ sơ giải quyết đúng hạn &lt;script&gt;window.__pwned=5&lt;/script&gt;", "thẩm định", "0,7",
+         "3 / 1,5 / 0"]]
+    assert LABEL_INJECTION not in html and SCRIPT_INJECTION not in html
+
+
+def test_off_step_table_absent_when_empty(scored, context, page):
+    tables, meth = scored
+    assert tables["off_step"].empty  # every score of the fixture is one of its leaf's steps
+    assert "Điểm không đúng các mức của tiêu chí" not in page and 'id="off-step"' not in page
+    # alone, an empty table brings no appendix; a non-empty one brings the data-quality appendix
+    bare = scored_tables(with_quality=False, with_surveys=False)[0]["results"]
+    assert 'id="sec-quality"' not in render_report({"results": bare, "off_step": tables["off_step"]}, meth, context)
+    html = render_report({"results": bare, "off_step": off_step()}, meth, context)
+    assert _h2(html)[-1] == "Phụ lục B. Chất lượng dữ liệu"
+    assert 'id="off-step"' in html and "Không có tiêu chí nào thiếu dữ liệu." in html

@@ -335,3 +335,61 @@ def test_bonus_can_take_the_index_above_100(mini, mini_communes):
     r = scoring.score_all(a, o, s, mini, mini_communes)["results"].set_index("commune_code")
     assert r.loc["X1", "index_pct"] == pytest.approx(107.5)
     assert r.loc["X1", "band"] == "A" and r.loc["X1", "rank"] == 1
+
+
+# ------------------------------------------------------- off-step scores ----
+def test_steps_text_is_vietnamese():
+    assert scoring.steps_text((1.0, 0.5, 0.0)) == "1 / 0,5 / 0"
+    assert scoring.steps_text((10.0, 2.25, 0.0)) == "10 / 2,25 / 0"
+    assert scoring.steps_text(None) == ""
+
+
+def test_off_step_scores_are_flagged(mini):
+    # 1.1.1 and 1.1.2 have steps [2, 1, 0]; 1.2 and 2.1 have none
+    a = pd.concat([full_assessment({
+        ("X1", "1.1.1"): (1.5, NaN, False, ""),          # self 1.5 off; blank appraised not checked
+        ("X1", "1.1.2"): (2, 0.7, False, "Thiếu"),       # self 2 on a step; appraised 0.7 off
+        ("X1", "1.2"): (2.2, 1.1, False, ""),            # no steps: never flagged
+        ("X2", "1.1.1"): (0.5, 0.5, True, ""),           # not applicable: not flagged
+        ("X2", "1.1.2"): (1 + 1e-12, NaN, False, ""),    # within the 1e-9 tolerance of 1
+        ("X3", "1.1.1"): (1.3, 0.8, False, "Chưa đủ"),   # both off: self before appraised
+        ("X3", "1.1.2"): (4, 1, False, "Chưa đủ"),       # form maximum 4 (below)
+    }), assessment_rows([("X1", "T", 0.3, NaN, False, "")])], ignore_index=True)  # bonus: not a leaf
+    # X3 1.1.2 entered against a form maximum of 4: self 4 × 2/4 = 2 (a step, although 4 is none);
+    # appraised 1 × 2/4 = 0.5 (off, although 1 is a step)
+    a["max_points_form"] = [4.0 if (c, k) == ("X3", "1.1.2") else NaN for c, k in zip(a.commune_code, a.code)]
+    off = scoring.off_step_scores(a, mini)
+    assert list(off.columns) == ["commune_code", "code", "label", "which", "value", "steps"]
+    assert off[["commune_code", "code", "label", "which"]].values.tolist() == [
+        ["X1", "1.1.1", "TP 1.1.1", "self"],
+        ["X1", "1.1.2", "TP 1.1.2", "appraised"],
+        ["X3", "1.1.1", "TP 1.1.1", "self"],
+        ["X3", "1.1.1", "TP 1.1.1", "appraised"],
+        ["X3", "1.1.2", "TP 1.1.2", "appraised"],
+    ]
+    assert off["value"].tolist() == [1.5, 0.7, 1.3, 0.8, 0.5]
+    assert set(off["steps"]) == {"2 / 1 / 0"}
+    assert str(off["commune_code"].dtype) == "str" and off["value"].dtype == "float64"
+
+
+def test_off_step_scores_empty_when_every_score_is_a_step(mini):
+    # full marks everywhere, one cut to a step (1) and a not-applicable leaf at 0.5
+    a = full_assessment({("X1", "1.1.1"): (2, 1, False, "Thiếu"), ("X2", "1.1.2"): (0.5, NaN, True, "")})
+    off = scoring.off_step_scores(a, mini)
+    assert off.empty and list(off.columns) == ["commune_code", "code", "label", "which", "value", "steps"]
+    assert off["value"].dtype == "float64"
+
+
+def test_score_all_lists_off_step_scores_but_not_leaves_filled_as_zero(mini_dict, mini_communes):
+    mini_dict["fields"][0]["criteria"][0]["subcriteria"][0]["steps"] = [2, 1]  # 1.1.1: no zero step
+    meth = parse_methodology(mini_dict, "no-zero-step")
+    a = full_assessment({("X2", "1.1.2"): (1.5, NaN, False, "")})
+    a = a[~((a.commune_code == "X3") & (a.code == "1.1.1"))]  # missing → scored 0 when allowed
+    o, s = _surveys_full()
+    out = scoring.score_all(a, o, s, meth, mini_communes, allow_missing_as_zero=True)
+    # only X2 1.1.2 self 1.5; X3 1.1.1 (0, filled in by the run, not entered) is not an off-step score
+    assert out["off_step"][["commune_code", "code", "which", "value"]].values.tolist() == [
+        ["X2", "1.1.2", "self", 1.5]]
+    assert out["missing"][["commune_code", "code"]].values.tolist() == [["X3", "1.1.1"]]
+    # the off-step score still counts as entered: X2 appraisal 2 + 1.5 + 3 + 5 = 11.5, + 3 + 5 surveys = 19.5
+    assert out["results"].set_index("commune_code").loc["X2", "points"] == 19.5
