@@ -31,12 +31,12 @@ from .report import (
     _s,
     _signed,
     figure_json,
-    flatten_params,
     param_label,
     param_value,
     script_json,
     write_report,
 )
+from .params import flatten_params
 from .runs import Run, compare_results, methodology_differences, param_differences
 from .text import nfc
 
@@ -188,8 +188,8 @@ def methodology_changes(ma: Methodology, mb: Methodology) -> dict:
 
 def _param_rows(a: Run, b: Run) -> list[dict]:
     fa, fb = flatten_params(a.params), flatten_params(b.params)
-    keys = sorted(k for k in set(fa) | set(fb) if fa.get(k) != fb.get(k))
-    return [dict(key=k, label=param_label(k), a=param_value(fa.get(k)), b=param_value(fb.get(k))) for k in keys]
+    return [dict(key=k, label=param_label(k), a=param_value(fa.get(k)), b=param_value(fb.get(k)))
+            for k in param_differences(a, b)["parameter"]]
 
 
 def _commune_rows(cmp: pd.DataFrame, ma: Methodology, mb: Methodology) -> list[dict]:

@@ -89,6 +89,17 @@ def valid_keys(model: type[BaseModel] = RunParams, prefix: str = "") -> list[str
     return out
 
 
+def flatten_params(d: dict, prefix: str = "") -> dict[str, object]:
+    """Nested parameters → dotted keys: {"survey.group_weighting": "pooled", …}."""
+    out: dict[str, object] = {}
+    for k, v in d.items():
+        if isinstance(v, dict):
+            out.update(flatten_params(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 _ALIASES = {"satisfaction.points": "satisfaction.satisfaction_points"}
 
 

@@ -25,6 +25,7 @@ from . import __version__
 from . import figures as F
 from . import robustness_figures as RF
 from .methodology import Methodology
+from .params import flatten_params
 from .scoring import steps_text
 from .xlsx import write_bytes_atomic
 from .text import fmt_num, fmt_pct, nfc
@@ -136,17 +137,6 @@ def _steps(steps) -> str:
 def _points(v: float) -> str:
     """Methodology points without trailing zeros: 2 → "2", 1.5 → "1,5"."""
     return fmt_num(v, 2).rstrip("0").rstrip(",")
-
-
-def flatten_params(d: dict, prefix: str = "") -> dict[str, object]:
-    """Nested parameters → {"survey.group_weighting": "pooled", …}."""
-    out: dict[str, object] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(flatten_params(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
 
 
 def param_label(key) -> str:

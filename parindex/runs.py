@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .methodology import load_methodology
-from .params import RunParams
+from .params import RunParams, flatten_params
 from .runner import ROOT, RunError, run_year, sha256_file
 from .text import fmt_num
 
@@ -45,18 +45,8 @@ def read_run(path: str | Path) -> Run:
     return Run(p, manifest, params, results)
 
 
-def _flatten(d: dict, prefix: str = "") -> dict[str, object]:
-    out: dict[str, object] = {}
-    for k, v in d.items():
-        if isinstance(v, dict):
-            out.update(_flatten(v, f"{prefix}{k}."))
-        else:
-            out[f"{prefix}{k}"] = v
-    return out
-
-
 def param_differences(a: Run, b: Run) -> pd.DataFrame:
-    fa, fb = _flatten(a.params), _flatten(b.params)
+    fa, fb = flatten_params(a.params), flatten_params(b.params)
     rows = [dict(parameter=k, run_a=fa.get(k), run_b=fb.get(k)) for k in sorted(set(fa) | set(fb))
             if fa.get(k) != fb.get(k)]
     return pd.DataFrame(rows, columns=["parameter", "run_a", "run_b"]).astype(str)
