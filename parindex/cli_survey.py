@@ -15,7 +15,7 @@ from .communes import load_communes
 from .entry_templates import write_templates
 from .ingest import InputError, find_raw_file
 from .methodology import MethodologyError, load_methodology
-from .params import ParamsError, RunParams, load_params
+from .params import ParamsError, load_params, project_path
 from .sampleplan import DEFAULT_MARGIN, SHEET_REFERENCE, SamplePlanError, build_sample_plan_from_file, write_sample_plan
 from .text import fmt_pct
 
@@ -36,14 +36,13 @@ def _group_sizes(items: list[str] | None) -> dict[str, int] | None:
     return out
 
 
-def _resolve(root: Path, p: str) -> Path:
-    q = Path(p)
-    return q if q.is_absolute() else root / q
-
-
-def _setup(a: argparse.Namespace) -> tuple[Path, RunParams]:
+def _setup(a: argparse.Namespace):
+    """Project root, the year's parameters, and the methodology and commune list (options override them)."""
     root = Path(a.root).resolve()
-    return root, load_params(a.year, a.params, [], root=root)
+    params = load_params(a.year, a.params, [], root=root)
+    meth = load_methodology(Path(a.methodology) if a.methodology else project_path(root, params.methodology))
+    communes = load_communes(Path(a.communes) if a.communes else project_path(root, params.inputs.communes))
+    return root, params, meth, communes
 
 
 def _fail(e: Exception) -> int:
@@ -56,10 +55,8 @@ def _fail(e: Exception) -> int:
 def cmd_sample_plan(a: argparse.Namespace) -> int:
     """``parindex sample-plan``: read the dossier counts, write the sample plan workbook."""
     try:
-        root, params = _setup(a)
-        meth = load_methodology(Path(a.methodology) if a.methodology else _resolve(root, params.methodology))
-        communes = load_communes(Path(a.communes) if a.communes else _resolve(root, params.inputs.communes))
-        src = Path(a.dossiers) if a.dossiers else find_raw_file(_resolve(root, params.inputs.raw_dir), "dossiers")
+        root, params, meth, communes = _setup(a)
+        src = Path(a.dossiers) if a.dossiers else find_raw_file(project_path(root, params.inputs.raw_dir), "dossiers")
         plan = build_sample_plan_from_file(src, meth, communes, year=a.year, n_per_commune=a.per_commune,
                                            margin=a.margin, groups=_group_sizes(a.group))
         out = Path(a.out) if a.out else root / "reports" / str(a.year) / f"ke_hoach_mau_{a.year}.xlsx"
@@ -83,9 +80,7 @@ def cmd_sample_plan(a: argparse.Namespace) -> int:
 def cmd_templates(a: argparse.Namespace) -> int:
     """``parindex templates``: write the three blank entry forms of the year."""
     try:
-        root, params = _setup(a)
-        meth = load_methodology(Path(a.methodology) if a.methodology else _resolve(root, params.methodology))
-        communes = load_communes(Path(a.communes) if a.communes else _resolve(root, params.inputs.communes))
+        root, params, meth, communes = _setup(a)
         start = a.survey_start or params.survey.survey_start
         end = a.survey_end or params.survey.survey_end
         out = Path(a.out) if a.out else root / "templates" / str(a.year)

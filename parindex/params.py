@@ -89,6 +89,12 @@ def valid_keys(model: type[BaseModel] = RunParams, prefix: str = "") -> list[str
     return out
 
 
+def project_path(root: Path, p: str) -> Path:
+    """A path from the parameters: absolute as given, else relative to the project root."""
+    q = Path(p)
+    return q if q.is_absolute() else (root / q)
+
+
 def flatten_params(d: dict, prefix: str = "") -> dict[str, object]:
     """Nested parameters → dotted keys: {"survey.group_weighting": "pooled", …}."""
     out: dict[str, object] = {}

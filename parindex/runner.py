@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 
 from .methodology import load_methodology, write_effective_methodology
-from .params import RunParams
+from .params import RunParams, project_path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ["01_clean", "02_score", "03_robustness", "04_report"]
@@ -93,15 +93,10 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _abs(root: Path, p: str) -> Path:
-    q = Path(p)
-    return q if q.is_absolute() else (root / q)
-
-
 def input_files(params: RunParams, root: Path) -> list[Path]:
-    raw = _abs(root, params.inputs.raw_dir)
+    raw = project_path(root, params.inputs.raw_dir)
     files = sorted(p for p in raw.rglob("*") if p.is_file() and p.suffix.lower() in (".xlsx", ".csv", ".xls"))
-    return files + [_abs(root, params.inputs.communes)]
+    return files + [project_path(root, params.inputs.communes)]
 
 
 def _git_commit(root: Path) -> str | None:
@@ -135,7 +130,7 @@ def _rel(root: Path, p: Path) -> str:
 
 def build_manifest(params: RunParams, root: Path, run_id: str, started: dt.datetime, ended: dt.datetime,
                    outputs: Path) -> dict:
-    meth_path = _abs(root, params.methodology)
+    meth_path = project_path(root, params.methodology)
     return {
         "run_id": run_id,
         "year": params.year,
@@ -195,7 +190,7 @@ def resolve_previous(params: RunParams, root: Path, out_root: Path) -> Path | No
     v = params.inputs.previous_results
     if v == "none":
         return None
-    p = out_root / str(params.year - 1) / "results.csv" if v == "auto" else _abs(root, v)
+    p = out_root / str(params.year - 1) / "results.csv" if v == "auto" else project_path(root, v)
     if v != "auto" and not p.is_file():
         raise RunError(f"Không tìm thấy tệp kết quả năm trước {p} (inputs.previous_results)")
     return p if p.is_file() else None
@@ -207,8 +202,8 @@ def notebook_parameters(params: RunParams, root: Path, stage: Path) -> dict:
     return dict(
         year=p.year,
         root=str(root),
-        raw_dir=str(_abs(root, p.inputs.raw_dir)),
-        communes_file=str(_abs(root, p.inputs.communes)),
+        raw_dir=str(project_path(root, p.inputs.raw_dir)),
+        communes_file=str(project_path(root, p.inputs.communes)),
         methodology_file=str(stage / "methodology.yaml"),
         processed_dir=str(stage / "processed"),
         report_dir=str(stage),
@@ -234,8 +229,8 @@ def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None,
     processed_root = processed_root or root / "data" / "processed"
     notebooks_dir = notebooks_dir or root / "notebooks"
     # Fail early, before anything is written.
-    load_methodology(_abs(root, params.methodology))
-    raw = _abs(root, params.inputs.raw_dir)
+    load_methodology(project_path(root, params.methodology))
+    raw = project_path(root, params.inputs.raw_dir)
     if not raw.is_dir():
         raise RunError(f"Không tìm thấy thư mục dữ liệu thô {raw} (raw input folder not found)")
     year_dir = out_root / str(params.year)
@@ -249,7 +244,7 @@ def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None,
     try:
         (stage / "notebooks").mkdir(parents=True)
         (stage / "processed").mkdir()
-        write_effective_methodology(_abs(root, params.methodology), stage / "methodology.yaml",
+        write_effective_methodology(project_path(root, params.methodology), stage / "methodology.yaml",
                                     params.satisfaction.satisfaction_points)
         prev = resolve_previous(params, root, out_root) if previous == "params" else previous
         if prev is not None:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from parindex.methodology import parse_methodology
+from parindex.communes import load_communes
+from parindex.methodology import load_methodology, parse_methodology
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
@@ -48,6 +49,18 @@ MINI = {
             {"code": "2.2", "label": "Tiêu chí 2.2", "points": 5, "source": "satisfaction_survey"}]},
     ],
 }
+
+
+@pytest.fixture(scope="session")
+def meth():
+    """The reference-default methodology shipped with the project."""
+    return load_methodology(REFERENCE_METHODOLOGY)
+
+
+@pytest.fixture(scope="session")
+def communes():
+    """The 17 communes of Thanh Miện."""
+    return load_communes()
 
 
 @pytest.fixture

@@ -69,6 +69,11 @@ OFFICIALS_ANSWERS = {  # two respondents per commune, the same answer on every q
     "11239": ("A", "A"), "11242": ("A", "B"), "11245": ("D", ""), "11248": ("D", "B")}
 
 
+# Every chart of the full report, in page order (the full fixture draws them all).
+ALL_FIGURES = ["fig-ranking", "fig-fields", "fig-sources", "fig-criteria", "fig-commune", "fig-appraisal",
+               "fig-sat-ci", "fig-off-ci", "fig-satisfaction", "fig-sat-answers", "fig-off-answers",
+               "fig-rank-intervals", "fig-outrank", "fig-sobol", "fig-yoy"]
+
 def methodology() -> Methodology:
     return load_methodology(REFERENCE_METHODOLOGY)
 

@@ -10,16 +10,13 @@ from pathlib import Path
 
 import pytest
 from browser import check_report_in_browser, pdf_page_count
-from report_fixture import IMG_INJECTION, SCRIPT_INJECTION, full_tables
+from report_fixture import ALL_FIGURES, IMG_INJECTION, SCRIPT_INJECTION, full_tables
 
 from parindex.report import ReportContext, render_report, write_report
 
 # No skip: `make test` installs Debian's chromium; a missing browser must fail the suite, not hide it.
 pytestmark = [pytest.mark.browser]
 ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
-EXPECTED_CHARTS = ["fig-ranking", "fig-fields", "fig-sources", "fig-criteria", "fig-commune", "fig-appraisal",
-                   "fig-sat-ci", "fig-off-ci", "fig-satisfaction", "fig-sat-answers", "fig-off-answers",
-                   "fig-rank-intervals", "fig-outrank", "fig-sobol", "fig-yoy"]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +31,7 @@ def report_path():
 
 def _assert_clean(r: dict, path: Path) -> None:
     assert not r["timed_out"], r
-    assert [c["id"] for c in r["charts"]] == EXPECTED_CHARTS
+    assert [c["id"] for c in r["charts"]] == ALL_FIGURES
     for c in r["charts"]:
         assert c["plotly"] and c["svg"] >= 1 and c["marks"] >= 1, c
         assert c["clipped"] == [], c  # no axis label (commune name, criterion code) cut off at the edge

@@ -5,25 +5,14 @@ from __future__ import annotations
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import REFERENCE_METHODOLOGY, ROOT
+from conftest import ROOT
 
 from parindex import demo
-from parindex.communes import CommuneMatcher, load_communes
+from parindex.communes import CommuneMatcher
 from parindex.ingest import clean_year, read_sheet, Col
-from parindex.methodology import load_methodology
 from parindex.scoring import score_all
 
 FILES = ["tu_danh_gia_tham_dinh_{y}.xlsx", "phieu_can_bo_{y}.xlsx", "phieu_hai_long_{y}.xlsx", "so_ho_so_{y}.xlsx"]
-
-
-@pytest.fixture(scope="module")
-def meth():
-    return load_methodology(REFERENCE_METHODOLOGY)
-
-
-@pytest.fixture(scope="module")
-def communes():
-    return load_communes()
 
 
 @pytest.fixture(scope="module")

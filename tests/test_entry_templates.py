@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import REFERENCE_METHODOLOGY, ROOT
-from parindex.communes import CommuneMatcher, load_communes
+from parindex.communes import CommuneMatcher
 from parindex.entry_templates import (
     ASSESSMENT_HEADER, LIST_SHEET, assessment_template, officials_template, satisfaction_template,
     write_templates,
@@ -24,18 +24,6 @@ from parindex.sampleplan import save_workbook
 COMMUNES_CSV = ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"
 HR = 5  # header row: two title lines, one note line, one label line, then the header
 STAMP = dt.datetime(2023, 12, 1, 8, 0)
-
-
-@pytest.fixture(scope="module")
-def meth():
-    from parindex.methodology import load_methodology
-
-    return load_methodology(REFERENCE_METHODOLOGY)
-
-
-@pytest.fixture(scope="module")
-def communes():
-    return load_communes()
 
 
 @pytest.fixture(scope="module")

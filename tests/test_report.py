@@ -10,7 +10,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
-from report_fixture import (IMG_INJECTION, LABEL_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION, full_tables,
+from report_fixture import (ALL_FIGURES, IMG_INJECTION, LABEL_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION, full_tables,
                             off_step, previous_results, robustness_tables, scored_tables)
 
 from parindex import figures as F
@@ -23,9 +23,6 @@ HEADINGS = ["Tóm tắt", "1. Xếp hạng Chỉ số CCHC", "2. Điểm theo l�
             "3. Phiếu điểm từng xã, thị trấn", "4. Tự đánh giá và thẩm định",
             "5. Điều tra xã hội học và khảo sát sự hài lòng", "6. Độ vững của xếp hạng", "7. So sánh với năm 2022",
             "8. Bảng kết quả", "Phụ lục A. Phương pháp tính", "Phụ lục B. Chất lượng dữ liệu"]
-ALL_FIGURES = ["fig-ranking", "fig-fields", "fig-sources", "fig-criteria", "fig-commune", "fig-appraisal",
-               "fig-sat-ci", "fig-off-ci", "fig-satisfaction", "fig-sat-answers", "fig-off-answers",
-               "fig-rank-intervals", "fig-outrank", "fig-sobol", "fig-yoy"]
 
 
 @pytest.fixture(scope="module")

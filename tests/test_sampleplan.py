@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 
 from parindex.communes import load_communes
-from parindex.methodology import load_methodology
 from parindex.sampleplan import (
     SHEET_ALLOCATION, SHEET_DETAIL, SHEET_OFFICIALS, SHEET_REFERENCE, SamplePlanError, allocate,
     build_sample_plan, build_sample_plan_from_file, margin_at, officials_groups, officials_respondents,
@@ -19,11 +18,6 @@ from parindex.sampleplan import (
 )
 
 from conftest import REFERENCE_METHODOLOGY
-
-
-@pytest.fixture(scope="module")
-def meth():
-    return load_methodology(REFERENCE_METHODOLOGY)
 
 
 @pytest.fixture(scope="module")
