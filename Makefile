@@ -12,7 +12,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: report test lab bench demo-data setup setup-test chromium clean-reports notebooks
 
-report: setup
+report: setup chromium
 	$(VENV)/bin/parindex run --year $(YEAR)
 
 test: setup-test chromium

@@ -1,4 +1,4 @@
-"""Benchmark of parindex.robustness.run_robustness on synthetic data at two scales.
+"""Benchmark of parindex.uncertainty.robustness.run_robustness on synthetic data at two scales.
 
 (a) the 235 communes of Hải Dương (province_code "30"), (b) all 10,598 communes of Vietnam, names and
 codes from ../shared/reference/vn_admin_units_2023-04-10.csv. Synthetic clean tables (assessment;
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from parindex.methodology import load_methodology  # noqa: E402
-from parindex.robustness import RobustnessParams, run_robustness  # noqa: E402
+from parindex.uncertainty.robustness import RobustnessParams, run_robustness  # noqa: E402
 from parindex.scoring import score_all  # noqa: E402
 
 METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"

@@ -34,7 +34,7 @@ from pathlib import Path
 from parindex.communes import load_communes
 from parindex.ingest import clean_year
 from parindex.methodology import load_methodology
-from parindex.survey import poststratify
+from parindex.surveys import poststratify
 from parindex.tables import write_tables
 
 params = json.loads(params_json)

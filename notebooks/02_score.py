@@ -33,7 +33,7 @@ from parindex.communes import load_communes
 from parindex.ingest import CleanData
 from parindex.methodology import load_methodology
 from parindex.scoring import score_all
-from parindex.survey import survey_columns
+from parindex.uncertainty.intervals import survey_columns
 from parindex.tables import write_tables
 
 params = json.loads(params_json)

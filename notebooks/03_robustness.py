@@ -14,7 +14,7 @@
 # %% [markdown]
 # # 3. Kiểm định độ vững — how sure is each commune's rank?
 # Monte Carlo over field weights, survey sampling and rule alternatives; Sobol indices of the rank shift;
-# leave-one-field-out. See `parindex.robustness` for the design.
+# leave-one-field-out. See `parindex.uncertainty.robustness` for the design.
 
 # %% tags=["parameters"]
 year = 2023
@@ -29,9 +29,9 @@ params_json = "{}"
 import json
 from pathlib import Path
 
-from parindex import robustness_figures as rf
+from parindex.publish import robustness_figures as rf
 from parindex.methodology import load_methodology
-from parindex.robustness import RobustnessParams, run_robustness
+from parindex.uncertainty.robustness import RobustnessParams, run_robustness
 from parindex.tables import read_tables
 
 params = json.loads(params_json)

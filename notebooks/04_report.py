@@ -36,11 +36,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from parindex import figures
-from parindex import robustness_figures as rfig
-from parindex.export import write_chart_images, write_results_csv, write_results_xlsx
+from parindex.publish import figures
+from parindex.publish import robustness_figures as rfig
+from parindex.publish.export import write_chart_images, write_results_csv, write_results_xlsx
 from parindex.methodology import load_methodology
-from parindex.report import ReportContext, previous_results_check, render_report, write_report
+from parindex.publish.page import write_report
+from parindex.publish.report import ReportContext, previous_results_check, render_report
 from parindex.tables import read_tables
 
 params = json.loads(params_json)

@@ -40,7 +40,7 @@ def _cmd_run(a: argparse.Namespace) -> int:
 
 
 def _cmd_compare(a: argparse.Namespace) -> int:
-    from .compare import write_comparison
+    from .publish.compare import write_comparison
     from .runs import read_run
 
     run_a, run_b = read_run(a.run_a), read_run(a.run_b)

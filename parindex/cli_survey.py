@@ -12,11 +12,17 @@ import sys
 from pathlib import Path
 
 from .communes import load_communes
-from .entry_templates import write_templates
 from .ingest import InputError, find_raw_file
 from .methodology import MethodologyError, load_methodology
 from .params import ParamsError, load_params, project_path
-from .sampleplan import DEFAULT_MARGIN, SHEET_REFERENCE, SamplePlanError, build_sample_plan_from_file, write_sample_plan
+from .surveyplan.entry_templates import write_templates
+from .surveyplan.sampleplan import (
+    DEFAULT_MARGIN,
+    SHEET_REFERENCE,
+    SamplePlanError,
+    build_sample_plan_from_file,
+    write_sample_plan,
+)
 from .text import fmt_pct
 
 ROOT = Path(__file__).resolve().parent.parent

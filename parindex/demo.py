@@ -19,9 +19,9 @@ import openpyxl
 import pandas as pd
 from openpyxl.styles import Alignment, Font
 
-from . import xlsx
 from .communes import load_communes
 from .methodology import Methodology, load_methodology
+from .publish import xlsx
 from .text import strip_diacritics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,7 +124,7 @@ DOSSIER_MEANS = {"HT": 420.0, "CT": 650.0, "DD": 45.0, "BTXH": 60.0, "NCC": 12.0
 # ------------------------------------------------------------------------------------------------
 def allocate(counts: pd.Series, total: int) -> pd.Series:
     """Ballots per procedure field of one commune, by the sample plan's rule (``sampleplan.allocate``)."""
-    from .sampleplan import allocate as plan_allocate
+    from .surveyplan.sampleplan import allocate as plan_allocate
 
     t = pd.DataFrame({"commune_code": "_", "procedure_field": [str(i) for i in counts.index],
                       "dossiers": counts.astype("int64").to_numpy()})

@@ -39,7 +39,7 @@ from parindex.communes import load_communes
 from parindex.methodology import Methodology, load_methodology
 from parindex.runs import Run
 from parindex.scoring import score_all
-from parindex.survey import survey_columns
+from parindex.uncertainty.intervals import survey_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
@@ -164,7 +164,7 @@ def ballots() -> pd.DataFrame:
 def scored_tables(with_quality: bool = True, with_surveys: bool = True) -> tuple[dict[str, pd.DataFrame], Methodology]:
     """Scored tables of the fixture (score_all output, plus rejections and ballots when asked).
 
-    ``with_surveys`` adds the survey columns of the results contract (parindex.survey.survey_columns,
+    ``with_surveys`` adds the survey columns of the results contract (parindex.uncertainty.intervals.survey_columns,
     200 bootstrap replicates) and the clean ``satisfaction`` / ``officials`` tables. By hand:
     sat_index_pct = mean of the factor indices ×100: 11239 100, 11242 50, 11245 90, 11248 100;
     officials_points = officials' survey points: 20, 16, 0, 6; ballots received / valid / excluded

@@ -12,7 +12,8 @@ import pytest
 from browser import check_report_in_browser, pdf_page_count
 from report_fixture import ALL_FIGURES, IMG_INJECTION, SCRIPT_INJECTION, full_tables
 
-from parindex.report import ReportContext, render_report, write_report
+from parindex.publish.page import write_report
+from parindex.publish.report import ReportContext, render_report
 
 # No skip: `make test` installs Debian's chromium; a missing browser must fail the suite, not hide it.
 pytestmark = [pytest.mark.browser]
@@ -118,7 +119,7 @@ def test_check_detects_requests_and_injection(tmp_path):
 def compare_path(tmp_path_factory):
     from report_fixture import comparison_runs
 
-    from parindex.compare import write_comparison
+    from parindex.publish.compare import write_comparison
 
     tmp = tmp_path_factory.mktemp("compare")
     a, b = comparison_runs(tmp / "runs")

@@ -14,12 +14,12 @@ import pytest
 
 from conftest import REFERENCE_METHODOLOGY, ROOT
 from parindex.communes import CommuneMatcher
-from parindex.entry_templates import (
+from parindex.surveyplan.entry_templates import (
     ASSESSMENT_HEADER, LIST_SHEET, assessment_template, officials_template, satisfaction_template,
     write_templates,
 )
 from parindex.ingest import InputError, read_assessment, read_officials, read_satisfaction
-from parindex.sampleplan import save_workbook
+from parindex.surveyplan.sampleplan import save_workbook
 
 COMMUNES_CSV = ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"
 HR = 5  # header row: two title lines, one note line, one label line, then the header

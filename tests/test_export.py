@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from report_fixture import LABEL_INJECTION, SCRIPT_INJECTION, off_step, robustness_tables, scored_tables
 
-from parindex import figures as F
-from parindex import robustness_figures as RF
-from parindex.export import PNG_MAGIC, write_chart_images, write_results_csv, write_results_xlsx
-from parindex.report import ReportContext, render_report
+from parindex.publish import figures as F
+from parindex.publish import robustness_figures as RF
+from parindex.publish.export import PNG_MAGIC, write_chart_images, write_results_csv, write_results_xlsx
+from parindex.publish.report import ReportContext, render_report
 
 CSV_COLUMNS = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band", "band_label",
                "field_1_points", "field_2_points", "field_3_points", "field_4_points", "field_5_points",

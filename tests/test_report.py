@@ -13,10 +13,11 @@ import pytest
 from report_fixture import (ALL_FIGURES, IMG_INJECTION, LABEL_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION, full_tables,
                             off_step, previous_results, robustness_tables, scored_tables)
 
-from parindex import figures as F
+from parindex.publish import figures as F
 from parindex.ingest import BALLOT_RULES
-from parindex.report import (RULE_LABELS, ReportContext, previous_results_check, render_report, rule_label,
-                             script_json, write_report)
+from parindex.publish.labels import RULE_LABELS, rule_label
+from parindex.publish.page import script_json, write_report
+from parindex.publish.report import ReportContext, previous_results_check, render_report
 
 NBSP = "\u00a0"
 HEADINGS = ["Tóm tắt", "1. Xếp hạng Chỉ số CCHC", "2. Điểm theo lĩnh vực và tiêu chí",
@@ -533,7 +534,8 @@ def test_injection_in_previous_results_and_rejection_detail_stays_text(page):
 # ------------------------------------------------------------------------------------------------
 def test_parameter_names_and_values_in_words():
     from parindex.params import valid_keys
-    from parindex.report import PARAM_LABELS, flatten_params, param_label, param_value
+    from parindex.params import flatten_params
+    from parindex.publish.labels import PARAM_LABELS, param_label, param_value
 
     # every parameter a run can have has a Vietnamese name
     assert sorted(valid_keys()) == sorted(PARAM_LABELS)
@@ -556,7 +558,7 @@ def two_runs(tmp_path_factory):
 
 
 def test_compare_summary_by_hand(two_runs):
-    from parindex.compare import compare_summary
+    from parindex.publish.compare import compare_summary
     from parindex.methodology import load_methodology
     from parindex.runs import compare_results
 
@@ -580,7 +582,7 @@ def test_compare_summary_by_hand(two_runs):
 
 
 def test_methodology_changes_grouped_by_field(two_runs):
-    from parindex.compare import methodology_changes
+    from parindex.publish.compare import methodology_changes
     from parindex.methodology import load_methodology
 
     a, b = two_runs
@@ -618,7 +620,7 @@ def test_compare_page_markup(two_runs, tmp_path):
     from markupsafe import escape
     from report_fixture import PARAM_INJECTION
 
-    from parindex.compare import write_comparison
+    from parindex.publish.compare import write_comparison
 
     a, b = two_runs
     html_path, _ = write_comparison(a, b, tmp_path)
@@ -649,7 +651,7 @@ def test_compare_page_markup(two_runs, tmp_path):
 def test_commune_absent_from_a_survey_is_said_in_the_summary_and_xlsx(scored, context, tmp_path):
     import openpyxl
 
-    from parindex.export import write_results_xlsx
+    from parindex.publish.export import write_results_xlsx
     tables, meth = scored
     t = dict(tables)
     t["missing_surveys"] = pd.DataFrame({"commune_code": ["11245", "11245"], "code": ["1.6", "8.5"],

@@ -1,4 +1,4 @@
-"""Tests of parindex.robustness on a tiny, hand-computable methodology with three communes.
+"""Tests of parindex.uncertainty.robustness on a tiny, hand-computable methodology with three communes.
 
 Methodology (100 points): field 1 (60) = appraisal 1.1 (40) + officials 1.2 (20);
 field 2 (40) = appraisal 2.1 (20) + officials 2.2 (10) + SIPAS 2.3 (10).
@@ -25,9 +25,9 @@ import pandas as pd
 import pytest
 
 from parindex.methodology import parse_methodology
-from parindex.robustness import (RobustnessParams, _Draws, _index, _original_arrays, _prepare, band_index,
+from parindex.uncertainty.robustness import (RobustnessParams, _Draws, _index, _original_arrays, _prepare, band_index,
                                  rank_rows, run_robustness, sobol_indices)
-from parindex.robustness_figures import fig_outrank_heatmap, fig_rank_intervals, fig_sobol, plain_language
+from parindex.publish.robustness_figures import fig_outrank_heatmap, fig_rank_intervals, fig_sobol, plain_language
 from parindex.scoring import score_all
 
 OFF = dict(weights=False, sampling=False, rules=False)
@@ -434,7 +434,7 @@ def test_joint_resampling_with_every_source_off_and_mode_mismatch(toy):
 def test_joint_layout_too_large_is_refused(toy, monkeypatch):
     # The toy's layout: 3 respondents × 3 communes × 2·2 statistics × 8 bytes = 288 bytes; a bound of 200
     # bytes stands for ballot ids that differ per commune at national scale (respondents × communes explodes).
-    import parindex.robustness as rob
+    import parindex.uncertainty.robustness as rob
     monkeypatch.setattr(rob, "_JOINT_BYTES", 200)
     with pytest.raises(ValueError, match=r"table 'officials': 3 respondents .* officials_joint=False"):
         _prepare(*toy, decimals=2, officials_joint=True)

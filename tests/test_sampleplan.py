@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from parindex.communes import load_communes
-from parindex.sampleplan import (
+from parindex.surveyplan.sampleplan import (
     SHEET_ALLOCATION, SHEET_DETAIL, SHEET_OFFICIALS, SHEET_REFERENCE, SamplePlanError, allocate,
     build_sample_plan, build_sample_plan_from_file, margin_at, officials_groups, officials_respondents,
     reference_size, reference_table, write_sample_plan,

@@ -1,11 +1,12 @@
-"""Survey weights (post-stratification), ballot counts and bootstrap intervals (parindex.survey)."""
+"""Survey weights (post-stratification), ballot counts and bootstrap intervals (parindex.surveys, parindex.uncertainty.intervals)."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from parindex import survey
+from parindex import surveys
+from parindex.uncertainty import bootstrap, intervals
 
 
 def sat_rows(rows):
@@ -21,7 +22,7 @@ def test_poststratification_weights_by_hand():
                   ("p4", "X1", "CT", {"Q3": 1})])
     d = pd.DataFrame({"commune_code": ["X1", "X1", "X1"], "procedure_field": ["HT", "CT", "DD"],
                       "dossiers": [50, 50, 100]})
-    out, table = survey.poststratify(s, d)
+    out, table = surveys.poststratify(s, d)
     w = out.set_index("ballot_id")["weight"]
     # fields with valid ballots: HT (3 ballots, 50 dossiers), CT (1 ballot, 50 dossiers); DD has no ballot
     # dossier shares 0.5 / 0.5, ballot shares 0.75 / 0.25 → weights HT 0.5/0.75 = 2/3, CT 0.5/0.25 = 2
@@ -34,7 +35,7 @@ def test_weighted_satisfaction_interval_point_matches_scoring(mini):
     s = sat_rows([("p1", "X1", "HT", {"Q1": 5, "Q2": 4, "Q3": 5}), ("p2", "X1", "HT", {"Q1": 2, "Q2": 2, "Q3": 1}),
                   ("p3", "X1", "CT", {"Q1": 4, "Q2": 4, "Q3": 4})])
     s.loc[s.ballot_id == "p2", "weight"] = 2.0
-    r = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=400, seed=1).iloc[0]
+    r = intervals.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=400, seed=1).iloc[0]
     # F1 (Q1, Q2): positive weight 1·2 + 1·2 = 4 of 1·2 + 2·2 + 1·2 = 8 → 0.5; F2 (Q3): 1 + 1 of 1 + 2 + 1 → 0.5
     # SIPAS = 0.5 → 50 %
     assert r["sat_index_pct"] == pytest.approx(50.0)
@@ -44,7 +45,7 @@ def test_weighted_satisfaction_interval_point_matches_scoring(mini):
 
 def test_identical_ballots_give_a_zero_width_interval(mini):
     s = sat_rows([(f"p{i}", "X1", "HT", {"Q1": 5, "Q2": 3, "Q3": 4}) for i in range(5)])
-    r = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=200, seed=3).iloc[0]
+    r = intervals.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=200, seed=3).iloc[0]
     # F1: 1 of 2 positive = 0.5; F2: 1.0 → 75 %, and every resample is the same
     assert (r["sat_index_pct"], r["sat_ci_low"], r["sat_ci_high"]) == pytest.approx((75.0, 75.0, 75.0))
 
@@ -52,9 +53,9 @@ def test_identical_ballots_give_a_zero_width_interval(mini):
 def test_intervals_are_seeded(mini):
     s = sat_rows([(f"p{i}", "X1", "HT", {"Q1": 1 + i % 5, "Q2": 5 - i % 3, "Q3": 1 + (i * 7) % 5})
                   for i in range(30)])
-    a = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=5)
-    b = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=5)
-    c = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=6)
+    a = intervals.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=5)
+    b = intervals.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=5)
+    c = intervals.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=6)
     pd.testing.assert_frame_equal(a, b)
     assert not a.equals(c)
 
@@ -65,7 +66,7 @@ def officials(rows):
 
 def test_officials_interval_zero_width_when_everyone_agrees(mini):
     o = officials([(f"b{i}", "G1" if i < 3 else "G2", "X1", "1.3", "B") for i in range(5)])
-    r = survey.officials_interval(o, mini, pd.Series(["X1"]), n_boot=200, seed=1).iloc[0]
+    r = intervals.officials_interval(o, mini, pd.Series(["X1"]), n_boot=200, seed=1).iloc[0]
     # every answer B = 0.6 of 3 points = 1.8 in every resample
     assert (r["officials_ci_low"], r["officials_ci_high"]) == pytest.approx((1.8, 1.8))
 
@@ -73,8 +74,8 @@ def test_officials_interval_zero_width_when_everyone_agrees(mini):
 def test_officials_interval_keeps_groups_and_brackets_the_point(mini):
     # G1 always answers A, G2 (one respondent) always D: resampling within groups keeps 2 : 1
     o = officials([("b1", "G1", "X1", "1.3", "A"), ("b2", "G1", "X1", "1.3", "A"), ("b3", "G2", "X1", "1.3", "D")])
-    pooled = survey.officials_interval(o, mini, pd.Series(["X1"]), "pooled", n_boot=200, seed=1).iloc[0]
-    equal = survey.officials_interval(o, mini, pd.Series(["X1"]), "equal", n_boot=200, seed=1).iloc[0]
+    pooled = intervals.officials_interval(o, mini, pd.Series(["X1"]), "pooled", n_boot=200, seed=1).iloc[0]
+    equal = intervals.officials_interval(o, mini, pd.Series(["X1"]), "equal", n_boot=200, seed=1).iloc[0]
     # pooled: (1 + 1 + 0) / 3 × 3 = 2.0 in every resample; equal groups: (1 + 0) / 2 × 3 = 1.5
     assert (pooled["officials_ci_low"], pooled["officials_ci_high"]) == pytest.approx((2.0, 2.0))
     assert (equal["officials_ci_low"], equal["officials_ci_high"]) == pytest.approx((1.5, 1.5))
@@ -83,7 +84,7 @@ def test_officials_interval_keeps_groups_and_brackets_the_point(mini):
 def test_ballot_counts():
     b = pd.DataFrame({"ballot_id": list("abcde"), "commune_code": ["X1", "X1", "X1", "X2", "X2"],
                       "status": ["valid", "excluded", "valid", "valid", "valid"]})
-    c = survey.ballot_counts(b, pd.Series(["X1", "X2", "X3"])).set_index("commune_code")
+    c = surveys.ballot_counts(b, pd.Series(["X1", "X2", "X3"])).set_index("commune_code")
     assert c.loc["X1"].tolist() == [3, 2, 1]
     assert c.loc["X2"].tolist() == [2, 2, 0]
     assert c.loc["X3"].tolist() == [0, 0, 0]
@@ -95,8 +96,8 @@ def test_satisfaction_bootstrap_resamples_within_procedure_field(mini):
     s = sat_rows([(f"h{i}", "X1", "HT", {"Q1": 5, "Q2": 5, "Q3": 5}) for i in range(3)]
                  + [("c1", "X1", "CT", {"Q1": 1, "Q2": 1, "Q3": 1})])
     d = pd.DataFrame({"commune_code": ["X1", "X1"], "procedure_field": ["HT", "CT"], "dossiers": [50, 50]})
-    s, _ = survey.poststratify(s, d)
-    r = survey.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=2).iloc[0]
+    s, _ = surveys.poststratify(s, d)
+    r = intervals.satisfaction_interval(s, mini, pd.Series(["X1"]), n_boot=300, seed=2).iloc[0]
     # every factor: positive weight 3 × 2/3 = 2 of 3 × 2/3 + 2 = 4 → 0.5 → 50 %. Resampling within each field
     # keeps 3 HT + 1 CT ballots, so every replicate is 50 % too (resampling the commune as a whole would
     # draw 0–4 CT ballots and give replicates from 0 % to 100 %)
@@ -106,7 +107,7 @@ def test_satisfaction_bootstrap_resamples_within_procedure_field(mini):
 def test_officials_interval_is_blank_without_any_answer(mini):
     # X2 has no respondent at all: no officials' score, so no interval either (not 0–0)
     o = officials([("b1", "G1", "X1", "1.3", "A"), ("b2", "G1", "X1", "1.3", "C"), ("b3", "G1", "X3", "1.3", "")])
-    r = survey.officials_interval(o, mini, pd.Series(["X1", "X2", "X3"]), n_boot=200, seed=1).set_index(
+    r = intervals.officials_interval(o, mini, pd.Series(["X1", "X2", "X3"]), n_boot=200, seed=1).set_index(
         "commune_code")
     assert r.loc["X2"].isna().all()
     assert r.loc["X3"].isna().all()  # only a blank answer
@@ -120,18 +121,18 @@ def test_intervals_do_not_depend_on_the_block_size(mini, monkeypatch):
     o = officials([(f"b{i}", "G1" if i % 4 else "G2", c, "1.3", "ABCD"[(i + len(c)) % 4])
                    for i in range(12) for c in ("X1", "X2")])
     codes = pd.Series(["X1", "X2"])
-    big_s = survey.satisfaction_interval(s, mini, codes, n_boot=300, seed=5)
-    big_o = survey.officials_interval(o, mini, codes, n_boot=300, seed=5)
-    monkeypatch.setattr(survey, "MAX_CELLS", 1)  # one replicate per block
-    pd.testing.assert_frame_equal(survey.satisfaction_interval(s, mini, codes, n_boot=300, seed=5), big_s)
-    pd.testing.assert_frame_equal(survey.officials_interval(o, mini, codes, n_boot=300, seed=5), big_o)
+    big_s = intervals.satisfaction_interval(s, mini, codes, n_boot=300, seed=5)
+    big_o = intervals.officials_interval(o, mini, codes, n_boot=300, seed=5)
+    monkeypatch.setattr(bootstrap, "MAX_CELLS", 1)  # one replicate per block
+    pd.testing.assert_frame_equal(intervals.satisfaction_interval(s, mini, codes, n_boot=300, seed=5), big_s)
+    pd.testing.assert_frame_equal(intervals.officials_interval(o, mini, codes, n_boot=300, seed=5), big_o)
 
 
 def test_poststratification_field_without_dossiers_and_commune_without_dossiers():
     s = sat_rows([("p1", "X1", "HT", {"Q3": 5}), ("p2", "X1", "CT", {"Q3": 5}), ("p3", "X1", "CT", {"Q3": 1}),
                   ("p4", "X2", "HT", {"Q3": 5}), ("p5", "X2", "CT", {"Q3": 1})])
     d = pd.DataFrame({"commune_code": ["X1", "X1"], "procedure_field": ["HT", "CT"], "dossiers": [30, 0]})
-    out, table = survey.poststratify(s, d)
+    out, table = surveys.poststratify(s, d)
     w = out.drop_duplicates("ballot_id").set_index("ballot_id")["weight"].to_dict()
     # X1: dossier shares HT 30/30 = 1, CT 0; ballot shares HT 1/3, CT 2/3 → HT 1 / (1/3) = 3, CT 0
     # X2: no dossiers at all → dossier share = ballot share → weight 1

@@ -5,7 +5,7 @@ Three forms per year (sheet names, header texts and column order as in docs/ARCH
 * ``tu_danh_gia_tham_dinh_<year>.xlsx`` (sheet ``ChamDiem``): one row per commune × appraised leaf,
   pre-filled from the methodology, plus one bonus (T) and one deduction (TR) row per commune;
 * ``phieu_can_bo_<year>.xlsx`` (sheet ``PhieuCanBo``): one row per respondent × commune, pre-filled from
-  the respondent list of the sample plan (:func:`parindex.sampleplan.officials_respondents`);
+  the respondent list of the sample plan (:func:`parindex.surveyplan.sampleplan.officials_respondents`);
 * ``phieu_hai_long_<year>.xlsx`` (sheet ``PhieuHaiLong``): blank ballot rows.
 
 Each form has the district's title lines, a frozen header row, data validation (score ranges,
@@ -26,9 +26,16 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .ingest import RAW_FILES
-from .methodology import Methodology
-from .sampleplan import DISTRICT, default_stamp, form_sheet, officials_groups, officials_respondents, save_workbook
+from ..ingest import RAW_FILES
+from ..methodology import Methodology
+from .sampleplan import (
+    DISTRICT,
+    default_stamp,
+    form_sheet,
+    officials_groups,
+    officials_respondents,
+    save_workbook,
+)
 
 ASSESSMENT_HEADER = ["Mã xã", "Tên xã", "Mã tiêu chí", "Tên tiêu chí", "Điểm tối đa", "Điểm tự chấm",
                      "Điểm thẩm định", "Lý do thẩm định", "Ghi chú minh chứng", "Không áp dụng"]

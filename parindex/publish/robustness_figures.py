@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .methodology import Methodology
-from .text import fmt_num, fmt_pct
+from ..methodology import Methodology
+from ..text import fmt_num, fmt_pct
+from .labels import UNCERTAINTY_SOURCE_LABELS, rank_text
 
-SOURCE_LABELS = {"weights": "Trọng số lĩnh vực", "sampling": "Chọn mẫu khảo sát", "rules": "Quy tắc tính điểm"}
 SEPARATORS = ",."
 
 
@@ -28,10 +28,6 @@ def _names(per_commune: pd.DataFrame) -> pd.Series:
     return name.where(~dup, name + " (" + code + ")")
 
 
-def _rank_txt(x: float) -> str:
-    return fmt_num(x, 0) if float(x).is_integer() else fmt_num(x, 1)
-
-
 def _ordered(per_commune: pd.DataFrame) -> pd.DataFrame:
     return per_commune.sort_values(["rank", "commune_code"], kind="stable").reset_index(drop=True)
 
@@ -40,8 +36,8 @@ def fig_rank_intervals(per_commune: pd.DataFrame) -> go.Figure:
     """Median rank with its 5–95 % interval per commune, ordered by the published rank (rank 1 on top)."""
     pc = _ordered(per_commune)
     labels = [html.escape(s) for s in _names(pc)]
-    hover = [f"<b>{lab}</b><br>Hạng công bố: {int(r)}<br>Hạng trung vị: {_rank_txt(m)}"
-             f"<br>Khoảng 5–95 %: hạng {_rank_txt(a)} – {_rank_txt(b)}"
+    hover = [f"<b>{lab}</b><br>Hạng công bố: {int(r)}<br>Hạng trung vị: {rank_text(m)}"
+             f"<br>Khoảng 5–95 %: hạng {rank_text(a)} – {rank_text(b)}"
              for lab, r, m, a, b in zip(labels, pc["rank"], pc["rank_median"], pc["rank_p05"], pc["rank_p95"])]
     fig = go.Figure()
     fig.add_trace(go.Scatter(
@@ -83,7 +79,7 @@ def fig_outrank_heatmap(outrank: pd.DataFrame, per_commune: pd.DataFrame) -> go.
 def fig_sobol(sobol: pd.DataFrame) -> go.Figure:
     """First-order (S1) and total (ST) Sobol indices per source of uncertainty, with 95 % intervals."""
     fig = go.Figure()
-    x = [SOURCE_LABELS.get(s, html.escape(str(s))) for s in sobol["source"]]
+    x = [UNCERTAINTY_SOURCE_LABELS.get(s, html.escape(str(s))) for s in sobol["source"]]
     for col, name, color in (("S1", "Chỉ số bậc nhất (S1)", "#1f4e79"), ("ST", "Chỉ số tổng (ST)", "#d4a017")):
         fig.add_trace(go.Bar(
             x=x, y=sobol[col], name=name, marker_color=color,
@@ -153,8 +149,8 @@ def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.Dat
     wide = pc.assign(width=pc["rank_p95"] - pc["rank_p05"])
     wide = wide[wide["width"] > 0].sort_values(["width", "rank"], ascending=[False, True]).head(min(3, max_items))
     if len(wide):
-        items = [f"{r.disp} (hạng công bố {int(r.rank)}, có thể từ hạng {_rank_txt(r.rank_p05)} đến "
-                 f"{_rank_txt(r.rank_p95)})" for r in wide.itertuples()]
+        items = [f"{r.disp} (hạng công bố {int(r.rank)}, có thể từ hạng {rank_text(r.rank_p05)} đến "
+                 f"{rank_text(r.rank_p95)})" for r in wide.itertuples()]
         parts.append("thứ hạng kém chắc chắn nhất: " + _join(items))
 
     cols = [f"p_band_{b.code}" for b in meth.bands]

@@ -1,15 +1,8 @@
-"""Survey weights, ballot counts and the uncertainty of survey scores.
+"""95 % percentile-bootstrap intervals of the survey scores (satisfaction index, officials' points).
 
-* Post-stratification of satisfaction ballots by procedure field: a valid ballot of field f in commune c
-  weighs (D_cf / D_c) / (n_cf / n_c), where D are the dossiers of the year and n the valid ballots, both
-  over the fields that have valid ballots in c (a field with ballots but no dossiers gets weight 0 and is
-  listed in the notes). Weights average 1 within each commune.
-* 95 % intervals: percentile bootstrap over ballots (satisfaction, resampled within commune and
-  procedure field, so that the allocation of the 50 ballots and the post-stratification weights are
-  kept) and over respondents (officials' survey, resampled within commune and respondent group, so that
-  the 33 / 1 / 12 design is kept) — the same strata as the robustness stage. Vectorised: one array
-  operation over a block of replicates × strata × ballots.
-"""
+Satisfaction ballots are resampled within commune and procedure field (the allocation of the 50 ballots and the
+post-stratification weights are kept); officials' respondents within commune and respondent group (the
+33 / 1 / 12 design is kept) — the same strata as the robustness stage."""
 
 from __future__ import annotations
 
@@ -18,76 +11,10 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from .methodology import Methodology
-from .scoring import satisfaction_factors
-
-
-def poststratify(satisfaction: pd.DataFrame, dossiers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return (satisfaction with its ``weight`` column set, table of weights per commune × field)."""
-    b = satisfaction.drop_duplicates("ballot_id")[["ballot_id", "commune_code", "procedure_field"]]
-    n = b.groupby(["commune_code", "procedure_field"]).size().rename("ballots").reset_index()
-    d = dossiers.groupby(["commune_code", "procedure_field"])["dossiers"].sum().reset_index()
-    t = n.merge(d, on=["commune_code", "procedure_field"], how="left").fillna({"dossiers": 0})
-    t["ballot_share"] = t["ballots"] / t.groupby("commune_code")["ballots"].transform("sum")
-    tot = t.groupby("commune_code")["dossiers"].transform("sum")
-    t["dossier_share"] = np.where(tot > 0, t["dossiers"] / tot.where(tot > 0, 1), t["ballot_share"])
-    t["weight"] = t["dossier_share"] / t["ballot_share"]
-    w = b.merge(t[["commune_code", "procedure_field", "weight"]], on=["commune_code", "procedure_field"], how="left")
-    out = satisfaction.drop(columns=["weight"], errors="ignore").merge(w[["ballot_id", "weight"]], on="ballot_id",
-                                                                        how="left")
-    return out, t.sort_values(["commune_code", "procedure_field"]).reset_index(drop=True)
-
-
-def ballot_counts(ballots: pd.DataFrame, communes: pd.Series) -> pd.DataFrame:
-    """Satisfaction ballots received / valid / excluded per commune (unmatched communes are not counted
-    here; they are in the rejection log)."""
-    st = ballots.groupby(["commune_code", "status"]).size().unstack(fill_value=0)
-    out = pd.DataFrame({"commune_code": communes.values})
-    out["ballots_valid"] = out["commune_code"].map(st.get("valid", pd.Series(dtype=int))).fillna(0).astype(int)
-    out["ballots_excluded"] = out["commune_code"].map(st.get("excluded", pd.Series(dtype=int))).fillna(0).astype(int)
-    out["ballots_received"] = out["ballots_valid"] + out["ballots_excluded"]
-    return out[["commune_code", "ballots_received", "ballots_valid", "ballots_excluded"]]
-
-
-CHUNK = 250            # bootstrap replicates processed at once at most …
-MAX_CELLS = 4_000_000  # … and fewer when one gather would exceed this many cells (≈ 32 MB of floats);
-#                        the draws come from one sequential stream, so the results depend on neither
-
-
-def _pad(codes: np.ndarray, n_strata: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions of each stratum padded into a (strata × max rows) array; -1 = padding."""
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes, minlength=n_strata)
-    width = max(int(counts.max(initial=0)), 1)
-    pos = np.full((n_strata, width), -1, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    within = np.arange(len(codes)) - np.repeat(starts, counts)
-    pos[codes[order], within] = order
-    return pos, counts
-
-
-def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
-    """Mean ignoring NaN; all-NaN slices give NaN without a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(a, axis=axis)
-
-
-def _resample(rng: np.random.Generator, pos: np.ndarray, counts: np.ndarray, n_boot: int) -> np.ndarray:
-    """(n_boot × strata × width) row positions drawn with replacement within each stratum (-1 = padding)."""
-    c, width = pos.shape
-    u = rng.random((n_boot, c, width))
-    pick = np.floor(u * np.maximum(counts, 1)[None, :, None]).astype(np.int64)
-    rows = np.take_along_axis(np.broadcast_to(pos, (n_boot, c, width)), pick, axis=2)
-    return np.where(np.arange(width)[None, None, :] < counts[None, :, None], rows, -1)
-
-
-def _bootstrap(rng: np.random.Generator, pos: np.ndarray, counts: np.ndarray, n_boot: int, per_row: int,
-               stat) -> np.ndarray:
-    """``stat(rows)`` over blocks of replicates, concatenated; a block's gather stays under MAX_CELLS."""
-    step = int(max(1, min(CHUNK, MAX_CELLS // max(pos.size * per_row, 1))))
-    return np.concatenate([stat(_resample(rng, pos, counts, min(step, n_boot - i)))
-                           for i in range(0, n_boot, step)])
+from ..methodology import Methodology
+from ..scoring import satisfaction_factors
+from ..surveys import ballot_counts
+from .bootstrap import bootstrap_blocks, nanmean, pad_strata
 
 
 def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, communes: pd.Series,
@@ -119,15 +46,15 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
     fidx, funiq = pd.factorize(field.astype(str), sort=True)
     used, strata = np.unique(cidx * max(len(funiq), 1) + fidx, return_inverse=True)
     to_commune = (used[:, None] // max(len(funiq), 1) == np.arange(len(codes))).astype(float)  # strata × communes
-    pos, counts = _pad(strata.astype(np.int64), len(used))
+    pos, counts = pad_strata(strata.astype(np.int64), len(used))
 
     def stat(rows: np.ndarray) -> np.ndarray:                       # rows: b × strata × width
         sums_v = np.einsum("bsf,sc->bcf", nv[rows].sum(axis=2), to_commune)
         sums_p = np.einsum("bsf,sc->bcf", npos[rows].sum(axis=2), to_commune)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return _nanmean(sums_p / sums_v, axis=2) * 100          # b × communes
+            return nanmean(sums_p / sums_v, axis=2) * 100          # b × communes
 
-    boot = _bootstrap(np.random.default_rng(seed), pos, counts, n_boot, len(factors), stat)
+    boot = bootstrap_blocks(np.random.default_rng(seed), pos, counts, n_boot, len(factors), stat)
     point = satisfaction_factors(satisfaction, meth).groupby("commune_code")["index"].mean() * 100
     a = (1 - level) / 2
     with warnings.catch_warnings():
@@ -162,7 +89,7 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
     G, C, Q = max(len(groups), 1), len(codes), len(qcodes)
     cidx = pd.Categorical(resp["commune_code"], categories=codes).codes.astype(np.int64)
     gidx = pd.Categorical(resp["group"], categories=groups).codes.astype(np.int64)
-    pos, counts = _pad(cidx * G + gidx, C * G)
+    pos, counts = pad_strata(cidx * G + gidx, C * G)
     answered = np.bincount(cidx, weights=(~np.isnan(x[:-1])).any(axis=1), minlength=C) > 0
 
     def stat(rows: np.ndarray) -> np.ndarray:                       # rows: b × (C·G) × width
@@ -172,12 +99,12 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
         n = valid.sum(axis=3)
         with np.errstate(invalid="ignore", divide="ignore"):
             if group_weighting == "equal":
-                mean = _nanmean(s / np.where(n > 0, n, np.nan), axis=2)  # b × C × Q
+                mean = nanmean(s / np.where(n > 0, n, np.nan), axis=2)  # b × C × Q
             else:
                 mean = s.sum(axis=2) / n.sum(axis=2)
         return np.where(np.isnan(mean), 0.0, mean) @ pts            # b × C
 
-    boot = _bootstrap(np.random.default_rng(seed), pos, counts, n_boot, Q, stat)
+    boot = bootstrap_blocks(np.random.default_rng(seed), pos, counts, n_boot, Q, stat)
     a = (1 - level) / 2
     lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
     return pd.DataFrame({"commune_code": codes, "officials_ci_low": np.where(answered, lo, np.nan),

@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .methodology import Methodology
-from .text import fmt_num, fmt_pct
+from ..methodology import Methodology
+from ..text import fmt_num, fmt_pct
+from .labels import SOURCE_LABELS
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 FIELD_COLORS = ["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#E45756", "#72B7B2", "#9D755D", "#EECA3B",
@@ -25,8 +26,6 @@ FIELD_COLORS = ["#4C78A8", "#F58518", "#54A24B", "#B279A2", "#E45756", "#72B7B2"
 SELF_COLOR = "#9ecae1"
 APPRAISED_COLOR = "#08519c"
 MEAN_COLOR = "#555555"
-SOURCE_LABELS = {"appraisal": "Thẩm định", "officials_survey": "Điều tra cán bộ",
-                 "satisfaction_survey": "Khảo sát hài lòng"}
 
 
 def esc(s: object) -> str:

@@ -21,13 +21,12 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from .methodology import Methodology
+from ..methodology import Methodology
+from .labels import KIND_LABELS, WHICH_LABELS
 from .xlsx import FIXED_TIME, ZIP_TIME, write_bytes_atomic
 from .xlsx import workbook_bytes as _workbook_bytes
 
 DECIMALS = 4
-KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
-WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
 #: survey columns of the results contract (parindex.survey), kept in results.csv when present
 SURVEY_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
                   "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]

@@ -108,11 +108,10 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-
 from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import sobol as sobol_sample
 
-from .methodology import TOL, Methodology
+from ..methodology import TOL, Methodology
 
 SOURCES_MC = ("weights", "sampling", "rules")
 _STREAM = {"weights": 0, "sampling": 1, "rules": 2, "pool": 3, "sobol": 4}

@@ -28,10 +28,10 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from . import xlsx
-from .communes import CommuneMatcher
-from .methodology import Methodology
-from .text import fmt_pct
+from ..communes import CommuneMatcher
+from ..methodology import Methodology
+from ..publish import xlsx
+from ..text import fmt_pct
 
 DISTRICT = "UBND HUYỆN THANH MIỆN"
 DEFAULT_MARGIN = 0.05
@@ -313,7 +313,7 @@ def build_sample_plan_from_file(path: str | Path, meth: Methodology, communes: p
                                 **kw) -> SamplePlan:
     """Read ``so_ho_so_<year>.xlsx`` (or .csv) with the ingest reader, then :func:`build_sample_plan`.
     A file that cannot be used raises :class:`parindex.ingest.InputError` (file, sheet, row, column)."""
-    from .ingest import read_dossiers
+    from ..ingest import read_dossiers
 
     dossiers, _ = read_dossiers(Path(path), meth, CommuneMatcher(communes))
     return build_sample_plan(dossiers, meth, communes, year=year, **kw)

@@ -5,7 +5,7 @@ The page opens with a short summary (how many communes changed rank, the largest
 commune of each run, band changes); the methodology differences are summarised per field and per
 source, the leaf-by-leaf detail of each field folded in a ``<details>`` element. Everything a person
 reads is Vietnamese, numbers in Vietnamese format; all input text is escaped (Jinja2 autoescape, and
-:func:`parindex.figures.esc` for plotly); the page makes no network request.
+:func:`parindex.publish.figures.esc` for plotly); the page makes no network request.
 """
 
 from __future__ import annotations
@@ -17,34 +17,36 @@ import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
 
+from ..methodology import Methodology, load_methodology
+from ..params import flatten_params
+from ..runs import Run, compare_results, methodology_differences, param_differences
+from ..text import nfc
 from . import figures as F
 from .export import write_sheets
-from .methodology import Methodology, load_methodology
-from .report import (
-    PLOTLY_CONFIG,
+from .labels import (
     STATUS_LABELS,
-    TEMPLATES,
-    _env,
-    _pct,
-    _plotlyjs,
-    _points,
-    _s,
-    _signed,
-    figure_json,
     param_label,
     param_value,
+    pct_text,
+    points_text,
+    signed_text,
+    text_cell,
+)
+from .page import (
+    PLOTLY_CONFIG,
+    TEMPLATES,
+    figure_json,
+    plotlyjs,
     script_json,
+    template_env,
     write_report,
 )
-from .params import flatten_params
-from .runs import Run, compare_results, methodology_differences, param_differences
-from .text import nfc
 
 RUN_NAMES = ("Lần chạy A", "Lần chạy B")
 
 
 def moves_between(a: Run, b: Run) -> pd.DataFrame:
-    """Rank moves from run A to run B in the layout of :func:`parindex.figures.year_over_year`
+    """Rank moves from run A to run B in the layout of :func:`parindex.publish.figures.year_over_year`
     (rank_prev = rank in A, rank = rank in B, move = rank_prev − rank: positive = moved up), rank order of B."""
     return F.year_over_year(b.results, a.results)
 
@@ -69,10 +71,10 @@ def _band_labels(meth: Methodology) -> dict[str, str]:
 
 def _run_info(run: Run, meth: Methodology, name: str) -> dict:
     m = run.manifest
-    return dict(name=name, run_id=_s(m.get("run_id")), year=_s(m.get("year")), seed=_s(m.get("seed", "")),
-                started=_s(m.get("started", "")).replace("T", " ")[:16], meth_title=_s(meth.meta.title),
-                meth_id=_s(meth.meta.id), meth_status=STATUS_LABELS.get(meth.meta.status, _s(meth.meta.status)),
-                path=_s(run.path.name))
+    return dict(name=name, run_id=text_cell(m.get("run_id")), year=text_cell(m.get("year")), seed=text_cell(m.get("seed", "")),
+                started=text_cell(m.get("started", "")).replace("T", " ")[:16], meth_title=text_cell(meth.meta.title),
+                meth_id=text_cell(meth.meta.id), meth_status=STATUS_LABELS.get(meth.meta.status, text_cell(meth.meta.status)),
+                path=text_cell(run.path.name))
 
 
 def _name_list(names: list[str]) -> str:
@@ -87,17 +89,17 @@ def compare_summary(cmp: pd.DataFrame, ma: Methodology, mb: Methodology, k: int 
     down = cmp[cmp["rank_change"] < 0].sort_values(["rank_change", "rank_b", "commune_code"])
 
     def moves(df: pd.DataFrame) -> list[dict]:
-        return [dict(name=_s(x.commune_name), move=_signed(x.rank_change, 0), a=int(x.rank_a), b=int(x.rank_b),
-                     change=_signed(x.index_change)) for x in df.head(k).itertuples()]
+        return [dict(name=text_cell(x.commune_name), move=signed_text(x.rank_change, 0), a=int(x.rank_a), b=int(x.rank_b),
+                     change=signed_text(x.index_change)) for x in df.head(k).itertuples()]
 
     def top(rank_col: str, idx_col: str) -> tuple[str, str]:
         t = cmp[cmp[rank_col] == cmp[rank_col].min()].sort_values("commune_code")
-        return _name_list(t["commune_name"].map(_s).tolist()), _pct(t[idx_col].iloc[0])
+        return _name_list(t["commune_name"].map(text_cell).tolist()), pct_text(t[idx_col].iloc[0])
 
     la, lb = _band_labels(ma), _band_labels(mb)
     bands = cmp[cmp["band_a"].astype(str) != cmp["band_b"].astype(str)].sort_values(["rank_b", "commune_code"])
-    band_rows = [dict(name=_s(x.commune_name), a=la.get(str(x.band_a), _s(x.band_a)),
-                      b=lb.get(str(x.band_b), _s(x.band_b))) for x in bands.itertuples()]
+    band_rows = [dict(name=text_cell(x.commune_name), a=la.get(str(x.band_a), text_cell(x.band_a)),
+                      b=lb.get(str(x.band_b), text_cell(x.band_b))) for x in bands.itertuples()]
     mean_a, mean_b = float(cmp["index_pct_a"].mean()), float(cmp["index_pct_b"].mean())
     n_changed = int((cmp["rank_change"] != 0).sum())
     (top_a, top_a_index), (top_b, top_b_index) = top("rank_a", "index_pct_a"), top("rank_b", "index_pct_b")
@@ -107,7 +109,7 @@ def compare_summary(cmp: pd.DataFrame, ma: Methodology, mb: Methodology, k: int 
                 max_move=int(cmp["rank_change"].abs().max()) if n else 0,
                 up=moves(up), down=moves(down), top_a=top_a, top_b=top_b, top_a_index=top_a_index,
                 top_b_index=top_b_index, same_top=same_top,
-                bands=band_rows, mean_a=_pct(mean_a), mean_b=_pct(mean_b), mean_change=_signed(mean_b - mean_a),
+                bands=band_rows, mean_a=pct_text(mean_a), mean_b=pct_text(mean_b), mean_change=signed_text(mean_b - mean_a),
                 max_index_change=_num_abs_max(cmp["index_change"]))
 
 
@@ -115,21 +117,21 @@ def _num_abs_max(s: pd.Series) -> str:
     if not len(s):
         return "0"
     i = int(np.argmax(np.abs(s.to_numpy(dtype=float))))
-    return _signed(float(s.iloc[i]))
+    return signed_text(float(s.iloc[i]))
 
 
 def _signed_points(x: float) -> str:
     """+1, -3, +0,25: a difference of methodology points (no trailing zeros); "0" when equal."""
-    return "0" if x == 0 else ("+" if x > 0 else "-") + _points(abs(float(x)))
+    return "0" if x == 0 else ("+" if x > 0 else "-") + points_text(abs(float(x)))
 
 
 def _bands_text(meth: Methodology) -> str:
-    return "; ".join(f"{b.label} (từ {_pct(b.min_pct, 0)})" for b in meth.bands)
+    return "; ".join(f"{b.label} (từ {pct_text(b.min_pct, 0)})" for b in meth.bands)
 
 
 def _weights_text(meth: Methodology) -> str:
     w = meth.officials_survey.answer_weights
-    return ", ".join(f"{k}: {_pct(100.0 * v, 0)}" for k, v in w.items())
+    return ", ".join(f"{k}: {pct_text(100.0 * v, 0)}" for k, v in w.items())
 
 
 def methodology_changes(ma: Methodology, mb: Methodology) -> dict:
@@ -139,11 +141,11 @@ def methodology_changes(ma: Methodology, mb: Methodology) -> dict:
     general = []
     for label, va, vb in (
             ("Bộ tiêu chí", f"{ma.meta.title} ({ma.meta.id})", f"{mb.meta.title} ({mb.meta.id})"),
-            ("Thang điểm", f"{_points(ma.scale)} điểm", f"{_points(mb.scale)} điểm"),
+            ("Thang điểm", f"{points_text(ma.scale)} điểm", f"{points_text(mb.scale)} điểm"),
             ("Mức xếp loại", _bands_text(ma), _bands_text(mb)),
             ("Trọng số câu trả lời (điều tra cán bộ, đại biểu)", _weights_text(ma), _weights_text(mb))):
         if va != vb:
-            general.append(dict(item=label, a=_s(va), b=_s(vb)))
+            general.append(dict(item=label, a=text_cell(va), b=text_cell(vb)))
     cols = ["code", "field_code", "label", "points", "source"]
     la, lb = ma.leaves()[cols], mb.leaves()[cols]
     m = la.merge(lb, on="code", how="outer", suffixes=("_a", "_b"), indicator=True, sort=False)
@@ -162,25 +164,25 @@ def methodology_changes(ma: Methodology, mb: Methodology) -> dict:
         rows = m[m["field_code"] == code]
         leaves = []
         for r in rows.itertuples():
-            pa = "—" if pd.isna(r.points_a) else _points(float(r.points_a))
-            pb = "—" if pd.isna(r.points_b) else _points(float(r.points_b))
-            sa = "" if pd.isna(r.source_a) else src_a.get(r.source_a, _s(r.source_a))
-            sb = "" if pd.isna(r.source_b) else src_b.get(r.source_b, _s(r.source_b))
+            pa = "—" if pd.isna(r.points_a) else points_text(float(r.points_a))
+            pb = "—" if pd.isna(r.points_b) else points_text(float(r.points_b))
+            sa = "" if pd.isna(r.source_a) else src_a.get(r.source_a, text_cell(r.source_a))
+            sb = "" if pd.isna(r.source_b) else src_b.get(r.source_b, text_cell(r.source_b))
             diff = (_signed_points(float(r.points_b) - float(r.points_a)) if r.side == "both"
                     else "mới" if pd.isna(r.points_a) else "bỏ")
-            leaves.append(dict(code=_s(r.code), label=_s(r.label), a=pa, b=pb, diff=diff,
+            leaves.append(dict(code=text_cell(r.code), label=text_cell(r.label), a=pa, b=pb, diff=diff,
                                source=sb if sa == sb else f"{sa or '—'} → {sb or '—'}"))
         pa = float(x.points) if x else 0.0
         pb = float(y.points) if y else 0.0
-        fields.append(dict(code=_s(code), label=_s((y or x).label), a=_points(pa) if x else "—",
-                           b=_points(pb) if y else "—", diff=_signed_points(pb - pa),
+        fields.append(dict(code=text_cell(code), label=text_cell((y or x).label), a=points_text(pa) if x else "—",
+                           b=points_text(pb) if y else "—", diff=_signed_points(pb - pa),
                            n=len(leaves), n_total=int((ma.leaves()["field_code"] == code).sum()), leaves=leaves))
     by_a = la.groupby("source")["points"].sum()
     by_b = lb.groupby("source")["points"].sum()
     sources = []
     for s in dict.fromkeys(list(by_a.index) + list(by_b.index)):
         va, vb = float(by_a.get(s, 0.0)), float(by_b.get(s, 0.0))
-        sources.append(dict(label=src_b.get(s, src_a.get(s, _s(s))), a=_points(va), b=_points(vb),
+        sources.append(dict(label=src_b.get(s, src_a.get(s, text_cell(s))), a=points_text(va), b=points_text(vb),
                             diff=_signed_points(vb - va)))
     return dict(general=general, fields=fields, sources=sources, n_leaves=len(m),
                 n_fields=sum(1 for f in fields if f["n"]), same=not general and not len(m))
@@ -196,11 +198,11 @@ def _commune_rows(cmp: pd.DataFrame, ma: Methodology, mb: Methodology) -> list[d
     la, lb = _band_labels(ma), _band_labels(mb)
     rows = []
     for r in cmp.itertuples():
-        band_a, band_b = la.get(str(r.band_a), _s(r.band_a)), lb.get(str(r.band_b), _s(r.band_b))
+        band_a, band_b = la.get(str(r.band_a), text_cell(r.band_a)), lb.get(str(r.band_b), text_cell(r.band_b))
         rows.append(dict(
-            code=_s(r.commune_code), name=_s(r.commune_name), rank_a=str(int(r.rank_a)), rank_b=str(int(r.rank_b)),
-            move=_signed(r.rank_change, 0), mcls="up" if r.rank_change > 0 else "down" if r.rank_change < 0 else "",
-            index_a=_pct(r.index_pct_a), index_b=_pct(r.index_pct_b), change=_signed(r.index_change),
+            code=text_cell(r.commune_code), name=text_cell(r.commune_name), rank_a=str(int(r.rank_a)), rank_b=str(int(r.rank_b)),
+            move=signed_text(r.rank_change, 0), mcls="up" if r.rank_change > 0 else "down" if r.rank_change < 0 else "",
+            index_a=pct_text(r.index_pct_a), index_b=pct_text(r.index_pct_b), change=signed_text(r.index_change),
             ccls="up" if r.index_change > 0 else "down" if r.index_change < 0 else "",
             band=band_b if band_a == band_b else f"{band_a} → {band_b}", band_changed=band_a != band_b))
     return rows
@@ -211,14 +213,14 @@ def render_comparison(a: Run, b: Run, tables: dict[str, pd.DataFrame] | None = N
     t = tables if tables is not None else comparison_tables(a, b)
     ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
     cmp = t["communes"]
-    years = sorted({_s(a.manifest.get("year")), _s(b.manifest.get("year"))})
-    html = _env().get_template("compare.html.j2").render(
+    years = sorted({text_cell(a.manifest.get("year")), text_cell(b.manifest.get("year"))})
+    html = template_env().get_template("compare.html.j2").render(
         title=f"So sánh hai lần chạy Chỉ số CCHC năm {' và '.join(years)}",
         runs=[_run_info(a, ma, RUN_NAMES[0]), _run_info(b, mb, RUN_NAMES[1])],
         summary=compare_summary(cmp, ma, mb), params=_param_rows(a, b), meth=methodology_changes(ma, mb),
         rows=_commune_rows(cmp, ma, mb),
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
-        plotlyjs=Markup(_plotlyjs()), fig=Markup(script_json(figure_json(fig_slope(a, b)))),
+        plotlyjs=Markup(plotlyjs()), fig=Markup(script_json(figure_json(fig_slope(a, b)))),
         plotly_config=Markup(script_json(PLOTLY_CONFIG)),
         js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")))
     return nfc(html)

@@ -5,7 +5,7 @@
 page makes zero network requests. Figures and the scorecard data are embedded as JSON inside
 ``<script type="application/json">`` blocks with ``<``, ``>`` and ``&`` written as ``\\u003c`` etc., so
 no input text can close a script tag; the page's JavaScript only ever writes data with
-``textContent``. Text passed to plotly is HTML-escaped by :mod:`parindex.figures`.
+``textContent``. Text passed to plotly is HTML-escaped by :mod:`parindex.publish.figures`.
 """
 
 from __future__ import annotations
@@ -14,73 +14,39 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import plotly.io as pio
-import plotly.offline
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from . import __version__
+from .. import __version__
+from ..methodology import Methodology
+from ..params import flatten_params
+from ..text import fmt_num, fmt_pct, nfc
 from . import figures as F
 from . import robustness_figures as RF
-from .methodology import Methodology
-from .params import flatten_params
-from .scoring import steps_text
-from .xlsx import write_bytes_atomic
-from .text import fmt_num, fmt_pct, nfc
+from .labels import (
+    KIND_LABELS,
+    STATUS_LABELS,
+    WHICH_LABELS,
+    num_text,
+    param_label,
+    param_value,
+    pct_text,
+    points_text,
+    rank_text,
+    rule_label,
+    signed_text,
+    steps_label,
+    text_cell,
+)
+from .page import (
+    PLOTLY_CONFIG,
+    TEMPLATES,
+    figure_json,
+    plotlyjs,
+    script_json,
+    template_env,
+)
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True,
-                 "modeBarButtonsToRemove": ["lasso2d", "select2d", "autoScale2d"],
-                 "toImageButtonOptions": {"format": "png", "scale": 2}}
-STATUS_LABELS = {"reference_default": "Mặc định tham chiếu", "official": "Chính thức", "variant": "Phương án thử"}
-KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
-WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
-#: Vietnamese labels of the rule codes of the rejection log / ballot exclusions (parindex.ingest.BALLOT_RULES;
-#: "duplicate_id" is logged as "duplicate"). An unknown code is shown as it is.
-RULE_LABELS = {
-    "blank_majority": "Quá nửa số câu bỏ trống",
-    "unknown_commune": "Không xác định được xã",
-    "unknown_field": "Không xác định được lĩnh vực",
-    "unknown_group": "Không xác định được nhóm đối tượng",
-    "out_of_range": "Câu trả lời ngoài thang đo",
-    "outside_period": "Ngoài thời gian khảo sát",
-    "duplicate": "Phiếu trùng",
-    "duplicate_id": "Mã phiếu trùng",
-    "ignored_column": "Cột không dùng (bỏ qua)",
-}
-#: Vietnamese names of the run parameters (parindex.params.RunParams, flattened with dots). An unknown key is
-#: shown as it is; the dotted key itself is shown beside the name for analysts.
-PARAM_LABELS = {
-    "year": "Năm đánh giá",
-    "methodology": "Tệp bộ tiêu chí",
-    "seed": "Hạt giống ngẫu nhiên",
-    "inputs.raw_dir": "Thư mục dữ liệu gốc",
-    "inputs.communes": "Danh sách xã, thị trấn",
-    "inputs.previous_results": "Kết quả năm trước (để so sánh)",
-    "scoring.allow_missing_as_zero": "Tính 0 điểm cho tiêu chí thiếu dữ liệu",
-    "scoring.rank_decimals": "Số chữ số thập phân của chỉ số khi xếp hạng",
-    "survey.group_weighting": "Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)",
-    "survey.poststratify": "Gia quyền phiếu hài lòng theo số hồ sơ từng lĩnh vực",
-    "survey.survey_start": "Ngày bắt đầu khảo sát",
-    "survey.survey_end": "Ngày kết thúc khảo sát",
-    "survey.salt": "Chuỗi mã hóa dùng để phát hiện phiếu trùng",
-    "survey.ci_draws": "Số lần lấy mẫu lại (bootstrap) để tính khoảng tin cậy 95 %",
-    "robustness.enabled": "Kiểm định độ vững của xếp hạng",
-    "robustness.n_draws": "Số lần mô phỏng",
-    "robustness.weights": "Thay đổi trọng số lĩnh vực",
-    "robustness.weight_spread": "Biên độ thay đổi trọng số",
-    "robustness.weight_dist": "Phân phối trọng số",
-    "robustness.sampling": "Chọn lại mẫu khảo sát (bootstrap)",
-    "robustness.rules": "Thay đổi quy tắc tính điểm",
-    "robustness.officials_joint": "Chọn lại người trả lời phiếu cán bộ chung cho mọi xã",
-    "robustness.top_k": "Số xã của nhóm dẫn đầu",
-    "satisfaction.satisfaction_points": "Điểm tối đa của khảo sát sự hài lòng (thay cho bộ tiêu chí)",
-}
-PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhóm có trọng số bằng nhau",
-                      "uniform": "phân phối đều",
-                      "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)"}
 SURVEY_RESULT_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
                          "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
 ROBUSTNESS_COLUMNS = ["commune_code", "rank", "rank_median", "rank_p05", "rank_p95"]
@@ -99,91 +65,6 @@ class ReportContext:
     previous_year: int | None = None                # year of the table "previous_results", when given
 
 
-# ------------------------------------------------------------------------------------------------
-# Helpers
-# ------------------------------------------------------------------------------------------------
-def script_json(obj) -> str:
-    """JSON safe to place inside a <script> element: <, >, & and U+2028/9 written as \\u escapes."""
-    s = obj if isinstance(obj, str) else json.dumps(obj, ensure_ascii=False, separators=(",", ":"),
-                                                    allow_nan=False)
-    return (s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def figure_json(fig) -> str:
-    """Plotly figure → JSON text (data + layout), deterministic (the standard json engine)."""
-    return pio.to_json(fig, validate=False, engine="json", pretty=False)
-
-
-def _s(x) -> str:
-    """Text cell: NFC string, '' for missing values."""
-    if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
-        return ""
-    return nfc(str(x))
-
-
-def _num(x, d: int = 2) -> str:
-    return "–" if x is None or x is pd.NA or pd.isna(x) else fmt_num(float(x), d)
-
-
-def _pct(x, d: int = 2) -> str:
-    return "–" if x is None or x is pd.NA or pd.isna(x) else fmt_pct(float(x), d)
-
-
-def _steps(steps) -> str:
-    return steps_text(steps)
-
-
-def _points(v: float) -> str:
-    """Methodology points without trailing zeros: 2 → "2", 1.5 → "1,5"."""
-    return fmt_num(v, 2).rstrip("0").rstrip(",")
-
-
-def param_label(key) -> str:
-    """Vietnamese name of a (dotted) run parameter; the key itself when unknown."""
-    k = _s(key)
-    return PARAM_LABELS.get(k, k)
-
-
-def param_value(v) -> str:
-    """A parameter value as a person reads it: có / không, Vietnamese numbers, words for known codes."""
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-        return "(không đặt)"
-    if isinstance(v, str):
-        low = v.strip().lower()
-        if low in ("true", "false"):  # values that went through a text table
-            return "có" if low == "true" else "không"
-        if low in ("none", "nan", ""):
-            return "(không đặt)"
-        return PARAM_VALUE_LABELS.get(v, nfc(v))
-    if isinstance(v, (bool, np.bool_)):
-        return "có" if v else "không"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v)) if abs(int(v)) < 10_000 else fmt_num(float(v), 0)
-    if isinstance(v, (float, np.floating)):
-        return _points(float(v)) if float(v).is_integer() or abs(float(v)) >= 0.01 else str(v)
-    if isinstance(v, (list, tuple, dict)):
-        return nfc(json.dumps(v, ensure_ascii=False, sort_keys=True))
-    return _s(v)
-
-
-def rule_label(code) -> str:
-    """Vietnamese label of a rejection rule code (the code itself when unknown)."""
-    c = _s(code)
-    return RULE_LABELS.get(c, c)
-
-
-def _rank_txt(x) -> str:
-    if x is None or pd.isna(x):
-        return "–"
-    x = float(x)
-    return fmt_num(x, 0) if x.is_integer() else fmt_num(x, 1)
-
-
-def _signed(x, d: int = 2) -> str:
-    if x is None or pd.isna(x):
-        return "–"
-    return ("+" if x > 0 else "") + fmt_num(float(x), d)
 
 
 def previous_results_check(previous: pd.DataFrame | None, results: pd.DataFrame, previous_year: int | None
@@ -235,13 +116,13 @@ def _movers(moves: pd.DataFrame | None, k: int = 3) -> dict | None:
     """Largest rank gains and losses since the earlier year (ties: larger index change, then rank)."""
     if moves is None:
         return None
-    m = moves.assign(name=moves["commune_name"].map(_s))
+    m = moves.assign(name=moves["commune_name"].map(text_cell))
     up = m[m["move"] > 0].sort_values(["move", "index_change", "rank"], ascending=[False, False, True]).head(k)
     down = m[m["move"] < 0].sort_values(["move", "index_change", "rank"], ascending=[True, True, True]).head(k)
 
     def rows(df: pd.DataFrame) -> list[dict]:
-        return [dict(name=x.name, move=_signed(x.move, 0), prev=int(x.rank_prev), rank=int(x.rank),
-                     change=_signed(x.index_change)) for x in df.itertuples()]
+        return [dict(name=x.name, move=signed_text(x.move, 0), prev=int(x.rank_prev), rank=int(x.rank),
+                     change=signed_text(x.index_change)) for x in df.itertuples()]
 
     return dict(up=rows(up), down=rows(down), same=int((m["move"] == 0).sum()))
 
@@ -250,8 +131,8 @@ def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | N
              missing_surveys: pd.DataFrame | None = None) -> dict:
     r = results
     hi, lo = r["index_pct"].max(), r["index_pct"].min()
-    top = r.loc[r["index_pct"].round(2) == round(hi, 2), "commune_name"].map(_s).tolist()
-    bottom = r.loc[r["index_pct"].round(2) == round(lo, 2), "commune_name"].map(_s).tolist()
+    top = r.loc[r["index_pct"].round(2) == round(hi, 2), "commune_name"].map(text_cell).tolist()
+    bottom = r.loc[r["index_pct"].round(2) == round(lo, 2), "commune_name"].map(text_cell).tolist()
     counts = r["band"].value_counts()
     bands = [dict(code=b.code, label=b.label, color=b.color, count=int(counts.get(b.code, 0))) for b in meth.bands]
     notes = [nfc(str(n)) for n in context.notes]
@@ -260,15 +141,15 @@ def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | N
                 "được tính 0 điểm — xem Phụ lục chất lượng dữ liệu.")
         notes.append(auto)
     if missing_surveys is not None and len(missing_surveys):
-        names = ", ".join(dict.fromkeys(_s(n) for n in missing_surveys["commune_name"]))
+        names = ", ".join(dict.fromkeys(text_cell(n) for n in missing_surveys["commune_name"]))
         notes.append(f"{len(missing_surveys)} tiêu chí khảo sát không có phiếu hợp lệ ở {names}: không tính vào "
                      "điểm đạt và điểm tối đa của xã, thị trấn đó (tham số allow_missing_as_zero).")
     if meth.meta.status != "official":
         notes.append(f"Bộ tiêu chí đang dùng: {meth.meta.title} ({STATUS_LABELS.get(meth.meta.status, meth.meta.status)}"
                      + (f"; chờ {meth.meta.pending}" if meth.meta.pending else "") + ").")
-    return dict(n=len(r), mean=_pct(r["index_pct"].mean()), median=_pct(r["index_pct"].median()),
-                high=_pct(hi), high_names=", ".join(top), low=_pct(lo), low_names=", ".join(bottom),
-                spread=_num(hi - lo), bands=bands, notes=list(dict.fromkeys(notes)))
+    return dict(n=len(r), mean=pct_text(r["index_pct"].mean()), median=pct_text(r["index_pct"].median()),
+                high=pct_text(hi), high_names=", ".join(top), low=pct_text(lo), low_names=", ".join(bottom),
+                spread=num_text(hi - lo), bands=bands, notes=list(dict.fromkeys(notes)))
 
 
 def _results_table(results: pd.DataFrame, meth: Methodology) -> dict:
@@ -279,7 +160,7 @@ def _results_table(results: pd.DataFrame, meth: Methodology) -> dict:
              if c in results.columns and (results[c] != 0).any()]
     head = ([("Hạng", "num"), ("Mã xã", ""), ("Tên xã, thị trấn", ""), ("Điểm đạt", "num"),
              ("Điểm tối đa", "num"), ("Chỉ số", "num"), ("Xếp loại", "")]
-            + [(f"LV{f.code}", "num", f"{f.code}. {f.label} (tối đa {_points(f.points)} điểm)") for f in fields]
+            + [(f"LV{f.code}", "num", f"{f.code}. {f.label} (tối đa {points_text(f.points)} điểm)") for f in fields]
             + [("Thưởng" if c == "bonus" else "Trừ", "num", lab) for c, lab in extra])
     head = [dict(text=h[0], cls=h[1], title=h[2] if len(h) > 2 else "") for h in head]
     rows = []
@@ -288,16 +169,16 @@ def _results_table(results: pd.DataFrame, meth: Methodology) -> dict:
     for i in range(len(r)):
         b = bands.get(cols["band"][i])
         rows.append(dict(
-            cells=[str(int(cols["rank"][i])), _s(cols["commune_code"][i]), _s(cols["commune_name"][i]),
-                   _num(cols["points"][i]), _num(cols["max_points"][i]), _pct(cols["index_pct"][i])],
-            band=dict(label=b.label if b else _s(cols["band"][i]), color=b.color if b else "#888"),
-            after=[_num(cols[f"field_{f.code}_points"][i]) for f in fields] + [_num(cols[c][i]) for c, _ in extra],
+            cells=[str(int(cols["rank"][i])), text_cell(cols["commune_code"][i]), text_cell(cols["commune_name"][i]),
+                   num_text(cols["points"][i]), num_text(cols["max_points"][i]), pct_text(cols["index_pct"][i])],
+            band=dict(label=b.label if b else text_cell(cols["band"][i]), color=b.color if b else "#888"),
+            after=[num_text(cols[f"field_{f.code}_points"][i]) for f in fields] + [num_text(cols[c][i]) for c, _ in extra],
         ))
     return dict(head=head, rows=rows)
 
 
 def _names(results: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(results["commune_code"].astype(str), results["commune_name"].map(_s)))
+    return dict(zip(results["commune_code"].astype(str), results["commune_name"].map(text_cell)))
 
 
 def _appraisal_tables(changes: pd.DataFrame, results: pd.DataFrame, limit: int = 20) -> dict:
@@ -308,15 +189,15 @@ def _appraisal_tables(changes: pd.DataFrame, results: pd.DataFrame, limit: int =
     flagged = c[c["flag"].fillna("").astype(str) != ""].sort_values(["_rank", "code"])
 
     def rows(df: pd.DataFrame) -> list[dict]:
-        return [dict(commune=names.get(str(x.commune_code), _s(x.commune_code)), code=_s(x.code), label=_s(x.label),
-                     self=_num(x.self_points), appraised=_num(x.appraised_points), change=_num(x.change),
-                     kind=KIND_LABELS.get(x.kind, _s(x.kind)), reason=_s(x.reason) or "(không ghi lý do)",
-                     flag=_s(x.flag))
+        return [dict(commune=names.get(str(x.commune_code), text_cell(x.commune_code)), code=text_cell(x.code), label=text_cell(x.label),
+                     self=num_text(x.self_points), appraised=num_text(x.appraised_points), change=num_text(x.change),
+                     kind=KIND_LABELS.get(x.kind, text_cell(x.kind)), reason=text_cell(x.reason) or "(không ghi lý do)",
+                     flag=text_cell(x.flag))
                 for x in df.itertuples()]
 
     n_cut = int((c["kind"] == "cut").sum())
     return dict(cuts=rows(cuts), flagged=rows(flagged), n_cut=n_cut, n_raise=int((c["kind"] == "raise").sum()),
-                n_flag=len(flagged), cut_points=_num(-c.loc[c["kind"] == "cut", "change"].sum()),
+                n_flag=len(flagged), cut_points=num_text(-c.loc[c["kind"] == "cut", "change"].sum()),
                 n_communes=int(c.loc[c["kind"] == "cut", "commune_code"].nunique()), limit=limit,
                 truncated=n_cut > limit)
 
@@ -325,22 +206,22 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
     src = meth.sources
     tree = []
     for f in meth.fields:
-        tree.append(dict(level=0, code=f.code, label=f.label, points=_points(f.points), source="", steps=""))
+        tree.append(dict(level=0, code=f.code, label=f.label, points=points_text(f.points), source="", steps=""))
         for c in f.criteria:
             leaf_src = c.source or ("appraisal" if not c.subcriteria else "")
-            tree.append(dict(level=1, code=c.code, label=c.label, points=_points(c.points),
-                             source=src.get(leaf_src, "") if not c.subcriteria else "", steps=_steps(c.steps)))
+            tree.append(dict(level=1, code=c.code, label=c.label, points=points_text(c.points),
+                             source=src.get(leaf_src, "") if not c.subcriteria else "", steps=steps_label(c.steps)))
             for s in c.subcriteria:
-                tree.append(dict(level=2, code=s.code, label=s.label, points=_points(s.points),
-                                 source=src.get(s.source or c.source or "appraisal", ""), steps=_steps(s.steps)))
+                tree.append(dict(level=2, code=s.code, label=s.label, points=points_text(s.points),
+                                 source=src.get(s.source or c.source or "appraisal", ""), steps=steps_label(s.steps)))
     lv = meth.leaves()
     by_source = lv.groupby("source")["points"].sum()
-    sources = [dict(label=src.get(s, s), points=_points(float(by_source.get(s, 0.0))))
+    sources = [dict(label=src.get(s, s), points=points_text(float(by_source.get(s, 0.0))))
                for s in ("appraisal", "officials_survey", "satisfaction_survey")]
     r = meth.rules
     rules = [
         "Chỉ số (%) = điểm đạt được / tổng điểm tối đa của các tiêu chí áp dụng × 100; "
-        f"thang điểm {_points(meth.scale)} điểm.",
+        f"thang điểm {points_text(meth.scale)} điểm.",
         "Tiêu chí được đánh dấu “không áp dụng” không tính vào cả điểm đạt và điểm tối đa."
         if r.not_applicable == "exclude" else f"Tiêu chí không áp dụng: {r.not_applicable}.",
         "Điểm thẩm định bỏ trống được hiểu là chấp nhận điểm tự chấm.",
@@ -349,8 +230,8 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
         ("Mỗi trường hợp giảm điểm khi thẩm định phải ghi lý do; trường hợp không có lý do được đánh dấu."
          if r.appraisal_cut_requires_reason else "Giảm điểm khi thẩm định không bắt buộc ghi lý do."),
         f"{meth.adjustments.bonus.label} (mã {meth.adjustments.bonus.code}) tối đa "
-        f"{_points(meth.adjustments.bonus.cap)} điểm, {meth.adjustments.deduction.label.lower()} "
-        f"(mã {meth.adjustments.deduction.code}) tối đa {_points(meth.adjustments.deduction.cap)} điểm; "
+        f"{points_text(meth.adjustments.bonus.cap)} điểm, {meth.adjustments.deduction.label.lower()} "
+        f"(mã {meth.adjustments.deduction.code}) tối đa {points_text(meth.adjustments.deduction.cap)} điểm; "
         "tính ngoài thang điểm.",
     ]
     os_ = meth.officials_survey
@@ -365,8 +246,8 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
     groups = [dict(code=g.code, label=g.label, size=g.size) for g in os_.groups]
     factors = [dict(code=f.code, label=f.label, questions="; ".join(f"{q.code}: {q.label}" for q in f.questions))
                for f in sv.factors]
-    bands = [dict(code=b.code, label=b.label, min=_pct(b.min_pct, 0), color=b.color) for b in meth.bands]
-    params = [dict(key=_s(k), label=param_label(k), value=param_value(v))
+    bands = [dict(code=b.code, label=b.label, min=pct_text(b.min_pct, 0), color=b.color) for b in meth.bands]
+    params = [dict(key=text_cell(k), label=param_label(k), value=param_value(v))
               for k, v in flatten_params(context.params).items()]
     m = meth.meta
     return dict(tree=tree, sources=sources, rules=rules, answers=answers, groups=groups, factors=factors,
@@ -387,10 +268,10 @@ def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | N
         detail = rej.sort_values(["file", "sheet", "row"]).head(MAX_ROWS)
         out["rejections"] = dict(
             n=len(rej),
-            by_rule=[dict(file=_s(x.file), rule=_s(x.rule), label=rule_label(x.rule), n=int(x.n))
+            by_rule=[dict(file=text_cell(x.file), rule=text_cell(x.rule), label=rule_label(x.rule), n=int(x.n))
                      for x in by_rule.itertuples()],
-            rows=[dict(file=_s(x.file), sheet=_s(x.sheet), row=_s(x.row), rule=rule_label(x.rule),
-                       detail=_s(x.detail))
+            rows=[dict(file=text_cell(x.file), sheet=text_cell(x.sheet), row=text_cell(x.row), rule=rule_label(x.rule),
+                       detail=text_cell(x.detail))
                   for x in detail.itertuples()],
             truncated=len(rej) > MAX_ROWS)
     if bal is not None:
@@ -412,13 +293,13 @@ def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | N
                               totals=totals, n_valid=int((b["status"] == "valid").sum()), n_excluded=len(excl))
     if miss is not None and len(miss):
         labels = dict(zip(meth.leaves()["code"], meth.leaves()["label"]))
-        out["missing"] = [dict(code=_s(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=_s(x.code),
-                               label=_s(labels.get(x.code, ""))) for x in miss.head(MAX_ROWS).itertuples()]
+        out["missing"] = [dict(code=text_cell(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=text_cell(x.code),
+                               label=text_cell(labels.get(x.code, ""))) for x in miss.head(MAX_ROWS).itertuples()]
     if off is not None and len(off):
         out["off_step"] = dict(
-            rows=[dict(code=_s(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=_s(x.code),
-                       label=_s(x.label), which=WHICH_LABELS.get(x.which, _s(x.which)), value=_score(x.value),
-                       steps=_s(x.steps)) for x in off.head(MAX_ROWS).itertuples()],
+            rows=[dict(code=text_cell(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=text_cell(x.code),
+                       label=text_cell(x.label), which=WHICH_LABELS.get(x.which, text_cell(x.which)), value=_score(x.value),
+                       steps=text_cell(x.steps)) for x in off.head(MAX_ROWS).itertuples()],
             n=len(off), truncated=len(off) > MAX_ROWS)
     return out
 
@@ -437,13 +318,13 @@ def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict)
     out: dict = dict(ballots=None, sat_ci=False, off_ci=False, factors=False, sat_answers=None, off_answers=None)
     r = results.sort_values(["rank", "commune_code"])
     if {"ballots_received", "ballots_valid", "ballots_excluded"} <= cols:
-        rows = [dict(name=_s(x.commune_name), code=_s(x.commune_code), received=int(x.ballots_received),
+        rows = [dict(name=text_cell(x.commune_name), code=text_cell(x.commune_code), received=int(x.ballots_received),
                      valid=int(x.ballots_valid), excluded=int(x.ballots_excluded),
-                     sat=_pct(getattr(x, "sat_index_pct", None), 1) if "sat_index_pct" in cols else "",
-                     sat_ci=(f"{_pct(x.sat_ci_low, 1)} – {_pct(x.sat_ci_high, 1)}"
+                     sat=pct_text(getattr(x, "sat_index_pct", None), 1) if "sat_index_pct" in cols else "",
+                     sat_ci=(f"{pct_text(x.sat_ci_low, 1)} – {pct_text(x.sat_ci_high, 1)}"
                              if {"sat_ci_low", "sat_ci_high"} <= cols else ""),
-                     off=_num(x.officials_points) if "officials_points" in cols else "",
-                     off_ci=(f"{_num(x.officials_ci_low)} – {_num(x.officials_ci_high)}"
+                     off=num_text(x.officials_points) if "officials_points" in cols else "",
+                     off_ci=(f"{num_text(x.officials_ci_low)} – {num_text(x.officials_ci_high)}"
                              if {"officials_ci_low", "officials_ci_high"} <= cols else ""))
                 for x in r.itertuples()]
         out["ballots"] = dict(rows=rows, received=fmt_num(r["ballots_received"].sum(), 0),
@@ -467,7 +348,7 @@ def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict)
         sh = F.officials_answer_shares(off, meth)
         figs["fig-off-answers"] = figure_json(F.fig_officials_answers(sh, meth))
         out["off_answers"] = dict(n=fmt_num(sh["n"].sum(), 0), n_resp=fmt_num(off["ballot_id"].nunique(), 0),
-                                  blank=_pct(float((off["answer"].fillna("").astype(str).str.strip() == "").mean()
+                                  blank=pct_text(float((off["answer"].fillna("").astype(str).str.strip() == "").mean()
                                                    * 100.0), 1))
     if out["ballots"] is None and not (out["sat_ci"] or out["off_ci"] or out["factors"] or out["sat_answers"]
                                        or out["off_answers"]):
@@ -515,13 +396,13 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
     top_k = (context.robustness_summary or {}).get("top_k")
     rows = []
     for x in pc.itertuples():
-        probs = [_pct(100.0 * getattr(x, f"p_band_{b.code}"), 1) for b in bands]
-        rows.append(dict(rank=int(x.rank), name=_s(x.commune_name), band=blabel.get(_s(x.band), _s(x.band)),
-                         color=bcolor.get(_s(x.band), "#888"),
-                         median=_rank_txt(x.rank_median), lo=_rank_txt(x.rank_p05), hi=_rank_txt(x.rank_p95),
+        probs = [pct_text(100.0 * getattr(x, f"p_band_{b.code}"), 1) for b in bands]
+        rows.append(dict(rank=int(x.rank), name=text_cell(x.commune_name), band=blabel.get(text_cell(x.band), text_cell(x.band)),
+                         color=bcolor.get(text_cell(x.band), "#888"),
+                         median=rank_text(x.rank_median), lo=rank_text(x.rank_p05), hi=rank_text(x.rank_p95),
                          probs=probs,
-                         top=_pct(100.0 * x.p_top_k, 1) if "p_top_k" in pc.columns else "",
-                         shift=_num(x.mean_abs_shift) if "mean_abs_shift" in pc.columns else ""))
+                         top=pct_text(100.0 * x.p_top_k, 1) if "p_top_k" in pc.columns else "",
+                         shift=num_text(x.mean_abs_shift) if "mean_abs_shift" in pc.columns else ""))
     out = dict(rows=rows, bands=[dict(code=b.code, label=b.label, color=b.color) for b in bands],
                has_top="p_top_k" in pc.columns, top_k=top_k, has_shift="mean_abs_shift" in pc.columns,
                outrank=False, sobol=False, loo=None, convergence=None, text="", facts=[])
@@ -559,14 +440,14 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
                 if n1 and n2 else "Kiểm tra hội tụ: so sánh n và 2n lần mô phỏng")
         if "mean_abs_shift_overall" in c.index:
             v = c.loc["mean_abs_shift_overall"]
-            parts.append(f"mức thay đổi hạng bình quân {_num(v.value_n)} và {_num(v.value_2n)}")
+            parts.append(f"mức thay đổi hạng bình quân {num_text(v.value_n)} và {num_text(v.value_2n)}")
         if "mean_rank_interval_width" in c.index:
             v = c.loc["mean_rank_interval_width"]
-            parts.append(f"độ rộng bình quân của khoảng 5–95 % là {_num(v.value_n)} và {_num(v.value_2n)} hạng")
+            parts.append(f"độ rộng bình quân của khoảng 5–95 % là {num_text(v.value_n)} và {num_text(v.value_2n)} hạng")
         pb = conv[conv["statistic"].astype(str).str.startswith(("p_band_", "p_top_k"))]
         if len(pb):
             parts.append("xác suất xếp loại / nhóm dẫn đầu thay đổi nhiều nhất "
-                         f"{_num(float(pb['change'].abs().max()) * 100.0, 1)} điểm %")
+                         f"{num_text(float(pb['change'].abs().max()) * 100.0, 1)} điểm %")
         out["convergence"] = head + ": " + "; ".join(parts) + "."
     if summ:
         src = {"weights": "trọng số lĩnh vực", "sampling": "chọn mẫu khảo sát (bootstrap)",
@@ -575,11 +456,11 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
         if summ.get("n_draws"):
             facts.append(f"{fmt_num(summ['n_draws'], 0)} lần mô phỏng")
         if summ.get("sources_on") is not None:
-            facts.append("nguồn bất định: " + (", ".join(src.get(x, _s(x)) for x in summ["sources_on"]) or "không có"))
+            facts.append("nguồn bất định: " + (", ".join(src.get(x, text_cell(x)) for x in summ["sources_on"]) or "không có"))
         if summ.get("weight_spread") is not None:
             facts.append(f"trọng số lĩnh vực dao động ±{fmt_pct(100.0 * float(summ['weight_spread']), 0)}")
         if summ.get("seed") is not None:
-            facts.append(f"hạt giống ngẫu nhiên {_s(summ['seed'])}")
+            facts.append(f"hạt giống ngẫu nhiên {text_cell(summ['seed'])}")
         out["facts"] = facts
     if {"rank_p05", "rank_p95", "mean_abs_shift"} <= set(pc.columns) and bands:
         out["text"] = nfc(RF.plain_language(pc, meth, outrank))
@@ -595,16 +476,16 @@ def _year_over_year(tables: dict, results: pd.DataFrame, context: ReportContext
         return None, None, note
     moves = F.year_over_year(results, prev)
     py = context.previous_year if context.previous_year else context.year - 1
-    rows = [dict(rank=int(x.rank), name=_s(x.commune_name), prev=int(x.rank_prev), move=_signed(x.move, 0),
-                 cls="up" if x.move > 0 else "down" if x.move < 0 else "", index_prev=_pct(x.index_prev),
-                 index=_pct(x.index_pct), change=_signed(x.index_change),
+    rows = [dict(rank=int(x.rank), name=text_cell(x.commune_name), prev=int(x.rank_prev), move=signed_text(x.move, 0),
+                 cls="up" if x.move > 0 else "down" if x.move < 0 else "", index_prev=pct_text(x.index_prev),
+                 index=pct_text(x.index_pct), change=signed_text(x.index_change),
                  ccls="up" if x.index_change > 0 else "down" if x.index_change < 0 else "")
             for x in moves.itertuples()]
     mean_prev, mean_now = float(prev["index_pct"].mean()), float(results["index_pct"].mean())
     data = dict(year=context.year, previous_year=py, rows=rows,
                 fig=figure_json(F.fig_rank_slope(moves, context.year, py)), n_up=int((moves["move"] > 0).sum()),
                 n_down=int((moves["move"] < 0).sum()), n_same=int((moves["move"] == 0).sum()),
-                mean_prev=_pct(mean_prev), mean_now=_pct(mean_now), mean_change=_signed(mean_now - mean_prev))
+                mean_prev=pct_text(mean_prev), mean_now=pct_text(mean_now), mean_change=signed_text(mean_now - mean_prev))
     return moves, data, None
 
 
@@ -631,14 +512,14 @@ def _scorecard(results: pd.DataFrame, leaf_scores: pd.DataFrame, changes: pd.Dat
     if factors is not None and len(factors):
         fsorted = factors.assign(_o=factors["factor"].map(forder)).sort_values(["commune_code", "_o"])
         for code, g in fsorted.groupby("commune_code", sort=False):
-            fac[str(code)] = [[_s(flabel.get(f, f)), _pct(100.0 * v, 1), str(int(n))]
+            fac[str(code)] = [[text_cell(flabel.get(f, f)), pct_text(100.0 * v, 1), str(int(n))]
                               for f, v, n in zip(g["factor"], g["index"], g["n_answers"])]
     rob = {}
     if robustness is not None:
         for x in robustness.itertuples():
             rob[str(x.commune_code)] = x
     mv = {} if moves is None else {str(x.commune_code): x for x in moves.itertuples()}
-    off_max = _num(float(meth.leaves().query("source == 'officials_survey'")["points"].sum()))
+    off_max = num_text(float(meth.leaves().query("source == 'officials_survey'")["points"].sum()))
     data = []
     for x in r.itertuples():
         code = str(x.commune_code)
@@ -647,23 +528,23 @@ def _scorecard(results: pd.DataFrame, leaf_scores: pd.DataFrame, changes: pd.Dat
         lost_c = lost[lost["commune_code"] == code]
         ch = changes[changes["commune_code"] == code] if changes is not None else pd.DataFrame()
         data.append(dict(
-            code=code, name=_s(x.commune_name), name_plotly=F.esc(_s(x.commune_name)), rank=int(x.rank),
-            index=_pct(x.index_pct), points=_num(x.points), max=_num(x.max_points),
-            band=b.label if b else _s(x.band), color=b.color if b else "#888",
+            code=code, name=text_cell(x.commune_name), name_plotly=F.esc(text_cell(x.commune_name)), rank=int(x.rank),
+            index=pct_text(x.index_pct), points=num_text(x.points), max=num_text(x.max_points),
+            band=b.label if b else text_cell(x.band), color=b.color if b else "#888",
             y=[None if pd.isna(v) else round(float(v), 4) for v in sh["pct"]],
-            text=[_pct(v, 1) for v in sh["pct"]],
-            pts=[_num(v) for v in sh["points"]], mx=[_num(v) for v in sh["max_points"]],
-            lost=[[_s(l.code), _s(l.label), src.get(l.source, l.source), _num(l.points), _num(l.max_points),
-                   _num(l.lost)] for l in lost_c.itertuples()],
-            cuts=[[_s(c.code), _s(c.label), _num(c.self_points), _num(c.appraised_points), _num(c.change),
-                   _s(c.reason) or "(không ghi lý do)", _s(c.flag)] for c in ch.itertuples()],
+            text=[pct_text(v, 1) for v in sh["pct"]],
+            pts=[num_text(v) for v in sh["points"]], mx=[num_text(v) for v in sh["max_points"]],
+            lost=[[text_cell(l.code), text_cell(l.label), src.get(l.source, l.source), num_text(l.points), num_text(l.max_points),
+                   num_text(l.lost)] for l in lost_c.itertuples()],
+            cuts=[[text_cell(c.code), text_cell(c.label), num_text(c.self_points), num_text(c.appraised_points), num_text(c.change),
+                   text_cell(c.reason) or "(không ghi lý do)", text_cell(c.flag)] for c in ch.itertuples()],
             sat=fac.get(code, []),
-            sat_text=(f"Chỉ số hài lòng chung {_pct(x.sat_index_pct, 1)}"
-                      + (f" (khoảng tin cậy 95 %: {_pct(x.sat_ci_low, 1)} – {_pct(x.sat_ci_high, 1)})"
+            sat_text=(f"Chỉ số hài lòng chung {pct_text(x.sat_index_pct, 1)}"
+                      + (f" (khoảng tin cậy 95 %: {pct_text(x.sat_ci_low, 1)} – {pct_text(x.sat_ci_high, 1)})"
                          if {"sat_ci_low", "sat_ci_high"} <= cols else "")
                       if "sat_index_pct" in cols else ""),
-            off_text=(f"Điểm điều tra cán bộ, đại biểu {_num(x.officials_points)} / {off_max}"
-                      + (f" (khoảng tin cậy 95 %: {_num(x.officials_ci_low)} – {_num(x.officials_ci_high)})"
+            off_text=(f"Điểm điều tra cán bộ, đại biểu {num_text(x.officials_points)} / {off_max}"
+                      + (f" (khoảng tin cậy 95 %: {num_text(x.officials_ci_low)} – {num_text(x.officials_ci_high)})"
                          if {"officials_ci_low", "officials_ci_high"} <= cols else "")
                       if "officials_points" in cols else ""),
             ballots_text=(f"Phiếu khảo sát sự hài lòng: nhận {int(x.ballots_received)}, hợp lệ "
@@ -680,9 +561,9 @@ def _scorecard_rob(x, meth: Methodology) -> dict:
     if x is None:
         return dict(rob_text="", rob_probs=[])
     d = x._asdict()
-    text = (f"Hạng trung vị {_rank_txt(d['rank_median'])}; khoảng 5–95 %: hạng {_rank_txt(d['rank_p05'])} – "
-            f"{_rank_txt(d['rank_p95'])} (hạng công bố {int(d['rank'])})")
-    probs = [[b.label, _pct(100.0 * d[f"p_band_{b.code}"], 1), b.color] for b in meth.bands
+    text = (f"Hạng trung vị {rank_text(d['rank_median'])}; khoảng 5–95 %: hạng {rank_text(d['rank_p05'])} – "
+            f"{rank_text(d['rank_p95'])} (hạng công bố {int(d['rank'])})")
+    probs = [[b.label, pct_text(100.0 * d[f"p_band_{b.code}"], 1), b.color] for b in meth.bands
              if f"p_band_{b.code}" in d]
     return dict(rob_text=text, rob_probs=probs)
 
@@ -693,16 +574,9 @@ def _scorecard_yoy(x, years: tuple[int, int] | None) -> str:
     now, prev = years
     move = int(x.move)
     how = (f"tăng {move} bậc" if move > 0 else f"giảm {-move} bậc" if move < 0 else "giữ nguyên hạng")
-    return (f"Năm {prev}: hạng {int(x.rank_prev)} ({_pct(x.index_prev)}) → năm {now}: hạng {int(x.rank)} "
-            f"({_pct(x.index_pct)}): {how}, chỉ số {_signed(x.index_change)} điểm %")
+    return (f"Năm {prev}: hạng {int(x.rank_prev)} ({pct_text(x.index_prev)}) → năm {now}: hạng {int(x.rank)} "
+            f"({pct_text(x.index_pct)}): {how}, chỉ số {signed_text(x.index_change)} điểm %")
 
-
-# ------------------------------------------------------------------------------------------------
-# Public API
-# ------------------------------------------------------------------------------------------------
-def _env() -> Environment:
-    return Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=True, undefined=StrictUndefined,
-                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
 def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: ReportContext) -> str:
@@ -779,7 +653,7 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
     summary["previous_year"] = yoy["previous_year"] if yoy else None
 
     fig_blob = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in figs.items()) + "}"
-    env = _env()
+    env = template_env()
     html = env.get_template("report.html.j2").render(
         ctx=context, meth=meth, version=__version__,
         title=f"Chỉ số cải cách hành chính năm {context.year} của UBND các xã, thị trấn",
@@ -791,26 +665,10 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
         method=_methodology(meth, context), quality=quality,
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
         js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
-        plotlyjs=Markup(_plotlyjs()),
+        plotlyjs=Markup(plotlyjs()),
         figures=Markup(script_json(fig_blob)),
         plotly_config=Markup(script_json(PLOTLY_CONFIG)),
     )
     return nfc(html)
 
 
-_PLOTLYJS: str | None = None
-
-
-def _plotlyjs() -> str:
-    global _PLOTLYJS
-    if _PLOTLYJS is None:
-        js = plotly.offline.get_plotlyjs()
-        if "</script" in js.lower() or "<!--" in js:
-            raise RuntimeError("plotly.js contains a sequence that would break an inline <script>")
-        _PLOTLYJS = js
-    return _PLOTLYJS
-
-
-def write_report(html: str, path: Path) -> None:
-    """Write the page atomically: a temporary file in the same directory, then os.replace."""
-    write_bytes_atomic(html.encode("utf-8"), path)

@@ -1,0 +1,134 @@
+"""Vietnamese labels and number formatting shared by everything a council member sees: the report, the
+xlsx exports and the compare page. Codes stay in the tables; these turn them into words."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from ..scoring import steps_text
+from ..text import fmt_num, fmt_pct, nfc
+
+STATUS_LABELS = {"reference_default": "Mặc định tham chiếu", "official": "Chính thức", "variant": "Phương án thử"}
+KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
+WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
+#: Vietnamese labels of the rule codes of the rejection log / ballot exclusions (parindex.ingest.BALLOT_RULES;
+#: "duplicate_id" is logged as "duplicate"). An unknown code is shown as it is.
+RULE_LABELS = {
+    "blank_majority": "Quá nửa số câu bỏ trống",
+    "unknown_commune": "Không xác định được xã",
+    "unknown_field": "Không xác định được lĩnh vực",
+    "unknown_group": "Không xác định được nhóm đối tượng",
+    "out_of_range": "Câu trả lời ngoài thang đo",
+    "outside_period": "Ngoài thời gian khảo sát",
+    "duplicate": "Phiếu trùng",
+    "duplicate_id": "Mã phiếu trùng",
+    "ignored_column": "Cột không dùng (bỏ qua)",
+}
+#: Vietnamese names of the run parameters (parindex.params.RunParams, flattened with dots). An unknown key is
+#: shown as it is; the dotted key itself is shown beside the name for analysts.
+PARAM_LABELS = {
+    "year": "Năm đánh giá",
+    "methodology": "Tệp bộ tiêu chí",
+    "seed": "Hạt giống ngẫu nhiên",
+    "inputs.raw_dir": "Thư mục dữ liệu gốc",
+    "inputs.communes": "Danh sách xã, thị trấn",
+    "inputs.previous_results": "Kết quả năm trước (để so sánh)",
+    "scoring.allow_missing_as_zero": "Tính 0 điểm cho tiêu chí thiếu dữ liệu",
+    "scoring.rank_decimals": "Số chữ số thập phân của chỉ số khi xếp hạng",
+    "survey.group_weighting": "Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)",
+    "survey.poststratify": "Gia quyền phiếu hài lòng theo số hồ sơ từng lĩnh vực",
+    "survey.survey_start": "Ngày bắt đầu khảo sát",
+    "survey.survey_end": "Ngày kết thúc khảo sát",
+    "survey.salt": "Chuỗi mã hóa dùng để phát hiện phiếu trùng",
+    "survey.ci_draws": "Số lần lấy mẫu lại (bootstrap) để tính khoảng tin cậy 95 %",
+    "robustness.enabled": "Kiểm định độ vững của xếp hạng",
+    "robustness.n_draws": "Số lần mô phỏng",
+    "robustness.weights": "Thay đổi trọng số lĩnh vực",
+    "robustness.weight_spread": "Biên độ thay đổi trọng số",
+    "robustness.weight_dist": "Phân phối trọng số",
+    "robustness.sampling": "Chọn lại mẫu khảo sát (bootstrap)",
+    "robustness.rules": "Thay đổi quy tắc tính điểm",
+    "robustness.officials_joint": "Chọn lại người trả lời phiếu cán bộ chung cho mọi xã",
+    "robustness.top_k": "Số xã của nhóm dẫn đầu",
+    "satisfaction.satisfaction_points": "Điểm tối đa của khảo sát sự hài lòng (thay cho bộ tiêu chí)",
+}
+PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhóm có trọng số bằng nhau",
+                      "uniform": "phân phối đều",
+                      "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)"}
+SOURCE_LABELS = {"appraisal": "Thẩm định", "officials_survey": "Điều tra cán bộ",
+                 "satisfaction_survey": "Khảo sát hài lòng"}
+UNCERTAINTY_SOURCE_LABELS = {"weights": "Trọng số lĩnh vực", "sampling": "Chọn mẫu khảo sát", "rules": "Quy tắc tính điểm"}
+
+
+def text_cell(x) -> str:
+    """Text cell: NFC string, '' for missing values."""
+    if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA:
+        return ""
+    return nfc(str(x))
+
+
+def num_text(x, d: int = 2) -> str:
+    return "–" if x is None or x is pd.NA or pd.isna(x) else fmt_num(float(x), d)
+
+
+def pct_text(x, d: int = 2) -> str:
+    return "–" if x is None or x is pd.NA or pd.isna(x) else fmt_pct(float(x), d)
+
+
+def steps_label(steps) -> str:
+    return steps_text(steps)
+
+
+def points_text(v: float) -> str:
+    """Methodology points without trailing zeros: 2 → "2", 1.5 → "1,5"."""
+    return fmt_num(v, 2).rstrip("0").rstrip(",")
+
+
+def param_label(key) -> str:
+    """Vietnamese name of a (dotted) run parameter; the key itself when unknown."""
+    k = text_cell(key)
+    return PARAM_LABELS.get(k, k)
+
+
+def param_value(v) -> str:
+    """A parameter value as a person reads it: có / không, Vietnamese numbers, words for known codes."""
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return "(không đặt)"
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in ("true", "false"):  # values that went through a text table
+            return "có" if low == "true" else "không"
+        if low in ("none", "nan", ""):
+            return "(không đặt)"
+        return PARAM_VALUE_LABELS.get(v, nfc(v))
+    if isinstance(v, (bool, np.bool_)):
+        return "có" if v else "không"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v)) if abs(int(v)) < 10_000 else fmt_num(float(v), 0)
+    if isinstance(v, (float, np.floating)):
+        return points_text(float(v)) if float(v).is_integer() or abs(float(v)) >= 0.01 else str(v)
+    if isinstance(v, (list, tuple, dict)):
+        return nfc(json.dumps(v, ensure_ascii=False, sort_keys=True))
+    return text_cell(v)
+
+
+def rule_label(code) -> str:
+    """Vietnamese label of a rejection rule code (the code itself when unknown)."""
+    c = text_cell(code)
+    return RULE_LABELS.get(c, c)
+
+
+def rank_text(x) -> str:
+    if x is None or pd.isna(x):
+        return "–"
+    x = float(x)
+    return fmt_num(x, 0) if x.is_integer() else fmt_num(x, 1)
+
+
+def signed_text(x, d: int = 2) -> str:
+    if x is None or pd.isna(x):
+        return "–"
+    return ("+" if x > 0 else "") + fmt_num(float(x), d)
