@@ -18,9 +18,16 @@ report: setup chromium
 test: setup-test chromium
 	$(VENV)/bin/pytest
 
-lab: setup
-	$(PY) -m pip install -e '.[lab]'
-	$(VENV)/bin/jupyter lab notebooks/
+# JupyterLab on notebooks/: each notebook listed once (the paired .py sources are hidden), root allowed.
+# A notebook opened here runs as a trial in scratch/<year>/ (never the published reports).
+LAB_HIDE := '["__pycache__","*.pyc","*.py",".ipynb_checkpoints","*~"]'
+lab: $(VENV)/.installed-lab
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks --ContentsManager.hide_globs=$(LAB_HIDE) \
+	  $$([ "$$(id -u)" = 0 ] && echo --allow-root)
+
+$(VENV)/.installed-lab: $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[lab]'
+	touch $@
 
 bench: setup
 	$(PY) benchmarks/bench_robustness.py
@@ -54,4 +61,4 @@ chromium:
 	fi
 
 clean-reports:
-	rm -rf reports/20* data/processed/20*
+	rm -rf reports/20* data/processed/20* scratch/

@@ -12,48 +12,36 @@
 # ---
 
 # %% [markdown]
-# # 1. Làm sạch dữ liệu — clean the raw files
-# Reads the raw files of the year (self-assessment + appraisal, officials' ballots, satisfaction ballots,
-# dossier counts), applies the cleaning rules and writes the clean tables and the rejection log.
-# Names, phone numbers and ID numbers are dropped here and never leave `data/raw/`.
+# # 1. Làm sạch dữ liệu
+# Đọc các tệp gốc của năm (tự đánh giá và thẩm định, phiếu điều tra cán bộ, phiếu khảo sát sự hài lòng,
+# số hồ sơ theo lĩnh vực), áp dụng các quy tắc làm sạch và ghi bảng sạch cùng danh sách phiếu/dòng bị loại.
+# Họ tên, số điện thoại, số CCCD bị bỏ ngay tại đây và không rời khỏi `data/raw/`.
+#
+# *Reads the raw files, applies the cleaning rules (`parindex.pipeline.clean`), keeps the rejection log.*
+# Mở bằng tay trong JupyterLab, sổ này chạy ở **chế độ thử** (`scratch/<năm>/`), không ghi đè kết quả công bố.
 
 # %% tags=["parameters"]
 year = 2023
-root = ".."
-raw_dir = "../data/raw/2023"
-communes_file = "../data/reference/thanh_mien_communes_2023.csv"
-methodology_file = "../methodologies/reference-default-v1.yaml"
-processed_dir = "../data/processed/2023"
-seed = 2023
-params_json = "{}"
+run_dir = ""  # set by `parindex run`; empty = trial run in scratch/<year>/ with params/<year>.yaml
 
 # %%
-import json
-from pathlib import Path
+from parindex import pipeline
 
-from parindex.communes import load_communes
-from parindex.ingest import clean_year
-from parindex.methodology import load_methodology
-from parindex.surveys import poststratify
-from parindex.tables import write_tables
+run = pipeline.open_stage(run_dir, year, "clean")
+pipeline.banner(run)
 
-params = json.loads(params_json)
-survey = params.get("survey", {})
-meth = load_methodology(methodology_file)
-communes = load_communes(communes_file)
-clean = clean_year(Path(raw_dir), meth, communes, survey_start=survey.get("survey_start"),
-                   survey_end=survey.get("survey_end"), salt=survey.get("salt", "parindex"))
-if survey.get("poststratify", True):
-    # weight each satisfaction ballot by its procedure field's share of the commune's dossiers
-    clean.satisfaction, weights = poststratify(clean.satisfaction, clean.dossiers)
-    write_tables({"satisfaction_weights": weights}, Path(processed_dir))
-clean.write(Path(processed_dir))
+# %%
+run = pipeline.clean(run)
+run.save()
 
 # %% [markdown]
-# ## Phiếu nhận được, hợp lệ, bị loại — ballots received, valid, excluded
+# ## Phiếu hài lòng nhận được, hợp lệ, bị loại theo xã
 
 # %%
-clean.ballots.groupby(["commune_code", "status"]).size().unstack(fill_value=0)
+run.table("ballots").groupby(["commune_code", "status"]).size().unstack(fill_value=0)
+
+# %% [markdown]
+# ## Số phiếu, dòng bị loại theo quy tắc
 
 # %%
-clean.rejections.groupby("rule").size().rename("số phiếu / dòng bị loại")
+run.table("rejections").groupby("rule").size().rename("số phiếu / dòng bị loại")

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .methodology import MethodologyError
 from .params import ParamsError, load_params
-from .runner import ROOT, RunError, run_year
+from .pipeline import run_pipeline
+from .runner import ROOT, RunError
 from .runs import CompareError
 
 
@@ -30,7 +31,7 @@ def _cmd_run(a: argparse.Namespace) -> int:
     params = load_params(a.year, a.params, sets, root=root)
     out = Path(a.output).resolve() if a.output else None
     processed = Path(a.processed).resolve() if a.processed else None
-    outcome = run_year(params, root=root, out_root=out, processed_root=processed)
+    outcome = run_pipeline(params, root=root, out_root=out, processed_root=processed, notebooks=not a.no_notebooks)
     year_dir = outcome.run_dir.parent.parent
     print(f"Hoàn thành năm {params.year} sau {outcome.seconds:.1f} s — run {outcome.run_id}")
     print(f"  báo cáo:  {year_dir / 'index.html'}")
@@ -67,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="parindex", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("run", help="the yearly run: clean → score → robustness → report (papermill)")
+    r = sub.add_parser("run", help="the yearly run: clean → score → robustness → report (notebooks via papermill)")
     r.add_argument("--year", type=int, required=True)
     r.add_argument("--params", help="parameters file (default params/<year>.yaml when it exists)")
     r.add_argument("--set", action="append", metavar="KEY=VALUE",
@@ -79,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int)
     r.add_argument("--draws", type=int, help="Monte Carlo draws of the robustness stage")
     r.add_argument("--no-robustness", action="store_true", help="skip the robustness stage")
+    r.add_argument("--no-notebooks", action="store_true",
+                   help="run the stages in this process instead of executing their notebooks (faster; same outputs, "
+                        "no executed notebooks kept)")
     r.add_argument("--allow-missing-as-zero", action="store_true",
                    help="score missing self-assessment rows as zero, and leave a survey a commune is absent from "
                         "out of its maximum, instead of refusing (the report says so)")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from .communes import load_communes
+from .district import resolve_district
 from .ingest import InputError, find_raw_file
 from .methodology import MethodologyError, load_methodology
 from .params import ParamsError, load_params, project_path
@@ -47,7 +48,7 @@ def _setup(a: argparse.Namespace):
     root = Path(a.root).resolve()
     params = load_params(a.year, a.params, [], root=root)
     meth = load_methodology(Path(a.methodology) if a.methodology else project_path(root, params.methodology))
-    communes = load_communes(Path(a.communes) if a.communes else project_path(root, params.inputs.communes))
+    communes = load_communes(Path(a.communes)) if a.communes else resolve_district(params.district, meth, root).communes
     return root, params, meth, communes
 
 

@@ -26,7 +26,6 @@ class _M(BaseModel):
 
 class Inputs(_M):
     raw_dir: str = Field(description="folder of the raw files of the year")
-    communes: str = "data/reference/thanh_mien_communes_2023.csv"
     # the earlier year's results.csv for the year-over-year section: "auto" = <reports>/<year-1>/results.csv
     # when it exists, "none" = no comparison, else a path
     previous_results: str = "auto"
@@ -42,8 +41,22 @@ class Survey(_M):
     poststratify: bool = True
     survey_start: dt.date | None = None
     survey_end: dt.date | None = None
-    salt: str = "parindex-thanh-mien"
     ci_draws: int = Field(2000, ge=100)  # percentile-bootstrap replicates of the survey intervals
+
+
+class District(_M):
+    """Who is scored: the district's identity is data, never code (see :mod:`parindex.district`).
+
+    ``code`` is the statistics-office district code (e.g. "300" for Huyện Thanh Miện); name, province and
+    the commune list are looked up in the national reference list the project ships unless given here.
+    ``communes`` may name a commune list file instead (statistics-office or national layout)."""
+    code: str | None = None
+    name: str | None = None
+    province: str | None = None
+    communes: str | None = None
+    officials_groups: dict[str, int] | None = None   # respondents per group code; default: the methodology's
+    ballots_per_commune: int | None = Field(None, ge=1)  # satisfaction ballots per commune; default: the methodology's
+    salt: str = Field("parindex", min_length=1)       # secret of the duplicate-detection hash; never published
 
 
 class Robustness(_M):
@@ -68,6 +81,7 @@ class RunParams(_M):
     methodology: str = "methodologies/reference-default-v1.yaml"
     seed: int = 2023
     inputs: Inputs
+    district: District = District()
     scoring: Scoring = Scoring()
     survey: Survey = Survey()
     robustness: Robustness = Robustness()
@@ -75,6 +89,41 @@ class RunParams(_M):
 
     def to_json_dict(self) -> dict[str, Any]:
         return json.loads(self.model_dump_json())
+
+    def public_dict(self, salt: Literal["drop", "hash"] = "drop") -> dict[str, Any]:
+        """The parameters as they may be written into published files: the hashing salt is a secret, so it is
+        dropped, or (``salt="hash"``, for run folders) replaced by ``sha256:<hex of the salt>`` so that a
+        replay can check that it uses the same salt (see :func:`with_salt`)."""
+        d = self.to_json_dict()
+        dist = d.setdefault("district", {})
+        if salt == "hash":
+            dist["salt"] = salt_digest(self.district.salt)
+        else:
+            dist.pop("salt", None)
+        return d
+
+
+SALT_DIGEST_PREFIX = "sha256:"
+
+
+def salt_digest(salt: str) -> str:
+    """What a run folder records of the salt: its SHA-256, never the salt itself."""
+    import hashlib
+    return SALT_DIGEST_PREFIX + hashlib.sha256(salt.encode("utf-8")).hexdigest()
+
+
+def with_salt(recorded: dict[str, Any], salt: str, origin: str) -> dict[str, Any]:
+    """Parameters recorded in a run folder (salt as its digest) with the salt put back, after checking that
+    the salt is the one the run used."""
+    d = json.loads(json.dumps(recorded))
+    dist = d.setdefault("district", {})
+    rec = dist.get("salt")
+    if isinstance(rec, str) and rec.startswith(SALT_DIGEST_PREFIX):
+        if salt_digest(salt) != rec:
+            raise ParamsError(f"{origin}: chuỗi mã hóa (district.salt) khác với chuỗi của lần chạy gốc — không thể "
+                              "tái lập việc phát hiện phiếu trùng (the duplicate-detection salt differs from the run's)")
+        dist["salt"] = salt
+    return d
 
 
 def valid_keys(model: type[BaseModel] = RunParams, prefix: str = "") -> list[str]:
@@ -124,6 +173,8 @@ def _set(d: dict, dotted: str, raw: str) -> None:
 
 
 def default_params(year: int) -> dict[str, Any]:
+    """The parameters every run starts from before its file and ``--set`` values: only what depends on the
+    year (every other default lives in the models above)."""
     return {"year": year, "seed": year, "inputs": {"raw_dir": f"data/raw/{year}"}}
 
 

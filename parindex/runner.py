@@ -1,15 +1,16 @@
-"""The yearly run: papermill executes the notebooks in order inside a staging folder; only a run that
-finished is moved into place, so a failed run never leaves a half-written report behind.
+"""Running infrastructure of the yearly run (:func:`parindex.pipeline.run_pipeline` holds the control flow):
+a stage notebook executed with papermill, the manifest, run ids, the promotion of a finished staging
+folder to its run folder, and the copies of the latest run at the usual places.
 
 Layout written by one run (``reports/<year>/runs/<run_id>/``)::
 
-    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv
-    processed/      clean and scored tables (parquet/csv) of this run
-    notebooks/      the executed notebooks
-    params.json     parameters after overrides
-    manifest.json   hashes of inputs and methodology, versions, git commit, seed, times
+    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/
+    processed/<stage>/  the tables of each stage (parquet; rejections also as csv)
+    notebooks/      the executed notebooks (when the run went through them)
+    params.json  methodology.yaml  communes.csv  district.json  steps.json
+    manifest.json   hashes of inputs, methodology and outputs, versions, git commit, seed, times
 
-The latest run is also copied to ``reports/<year>/`` (index.html, results.*, notebooks/) and its
+The latest run is also copied to ``reports/<year>/`` (index.html, results.*, notebooks/, images/) and its
 processed tables to ``data/processed/<year>/``.
 """
 
@@ -23,24 +24,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
 import nbformat
 
-from .methodology import load_methodology, write_effective_methodology
+from .methodology import load_methodology
 from .params import RunParams, project_path
+from .state import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ["01_clean", "02_score", "03_robustness", "04_report"]
-STAGE_LABELS = {
-    "01_clean": "Làm sạch dữ liệu (clean)",
-    "02_score": "Chấm điểm (score)",
-    "03_robustness": "Kiểm định độ vững (robustness)",
-    "04_report": "Lập báo cáo (report)",
-}
 LATEST_FILES = ["index.html", "results.csv", "results.xlsx", "robustness.csv", "rejections.csv"]
 LATEST_DIRS = ["notebooks", "images"]
 PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pydantic", "openpyxl", "papermill",
@@ -85,18 +79,20 @@ class RunOutcome:
     seconds: float
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+#: Errors a user can cause in a stage run in process (reported like a failed notebook, without traceback).
+USER_ERRORS: tuple[type[BaseException], ...] = (Exception,)
+
+
+def raw_input_files(raw: Path) -> list[Path]:
+    """The raw files of a year's folder (what the manifest and the clean step hash)."""
+    return sorted(p for p in Path(raw).rglob("*") if p.is_file() and p.suffix.lower() in (".xlsx", ".csv", ".xls", ".xlsm"))
 
 
 def input_files(params: RunParams, root: Path) -> list[Path]:
-    raw = project_path(root, params.inputs.raw_dir)
-    files = sorted(p for p in raw.rglob("*") if p.is_file() and p.suffix.lower() in (".xlsx", ".csv", ".xls"))
-    return files + [project_path(root, params.inputs.communes)]
+    files = raw_input_files(project_path(root, params.inputs.raw_dir))
+    if params.district.communes:
+        files.append(project_path(root, params.district.communes))
+    return files
 
 
 def _git_commit(root: Path) -> str | None:
@@ -121,7 +117,7 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _rel(root: Path, p: Path) -> str:
+def rel_path(root: Path, p: Path) -> str:
     try:
         return str(p.resolve().relative_to(root.resolve()))
     except ValueError:
@@ -138,8 +134,8 @@ def build_manifest(params: RunParams, root: Path, run_id: str, started: dt.datet
         "methodology": {"path": params.methodology, "sha256": sha256_file(meth_path),
                         "effective_sha256": sha256_file(outputs / "methodology.yaml"),
                         "id": load_methodology(outputs / "methodology.yaml").meta.id},
-        "inputs": {_rel(root, p): sha256_file(p) for p in input_files(params, root)},
-        "params": params.to_json_dict(),
+        "inputs": {rel_path(root, p): sha256_file(p) for p in input_files(params, root)},
+        "params": params.public_dict(salt="hash"),
         "outputs": {str(p.relative_to(outputs)): sha256_file(p) for p in sorted(outputs.rglob("*"))
                     if p.is_file() and p.name != "manifest.json" and "notebooks" not in p.parts},
         "versions": _versions(),
@@ -162,7 +158,7 @@ def _strip_timings(nb_path: Path) -> None:
 
 
 def _next_run_id(year_dir: Path, params: RunParams) -> str:
-    digest = hashlib.sha256(json.dumps(params.to_json_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    digest = hashlib.sha256(json.dumps(params.public_dict(salt="hash"), sort_keys=True).encode()).hexdigest()[:8]
     runs = year_dir / "runs"
     n = 1
     if runs.exists():
@@ -196,91 +192,24 @@ def resolve_previous(params: RunParams, root: Path, out_root: Path) -> Path | No
     return p if p.is_file() else None
 
 
-def notebook_parameters(params: RunParams, root: Path, stage: Path) -> dict:
-    """Parameters injected into every notebook (each notebook uses the ones it declares)."""
-    p = params
-    return dict(
-        year=p.year,
-        root=str(root),
-        raw_dir=str(project_path(root, p.inputs.raw_dir)),
-        communes_file=str(project_path(root, p.inputs.communes)),
-        methodology_file=str(stage / "methodology.yaml"),
-        processed_dir=str(stage / "processed"),
-        report_dir=str(stage),
-        seed=p.seed,
-        previous_results_file=str(stage / "previous_results.csv") if (stage / "previous_results.csv").exists()
-        else "none",
-        params_json=json.dumps(p.to_json_dict(), ensure_ascii=False, sort_keys=True),
-    )
-
-
-def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None, processed_root: Path | None = None,
-             log=print, notebooks_dir: Path | None = None, previous: Path | None | str = "params") -> RunOutcome:
-    """Execute the yearly run; return where it was written. Raises RunError on failure.
-
-    ``previous``: the earlier year's results file to compare with; by default as the parameters say
-    (replay passes the copy kept in the run folder). It is copied into the run folder, so a run stays
-    reproducible when that year is run again later."""
+def execute_notebook(name: str, label: str, stage_dir: Path, year: int, root: Path, notebooks_dir: Path) -> Path:
+    """Execute one stage notebook with papermill on the run in ``stage_dir``; keep it without timings."""
     import papermill as pm
 
-    t0 = time.perf_counter()
-    started = dt.datetime.now(dt.timezone.utc)
-    out_root = out_root or root / "reports"
-    processed_root = processed_root or root / "data" / "processed"
-    notebooks_dir = notebooks_dir or root / "notebooks"
-    # Fail early, before anything is written.
-    load_methodology(project_path(root, params.methodology))
-    raw = project_path(root, params.inputs.raw_dir)
-    if not raw.is_dir():
-        raise RunError(f"Không tìm thấy thư mục dữ liệu thô {raw} (raw input folder not found)")
-    year_dir = out_root / str(params.year)
-    year_dir.mkdir(parents=True, exist_ok=True)
-    stage = year_dir / f".staging-{os.getpid()}"
-    shutil.rmtree(stage, ignore_errors=True)
+    global _IPC_DIR
+    out_nb = stage_dir / "notebooks" / f"{name}.ipynb"
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    src_nb = notebooks_dir / f"{name}.ipynb"
     env_before = os.environ.get("PLOTLY_RENDERER")
     os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
-    global _IPC_DIR
     _IPC_DIR = tempfile.mkdtemp(prefix="parindex-ipc-")
     try:
-        (stage / "notebooks").mkdir(parents=True)
-        (stage / "processed").mkdir()
-        write_effective_methodology(project_path(root, params.methodology), stage / "methodology.yaml",
-                                    params.satisfaction.satisfaction_points)
-        prev = resolve_previous(params, root, out_root) if previous == "params" else previous
-        if prev is not None:
-            shutil.copyfile(prev, stage / "previous_results.csv")
-        nb_params = notebook_parameters(params, root, stage)
-        names = [n for n in NOTEBOOKS if n != "03_robustness" or params.robustness.enabled]
-        for i, name in enumerate(names, 1):
-            log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
-            t = time.perf_counter()
-            out_nb = stage / "notebooks" / f"{name}.ipynb"
-            src_nb = notebooks_dir / f"{name}.ipynb"
-            declared = pm.inspect_notebook(str(src_nb))
-            try:
-                pm.execute_notebook(str(src_nb), str(out_nb),
-                                    parameters={k: v for k, v in nb_params.items() if k in declared},
-                                    kernel_name="python3", cwd=str(root), progress_bar=False, log_output=False,
-                                    kernel_manager_class="parindex.runner.QuietKernelManager")
-            except pm.PapermillExecutionError as e:
-                raise RunError(f"Bước {STAGE_LABELS[name]} thất bại — {e.ename}: {e.evalue}\n"
-                               f"(notebook {name}, cell {e.exec_count}; nothing was written)") from None
-            _strip_timings(out_nb)
-            log(f"      xong sau {time.perf_counter() - t:.1f} s", flush=True)
-        (stage / "params.json").write_text(
-            json.dumps(params.to_json_dict(), ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        run_id = _next_run_id(year_dir, params)
-        manifest = build_manifest(params, root, run_id, started, dt.datetime.now(dt.timezone.utc), stage)
-        (stage / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
-                                             encoding="utf-8")
-        # Promote: the run folder first (never overwrites another run), then the "latest" copies.
-        runs = year_dir / "runs"
-        runs.mkdir(exist_ok=True)
-        run_dir = runs / run_id
-        stage.rename(run_dir)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+        pm.execute_notebook(str(src_nb), str(out_nb), parameters={"year": year, "run_dir": str(stage_dir)},
+                            kernel_name="python3", cwd=str(root), progress_bar=False, log_output=False,
+                            kernel_manager_class="parindex.runner.QuietKernelManager")
+    except pm.PapermillExecutionError as e:
+        raise RunError(f"Bước {label} thất bại — {e.ename}: {e.evalue}\n"
+                       f"(notebook {name}, cell {e.exec_count}; nothing was written)") from None
     finally:
         shutil.rmtree(_IPC_DIR, ignore_errors=True)
         _IPC_DIR = None
@@ -288,8 +217,26 @@ def run_year(params: RunParams, root: Path = ROOT, out_root: Path | None = None,
             os.environ.pop("PLOTLY_RENDERER", None)
         else:
             os.environ["PLOTLY_RENDERER"] = env_before
-    publish_latest(run_dir, year_dir, processed_root / str(params.year))
-    return RunOutcome(run_dir=run_dir, run_id=run_id, seconds=time.perf_counter() - t0)
+    _strip_timings(out_nb)
+    return out_nb
+
+
+def promote(params: RunParams, root: Path, stage_dir: Path, year_dir: Path, started: dt.datetime) -> RunOutcome:
+    """Finish a staging folder: parameters and manifest written, then moved to ``runs/<run_id>/`` (a run
+    never overwrites another)."""
+    # the run folder records the salt as its digest only (a secret; see RunParams.public_dict)
+    (stage_dir / "params.json").write_text(
+        json.dumps(params.public_dict(salt="hash"), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
+        encoding="utf-8")
+    run_id = _next_run_id(year_dir, params)
+    manifest = build_manifest(params, root, run_id, started, dt.datetime.now(dt.timezone.utc), stage_dir)
+    (stage_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                             encoding="utf-8")
+    runs = year_dir / "runs"
+    runs.mkdir(exist_ok=True)
+    run_dir = runs / run_id
+    stage_dir.rename(run_dir)
+    return RunOutcome(run_dir=run_dir, run_id=run_id, seconds=0.0)
 
 
 def publish_latest(run_dir: Path, year_dir: Path, processed_dir: Path) -> None:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from .methodology import load_methodology
-from .params import RunParams, flatten_params
-from .runner import ROOT, RunError, run_year, sha256_file
+from .params import RunParams, flatten_params, load_params, with_salt
+from .pipeline import run_pipeline
+from .runner import ROOT, RunError
+from .state import sha256_file
 from .text import fmt_num
 
 
@@ -48,7 +50,7 @@ def read_run(path: str | Path) -> Run:
 def param_differences(a: Run, b: Run) -> pd.DataFrame:
     fa, fb = flatten_params(a.params), flatten_params(b.params)
     rows = [dict(parameter=k, run_a=fa.get(k), run_b=fb.get(k)) for k in sorted(set(fa) | set(fb))
-            if fa.get(k) != fb.get(k)]
+            if fa.get(k) != fb.get(k) and k != "district.salt"]   # the salt (a digest here) is never shown
     return pd.DataFrame(rows, columns=["parameter", "run_a", "run_b"]).astype(str)
 
 
@@ -138,11 +140,13 @@ def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=prin
     """Re-execute a run from its manifest in a scratch folder and compare every output's SHA-256."""
     run = read_run(run_path)
     check_inputs(run.manifest, root)
-    params = RunParams.model_validate(run.params)
+    year = int(run.params["year"])
+    current = load_params(year, root=root)
+    params = RunParams.model_validate(with_salt(run.params, current.district.salt, f"params/{year}.yaml"))
     scratch = Path(tempfile.mkdtemp(prefix="parindex-replay-"))
     try:
         prev = run.path / "previous_results.csv"
-        out = run_year(params, root=root, out_root=scratch / "reports", processed_root=scratch / "processed", log=log,
+        out = run_pipeline(params, root=root, out_root=scratch / "reports", processed_root=scratch / "processed", log=log,
                        previous=prev if prev.exists() else None)
         new = json.loads((out.run_dir / "manifest.json").read_text(encoding="utf-8"))
         old_out, new_out = run.manifest["outputs"], new["outputs"]

@@ -14,7 +14,8 @@ from conftest import ROOT
 
 from parindex.cli import main as cli_main
 from parindex.params import load_params
-from parindex.runner import RunError, run_year
+from parindex.pipeline import run_pipeline
+from parindex.runner import RunError
 from parindex.runs import CompareError, compare_results, read_run, replay
 
 pytestmark = pytest.mark.e2e
@@ -23,7 +24,7 @@ QUICK = ["robustness.n_draws=50"]
 
 def _run(out: Path, year: int = 2023, sets=()):
     params = load_params(year, None, [*QUICK, *sets], root=ROOT)
-    return run_year(params, root=ROOT, out_root=out / "reports", processed_root=out / "processed",
+    return run_pipeline(params, root=ROOT, out_root=out / "reports", processed_root=out / "processed",
                     log=lambda *a, **k: None)
 
 
@@ -40,7 +41,7 @@ def test_same_inputs_and_parameters_give_identical_outputs(two_runs):
     ma = json.loads((a.run_dir / "manifest.json").read_text(encoding="utf-8"))
     mb = json.loads((b.run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert ma["outputs"] == mb["outputs"]
-    for name in ("index.html", "results.csv", "results.xlsx", "robustness.csv", "processed/results.parquet"):
+    for name in ("index.html", "results.csv", "results.xlsx", "robustness.csv", "processed/score/results.parquet", "steps.json"):
         assert name in ma["outputs"], name
     # timestamps live only in the manifest
     assert ma["started"] and "started" not in (a.run_dir / "index.html").read_text(encoding="utf-8")[:0]

@@ -1,0 +1,314 @@
+"""The yearly run as functions: one per stage, and ``run_pipeline(params)``, the one way to run a year.
+
+Each stage function takes a :class:`parindex.state.Run` and returns it with its stage filled in:
+
+* :func:`clean` — the raw files of the year → clean tables and the rejection log;
+* :func:`score` — the scoring core → results, leaf scores, survey scores with intervals;
+* :func:`uncertainty` — the Monte Carlo robustness of the ranking (skipped when switched off);
+* :func:`publish` — the report, the xlsx/csv tables and the chart images, written into a folder.
+
+:func:`run_pipeline` runs them in a staging folder — in process, or each stage through its notebook with
+papermill (``notebooks=True``, what ``parindex run`` does) — then promotes the finished run (see
+:mod:`parindex.runner`). A notebook opened by hand in JupyterLab calls :func:`open_stage`: it reads
+``params/<year>.yaml``, works in ``scratch/<year>/`` and never touches what is published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import time
+from pathlib import Path
+
+from . import runner
+from .district import resolve_district
+from .methodology import load_methodology, write_effective_methodology
+from .params import RunParams, load_params, project_path
+from .state import STAGES, Run, sha256_file
+
+ROOT = runner.ROOT
+TRIAL_BANNER = "Chế độ thử — không phải kết quả công bố"
+TRIAL_BANNER_EN = "Trial mode — not published results"
+
+
+# ------------------------------------------------------------------------------------------------
+# Start
+# ------------------------------------------------------------------------------------------------
+def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, previous="params",
+          out_root: Path | None = None, trial: bool = False) -> Run:
+    """A new run: the effective methodology written into ``folder``, the district resolved, the earlier
+    year's results copied in (``previous``: "params" = as the parameters say, None, or a file)."""
+    root = Path(root)
+    folder = Path(folder) if folder is not None else None
+    src = project_path(root, params.methodology)
+    load_methodology(src)  # refuse a broken methodology before anything is written
+    if folder is None:
+        raise ValueError("start: a folder for the run is needed")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_effective_methodology(src, folder / "methodology.yaml", params.satisfaction.satisfaction_points)
+    meth = load_methodology(folder / "methodology.yaml")
+    district = resolve_district(params.district, meth, root)
+    prev = runner.resolve_previous(params, root, out_root or root / "reports") if previous == "params" else previous
+    if prev is not None:
+        shutil.copyfile(prev, folder / "previous_results.csv")
+    run = Run(params=params, root=root, methodology=meth, district=district, folder=folder, trial=trial)
+    run.save()
+    return Run.load(folder, root=root, trial=trial)
+
+
+# ------------------------------------------------------------------------------------------------
+# Stages
+# ------------------------------------------------------------------------------------------------
+def clean(run: Run) -> Run:
+    """Read and clean the raw files; post-stratify the satisfaction ballots (when asked)."""
+    from .ingest import clean_year
+    from .surveys import poststratify
+
+    p = run.params
+    raw = project_path(run.root, p.inputs.raw_dir)
+    data = clean_year(raw, run.methodology, run.communes, survey_start=p.survey.survey_start,
+                      survey_end=p.survey.survey_end, salt=run.district.salt)
+    tables = {t: getattr(data, t) for t in ("assessment", "officials", "satisfaction", "ballots", "dossiers")}
+    if p.survey.poststratify:
+        tables["satisfaction"], tables["satisfaction_weights"] = poststratify(data.satisfaction, data.dossiers)
+    tables["rejections"] = data.rejections
+    inputs = {runner.rel_path(run.root, f): sha256_file(f) for f in runner.raw_input_files(raw)}
+    run.record("clean", tables, function="parindex.ingest.clean_year",
+               arguments={"raw_dir": p.inputs.raw_dir, "survey_start": p.survey.survey_start,
+                          "survey_end": p.survey.survey_end, "poststratify": p.survey.poststratify},
+               inputs=inputs)
+    return run
+
+
+def score(run: Run) -> Run:
+    """Score every commune: appraisal, both surveys (with bootstrap intervals), index, rank and band."""
+    from .scoring import score_all
+    from .uncertainty.intervals import survey_columns
+
+    c = run.stage_tables("clean")
+    p = run.params
+    scored = score_all(c["assessment"], c["officials"], c["satisfaction"], run.methodology, run.communes,
+                       allow_missing_as_zero=p.scoring.allow_missing_as_zero,
+                       group_weighting=p.survey.group_weighting, rank_decimals=p.scoring.rank_decimals)
+    scored["results"] = survey_columns(scored["results"], c["satisfaction"], c["officials"], c["ballots"],
+                                       run.methodology, group_weighting=p.survey.group_weighting,
+                                       n_boot=p.survey.ci_draws, seed=p.seed)
+    run.record("score", scored, function="parindex.scoring.score_all",
+               arguments={"scoring": p.scoring.model_dump(mode="json"),
+                          "group_weighting": p.survey.group_weighting, "ci_draws": p.survey.ci_draws, "seed": p.seed},
+               inputs={f"clean/{k}": v for k, v in run.table_hashes("clean").items()})
+    return run
+
+
+def uncertainty(run: Run) -> Run:
+    """Monte Carlo robustness of the ranking (:mod:`parindex.uncertainty.robustness`); nothing when
+    ``robustness.enabled`` is false."""
+    from .uncertainty.robustness import RobustnessParams, run_robustness
+
+    p = run.params
+    if not p.robustness.enabled:
+        run.tables.pop("uncertainty", None)
+        run.info.pop("uncertainty", None)
+        return run
+    c, s = run.stage_tables("clean"), run.stage_tables("score")
+    r = p.robustness
+    rparams = RobustnessParams(n_draws=r.n_draws, seed=p.seed, weights=r.weights, weight_spread=r.weight_spread,
+                               weight_dist=r.weight_dist, sampling=r.sampling, rules=r.rules, top_k=r.top_k,
+                               officials_joint=r.officials_joint, rank_decimals=p.scoring.rank_decimals)
+    rob = run_robustness(run.methodology, s["leaf_scores"], c["officials"], c["satisfaction"], s["results"], rparams)
+    tables = {"robustness": rob.per_commune, "outrank": rob.outrank.reset_index(), "leave_one_out": rob.leave_one_out,
+              "sobol": rob.sobol, "convergence": rob.convergence}
+    inputs = {f"clean/{k}": v for k, v in run.table_hashes("clean").items() if k in ("officials", "satisfaction")}
+    inputs.update({f"score/{k}": v for k, v in run.table_hashes("score").items() if k in ("leaf_scores", "results")})
+    run.record("uncertainty", tables, function="parindex.uncertainty.robustness.run_robustness",
+               arguments=r.model_dump(mode="json") | {"seed": p.seed}, inputs=inputs, info=rob.summary)
+    return run
+
+
+def report_tables(run: Run) -> dict:
+    """The tables the report and the exports read, by name (robustness tables in the report's layout)."""
+    tables = run.all_tables()
+    if "outrank" in tables:
+        o = tables["outrank"].set_index("commune_code")
+        o.columns = o.columns.astype(str)
+        tables["outrank"] = o
+    return tables
+
+
+def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
+    """Write the report (index.html), results.csv/xlsx, robustness.csv, rejections.csv and the chart
+    images into ``out_dir`` (default: the run folder). Returns the paths written."""
+    from .publish import figures, robustness_figures
+    from .publish.export import write_chart_images, write_results_csv, write_results_xlsx
+    from .publish.page import write_report
+    from .publish.report import ReportContext, previous_results_check, render_report
+
+    out = Path(out_dir or run.folder)
+    out.mkdir(parents=True, exist_ok=True)
+    meth = run.methodology
+    tables = report_tables(run)
+    results = run.table("results")
+    notes: list[str] = []
+    previous_year = None
+    if run.previous is not None:
+        ok, note = previous_results_check(run.previous, results, run.year - 1)
+        if ok:
+            tables["previous_results"] = run.previous
+            previous_year = run.year - 1
+        elif note:
+            notes.append(note)
+    if run.trial:
+        notes.insert(0, f"{TRIAL_BANNER}: lần chạy thử từ JupyterLab, chỉ để xem trước.")
+    ctx = ReportContext(year=run.year, district=run.district.name, province=run.district.province,
+                        run_label=f"{meth.meta.id} · seed {run.params.seed}", params=run.params.public_dict(),
+                        notes=notes, robustness_summary=run.info.get("uncertainty"), previous_year=previous_year)
+    charts = {"xep_hang": figures.fig_ranking(results, meth), "diem_linh_vuc": figures.fig_fields(results, meth)}
+    if "robustness" in tables:
+        charts["khoang_thu_hang"] = robustness_figures.fig_rank_intervals(tables["robustness"])
+    paths = [out / "results.csv", out / "results.xlsx"]
+    write_results_csv(results, meth, out / "results.csv")
+    write_results_xlsx(tables, meth, out / "results.xlsx")
+    if "robustness" in tables:
+        tables["robustness"].to_csv(out / "robustness.csv", index=False, lineterminator="\n")
+        paths.append(out / "robustness.csv")
+    tables["rejections"].to_csv(out / "rejections.csv", index=False, encoding="utf-8", lineterminator="\n")
+    write_report(render_report(tables, meth, ctx), out / "index.html")
+    paths += [out / "rejections.csv", out / "index.html"]
+    paths += write_chart_images(charts, out / "images")
+    return paths
+
+
+#: stage name → (function, notebook)
+STAGE_FUNCTIONS = {"clean": clean, "score": score, "uncertainty": uncertainty, "publish": publish}
+NOTEBOOKS = {"clean": "01_clean", "score": "02_score", "uncertainty": "03_robustness", "publish": "04_report"}
+STAGE_LABELS = {
+    "clean": "Làm sạch dữ liệu (clean)",
+    "score": "Chấm điểm (score)",
+    "uncertainty": "Kiểm định độ vững (robustness)",
+    "publish": "Lập báo cáo (report)",
+}
+
+
+def stages_of(params: RunParams) -> list[str]:
+    return [s for s in STAGE_FUNCTIONS if s != "uncertainty" or params.robustness.enabled]
+
+
+# ------------------------------------------------------------------------------------------------
+# The one way to run a year
+# ------------------------------------------------------------------------------------------------
+def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None = None,
+                 processed_root: Path | None = None, notebooks: bool = False, log=print,
+                 notebooks_dir: Path | None = None, previous: Path | None | str = "params") -> runner.RunOutcome:
+    """Run a year: stages in a staging folder, then the finished run promoted (never half-written).
+
+    ``notebooks``: execute each stage's notebook with papermill (the executed notebooks are kept in the
+    run folder) instead of calling the stage functions in this process. ``previous``: the earlier year's
+    results to compare with — "params" (as the parameters say), None, or a file (replay passes the copy
+    kept in the run folder). Raises :class:`parindex.runner.RunError` on failure."""
+    t0 = time.perf_counter()
+    started = dt.datetime.now(dt.timezone.utc)
+    root = Path(root)
+    out_root = Path(out_root) if out_root else root / "reports"
+    processed_root = Path(processed_root) if processed_root else root / "data" / "processed"
+    load_methodology(project_path(root, params.methodology))   # fail early, before anything is written
+    raw = project_path(root, params.inputs.raw_dir)
+    if not raw.is_dir():
+        raise runner.RunError(f"Không tìm thấy thư mục dữ liệu thô {raw} (raw input folder not found)")
+    year_dir = out_root / str(params.year)
+    year_dir.mkdir(parents=True, exist_ok=True)
+    stage_dir = year_dir / f".staging-{os.getpid()}"
+    shutil.rmtree(stage_dir, ignore_errors=True)
+    try:
+        run = start(params, root, stage_dir, previous=previous, out_root=out_root)
+        names = stages_of(params)
+        for i, name in enumerate(names, 1):
+            log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
+            t = time.perf_counter()
+            if notebooks:
+                runner.execute_notebook(NOTEBOOKS[name], STAGE_LABELS[name], stage_dir, params.year, root,
+                                        notebooks_dir or root / "notebooks")
+            else:
+                run = _run_stage(run, name)
+            log(f"      xong sau {time.perf_counter() - t:.1f} s", flush=True)
+        outcome = runner.promote(params, root, stage_dir, year_dir, started)
+    except BaseException:
+        shutil.rmtree(stage_dir, ignore_errors=True)
+        raise
+    runner.publish_latest(outcome.run_dir, year_dir, processed_root / str(params.year))
+    outcome.seconds = time.perf_counter() - t0
+    return outcome
+
+
+def _run_stage(run: Run, name: str) -> Run:
+    """One stage in process, with the same error message as a failed notebook."""
+    try:
+        if name == "publish":
+            publish(run)
+        else:
+            run = STAGE_FUNCTIONS[name](run)
+            run.save()
+    except runner.USER_ERRORS as e:
+        raise runner.RunError(f"Bước {STAGE_LABELS[name]} thất bại — {type(e).__name__}: {e}\n"
+                              "(nothing was written)") from None
+    return run
+
+
+# ------------------------------------------------------------------------------------------------
+# Notebooks: one stage each, by the pipeline or by hand
+# ------------------------------------------------------------------------------------------------
+def find_root(start_dir: Path | None = None) -> Path:
+    """The checkout a notebook runs in: the nearest parent of the working folder with pyproject.toml."""
+    here = Path(start_dir or Path.cwd()).resolve()
+    for p in [here, *here.parents]:
+        if (p / "pyproject.toml").exists() and (p / "parindex").is_dir():
+            return p
+    return ROOT
+
+
+def scratch_dir(root: Path, year: int) -> Path:
+    return Path(root) / "scratch" / str(year)
+
+
+def open_stage(run_dir: str, year: int, stage: str) -> Run:
+    """The run a stage notebook works on.
+
+    Called by the pipeline (``run_dir`` set): the run in the staging folder. Opened by hand (``run_dir``
+    empty): a trial run in ``scratch/<year>/`` with the year's parameters (``params/<year>.yaml``); the
+    stages before ``stage`` are computed there when missing. A trial run never writes to
+    ``data/processed/`` or ``reports/``."""
+    if run_dir:
+        return Run.load(Path(run_dir))
+    root = find_root()
+    folder = scratch_dir(root, year)
+    params = load_params(year, root=root)
+    fresh = not (folder / "params.json").exists() or (
+        (folder / "params.json").read_text(encoding="utf-8") != _params_text(params))
+    if fresh:
+        shutil.rmtree(folder, ignore_errors=True)
+        run = start(params, root, folder, trial=True)
+    else:
+        run = Run.load(folder, root=root, trial=True)
+    order = [s for s in STAGES if s != "uncertainty" or params.robustness.enabled]
+    for s in order[: order.index(stage)] if stage in order else order:
+        if not run.has(s):
+            run = STAGE_FUNCTIONS[s](run)
+            run.save()
+    return run
+
+
+def _params_text(params: RunParams) -> str:
+    from .state import dump_json
+    return dump_json(params.to_json_dict())
+
+
+def banner(run: Run):
+    """The trial-mode banner a notebook shows (an HTML object in Jupyter; plain text elsewhere)."""
+    if not run.trial:
+        return None
+    try:
+        from IPython.display import HTML
+    except ImportError:  # pragma: no cover
+        return f"{TRIAL_BANNER} ({TRIAL_BANNER_EN})"
+    return HTML(f'<div style="padding:.6em 1em;background:#fff3cd;border:1px solid #d4a017;font-weight:600">'
+                f"{TRIAL_BANNER}<br><small>Lần chạy thử trong scratch/{run.year}/ — {TRIAL_BANNER_EN}</small></div>")
