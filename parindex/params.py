@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class ParamsError(ValueError):
@@ -36,9 +36,23 @@ class Scoring(_M):
     rank_decimals: int = Field(2, ge=0, le=6)
 
 
+#: keys that no longer exist → what replaces them (said when a file or --set still uses one)
+REMOVED_KEYS = {
+    "survey.poststratify": "the satisfaction estimator is declared by the methodology "
+                           "(satisfaction_survey.estimator: plain_share | dossier_weighted); for a what-if use "
+                           "--set satisfaction.estimator=dossier_weighted",
+}
+
+
 class Survey(_M):
     group_weighting: Literal["pooled", "equal"] = "pooled"
-    poststratify: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, d):
+        if isinstance(d, dict) and "poststratify" in d:
+            raise ValueError("survey.poststratify was removed: " + REMOVED_KEYS["survey.poststratify"])
+        return d
     survey_start: dt.date | None = None
     survey_end: dt.date | None = None
     ci_draws: int = Field(2000, ge=100)  # percentile-bootstrap replicates of the survey intervals
@@ -72,8 +86,14 @@ class Robustness(_M):
 
 
 class Overrides(_M):
-    """Methodology overrides applied on load (e.g. satisfaction.points=15)."""
+    """Methodology overrides applied on load (e.g. satisfaction.points=15), for what-ifs: the run's
+    ``methodology.yaml`` records the variant. Unset = what the methodology file declares.
+
+    ``estimator``: how the satisfaction index is estimated (``plain_share`` | ``dossier_weighted``, see
+    :data:`parindex.methodology.Estimator`); the methodology declares it (``satisfaction_survey.estimator``),
+    so there is one switch, and this override rewrites it."""
     satisfaction_points: float | None = Field(None, gt=0)
+    estimator: Literal["plain_share", "dossier_weighted"] | None = None
 
 
 class RunParams(_M):
@@ -161,6 +181,8 @@ _ALIASES = {"satisfaction.points": "satisfaction.satisfaction_points"}
 def _set(d: dict, dotted: str, raw: str) -> None:
     dotted = _ALIASES.get(dotted, dotted)
     keys = valid_keys()
+    if dotted in REMOVED_KEYS:
+        raise ParamsError(f"parameter {dotted!r} was removed: {REMOVED_KEYS[dotted]}")
     if dotted not in keys:
         shown = [k if k != "satisfaction.satisfaction_points" else "satisfaction.points" for k in keys]
         raise ParamsError(f"unknown parameter {dotted!r}. Valid keys: " + ", ".join(shown))

@@ -6,6 +6,8 @@ import math
 import re
 import unicodedata
 
+import numpy as np
+
 _PREFIX = re.compile(
     r"^(?:ubnd\s+)?(?:uy ban nhan dan\s+)?(?:thi tran|thi xa|phuong|xa|tt|tx|p|x)(?:\s*\.\s*|\s+)", re.I
 )
@@ -30,11 +32,31 @@ def name_key(s: str) -> str:
     return s
 
 
+#: scaled values closer than this (relative) to a half are taken as the half: float noise such as
+#: 17.999 / 20 × 100 = 89.99499999999999 must round like the decimal 89.995 that people compute
+_HALF_TOL = 1e-9
+
+
+def round_half_up(x, decimals: int = 2):
+    """Round as people and the documents do: to ``decimals`` places, halves away from zero
+    (89.995 → 90.00, 89.9949 → 89.99, −0.125 → −0.13), after forgiving binary noise of about 1e-9
+    relative. Python's ``round``/``format`` and numpy's ``round`` round the binary value or halves to
+    even, so 17.999 / 20 × 100 would become 89.99 there. Works on scalars and arrays/Series (NaN stays
+    NaN); this is the one rounding of the published index (display, rank ties and bands)."""
+    scale = 10.0 ** decimals
+    a = np.abs(np.asarray(x, dtype=float)) * scale
+    out = np.sign(x) * np.floor(a + 0.5 + _HALF_TOL * np.maximum(a, 1.0)) / scale
+    if isinstance(x, (int, float, np.floating, np.integer)):
+        return float(out)
+    return out
+
+
 def fmt_num(x: float, decimals: int = 2) -> str:
-    """Vietnamese number format: decimal comma, dot as thousands separator (1.234,56)."""
+    """Vietnamese number format: decimal comma, dot as thousands separator (1.234,56); rounded half up
+    (:func:`round_half_up`), as the published index is banded and ranked."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "–"
-    s = f"{x:,.{decimals}f}"
+    s = f"{round_half_up(x, decimals):,.{decimals}f}"
     return s.replace(",", "\u0001").replace(".", ",").replace("\u0001", ".")
 
 

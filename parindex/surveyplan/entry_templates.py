@@ -146,7 +146,9 @@ def assessment_template(meth: Methodology, communes: pd.DataFrame, *, year: int,
     """Self-assessment / appraisal form (sheet ``ChamDiem``): for each commune (or only ``commune_code``)
     one row per appraised leaf (Mã xã, Tên xã, Mã tiêu chí, Tên tiêu chí, Điểm tối đa pre-filled and
     locked) and one bonus (T) and one deduction (TR) row whose self-score is pre-set to 0 (the importer
-    requires a self-score on every row; an officer overwrites the 0 when the commune claims points).
+    requires a self-score on every row; an officer overwrites the 0 when the commune claims points). Several
+    grounds of bonus (deduction): the instructions ask for their total in the row and each ground in the
+    evidence note; a file with several T (TR) rows per commune is read too (scoring sums them, then caps).
     Scores are validated as decimals between 0 and the row's maximum; Không áp dụng is a dropdown "x"."""
     sel = _select_communes(communes, commune_code)
     lv = meth.leaves()
@@ -163,7 +165,9 @@ def assessment_template(meth: Methodology, communes: pd.DataFrame, *, year: int,
                          "Xã ghi Điểm tự chấm và Ghi chú minh chứng; ghi \"x\" ở cột Không áp dụng nếu tiêu chí không "
                          "áp dụng. Tổ thư ký ghi Điểm thẩm định (để trống = giữ điểm tự chấm) và Lý do thẩm định. "
                          f"Dòng {adj.bonus.code} = {adj.bonus.label.lower()}, dòng {adj.deduction.code} = "
-                         f"{adj.deduction.label.lower()} (tối đa theo cột Điểm tối đa)."],
+                         f"{adj.deduction.label.lower()}: có nhiều nội dung thì ghi tổng điểm và liệt kê từng nội "
+                         "dung ở cột Ghi chú minh chứng (nhiều dòng cùng mã của một xã được cộng lại); tổng chỉ được "
+                         "tính tối đa theo cột Điểm tối đa."],
                     ASSESSMENT_HEADER,
                     widths={"A": 9, "B": 22, "C": 11, "D": 52, "E": 10, "F": 11, "G": 11, "H": 40, "I": 44, "J": 11},
                     freeze_col=5)

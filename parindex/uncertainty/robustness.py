@@ -225,9 +225,12 @@ def rank_rows(values: np.ndarray, decimals: int = 2) -> np.ndarray:
 
 
 def band_index(values: np.ndarray, meth: Methodology, decimals: int = 2) -> np.ndarray:
-    """Index into ``meth.bands`` (highest first) of each value rounded to ``decimals`` — the array
-    equivalent of ``Methodology.band_of``."""
-    v = np.round(values, decimals)
+    """Index into ``meth.bands`` (highest first) of each value as published: rounded half up to ``decimals``
+    (:func:`parindex.text.round_half_up`; 89.995 → 90.00 → the "≥ 90" band) — the array equivalent of
+    ``Methodology.band_of``."""
+    from ..text import round_half_up
+
+    v = round_half_up(np.asarray(values, dtype=float), decimals)
     idx = np.zeros(v.shape, dtype=np.int8)
     for b in meth.bands:
         idx += (v < b.min_pct - TOL)
