@@ -287,7 +287,7 @@ def comparison_runs(folder: Path) -> tuple[Run, Run]:
         shutil.copyfile(meth_file, d / "methodology.yaml")
         meth = load_methodology(d / "methodology.yaml")
         params = {"year": 2023, "seed": 2023, "methodology": f"methodologies/{meth_file.name}",
-                  "inputs": {"raw_dir": raw}, "survey": {"group_weighting": weighting, "poststratify": True}}
+                  "inputs": {"raw_dir": raw}, "survey": {"group_weighting": weighting}}
         manifest = {"run_id": name, "year": 2023, "seed": 2023, "started": "2024-01-15T08:30:00+00:00",
                     "methodology": {"id": meth.meta.id, "path": params["methodology"]}, "params": params}
         runs.append(Run(d, manifest, params, results.reset_index(drop=True)))

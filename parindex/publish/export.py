@@ -280,7 +280,7 @@ def _decision_sheets(wb: Workbook, tables: dict[str, pd.DataFrame], results: pd.
     """The score stage's ``adjustment_log`` (every exclusion, zero weight, rescaling and bonus/deduction row
     with the points it moved) and ``estimator_check`` (index and band under both satisfaction estimators)."""
     log = tables.get("adjustment_log")
-    if isinstance(log, pd.DataFrame):
+    if isinstance(log, pd.DataFrame) and len(log):
         d = _add_names(log, results).assign(kind_label=log["kind"].map(ADJUSTMENT_KIND_LABELS).fillna(log["kind"])
                                             .astype("str"))
         _sheet(wb, "Điều chỉnh và loại trừ", d, [
