@@ -373,3 +373,20 @@ def test_entry_form_says_how_several_grounds_are_entered(mini, mini_communes):
     text = " ".join(str(c.value) for row in ws.iter_rows(max_row=5) for c in row if c.value)
     assert "nhiều dòng cùng mã của một xã được cộng lại" in text and "liệt kê từng nội dung" in text
 
+
+
+def test_a_whole_form_of_rescaled_scores_is_one_line_in_the_page(mini, mini_communes):
+    # X1 entered all four appraised leaves on a form with other maxima: 1.1.1 2/4, 1.1.2 2/4, 1.2 3/6, 2.1 5/10
+    # → each counted as the same share: 1/2, 1/2, 1.5/3, 2.5/5 — points moved −1, −1, −1.5, −2.5 = −6 of 20
+    # → −30 % in one line of the page; the table (and the xlsx) keep the four lines.
+    a = full_assessment()
+    a["max_points_form"] = NaN
+    x1 = a["commune_code"] == "X1"
+    a.loc[x1, "max_points_form"] = a.loc[x1, "self_points"] * 2
+    o = officials([(f"o{c}", "G1", c, "1.3", "A") for c in ("X1", "X2", "X3")])
+    s = ballots([(f"p{c}", c, "HT", (5, 5, 5)) for c in ("X1", "X2", "X3")])
+    t = scoring.score_all(a, o, s, mini, mini_communes)
+    assert t["adjustment_log"]["points_effect"].tolist() == [-1.0, -1.0, -1.5, -2.5]
+    html = render_report(t, mini, ReportContext(year=2023))
+    assert "4 tiêu chí chấm theo điểm tối đa trên biểu mẫu khác bộ tiêu chí" in html
+    assert ">-6,00<" in html and ">-30,00<" in html

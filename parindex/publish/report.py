@@ -351,6 +351,7 @@ def _decisions(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict |
                                other_band=bands.get(x[f"band_{other}"], x[f"band_{other}"]))
                           for _, x in moved.iterrows()]
     if log is not None:
+        log = _collapse_rescaled(log)
         out["n"] = len(log)
         out["rows"] = [dict(code=text_cell(x.commune_code), name=names.get(str(x.commune_code), ""),
                             kind=ADJUSTMENT_KIND_LABELS.get(x.kind, text_cell(x.kind)), detail=text_cell(x.detail),
@@ -359,6 +360,26 @@ def _decisions(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict |
                        for x in log.head(MAX_ROWS).itertuples()]
         out["truncated"] = len(log) > MAX_ROWS
     return out
+
+
+def _collapse_rescaled(log: pd.DataFrame, keep: int = 3) -> pd.DataFrame:
+    """A commune with more than ``keep`` scores rescaled from the form's maximum (a whole form made for another
+    methodology version) gets one line for them in the page: their count and the points they moved together
+    (exact: a rescaling changes points, not the maximum, so the effects add up). The xlsx lists each."""
+    r = log["kind"] == "rescaled_form_maximum"
+    n = r.groupby(log["commune_code"]).transform("sum")
+    many = r & (n > keep)
+    if not many.any():
+        return log
+    g = log[many].groupby("commune_code", sort=False).agg(
+        points_effect=("points_effect", "sum"), max_effect=("max_effect", "sum"), index_effect=("index_effect", "sum"),
+        n=("kind", "size"), first=("kind", lambda x: x.index[0]))
+    g["kind"] = "rescaled_form_maximum"
+    g["detail"] = (g["n"].astype(str) + " tiêu chí chấm theo điểm tối đa trên biểu mẫu khác bộ tiêu chí, quy đổi "
+                   "cùng tỷ lệ (từng tiêu chí ở trang “Điều chỉnh và loại trừ” của tệp results.xlsx)")
+    g = g.reset_index().set_index("first")
+    out = pd.concat([log[~many], g[log.columns]]).sort_index(kind="stable")
+    return out.reset_index(drop=True)
 
 
 def _decision_notes(decisions: dict | None) -> list[str]:
