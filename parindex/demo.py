@@ -250,7 +250,7 @@ def _assessment(rng: np.random.Generator, year: int, meth: Methodology, communes
     # Not applicable: apologies for late dossiers (3.3) in communes without late dossiers.
     na = np.zeros(len(ci), bool)
     if "3.3" in set(leaves["code"]):
-        na_communes = rng.choice(nc, size=int(rng.integers(2, 5)), replace=False)
+        na_communes = rng.choice(nc, size=min(nc, int(rng.integers(2, 5))), replace=False)
         na = np.isin(ci, na_communes) & (leaves["code"].to_numpy()[li] == "3.3")
     # Appraisal cuts: one step (sometimes two) with a reason; weaker communes lose more.
     p_cut = np.clip(0.14 - 0.035 * z, 0.03, 0.25)[ci]
@@ -306,13 +306,13 @@ def _assessment(rng: np.random.Generator, year: int, meth: Methodology, communes
     # Bonus for a few communes (better ones more likely), a deduction for one or two.
     adj = meth.adjustments
     pb = np.exp(z) / np.exp(z).sum()
-    for c in sorted(rng.choice(nc, size=int(rng.integers(2, 5)), replace=False, p=pb)):
+    for c in sorted(rng.choice(nc, size=min(nc, int(rng.integers(2, 5))), replace=False, p=pb)):
         v = float(rng.choice([0.5, 1.0, 1.5]))
         rows.append([code_c[c], name_c[c], adj.bonus.code, adj.bonus.label, adj.bonus.cap, v,
                      v if rng.random() < 0.7 else v - 0.5, BONUS_REASONS[rng.integers(len(BONUS_REASONS))], None,
                      None])
     pd_ = np.exp(-z) / np.exp(-z).sum()
-    for c in sorted(rng.choice(nc, size=int(rng.integers(1, 3)), replace=False, p=pd_)):
+    for c in sorted(rng.choice(nc, size=min(nc, int(rng.integers(1, 3))), replace=False, p=pd_)):
         v = float(rng.choice([0.5, 1.0]))
         rows.append([code_c[c], name_c[c], adj.deduction.code, adj.deduction.label, adj.deduction.cap, v, None,
                      DEDUCTION_REASONS[rng.integers(len(DEDUCTION_REASONS))], None, None])

@@ -69,8 +69,9 @@ class District(_M):
         if isinstance(v, int):
             if 100 <= v <= 999:
                 return str(v)
-            raise ValueError(f'ghi mã huyện dạng chữ trong dấu nháy, ví dụ code: "0{v:02d}" hoặc "00{v}" '
-                             f'(write the district code as quoted text: YAML reads 042 as the number {v})')
+            raise ValueError(f'mã huyện {v} mất các số 0 đứng đầu: ghi mã dạng chữ trong dấu nháy, ví dụ code: "042" '
+                             f'(write the district code as quoted text; YAML reads an unquoted 042 as the octal '
+                             f'number 34)')
         return v
 
 
