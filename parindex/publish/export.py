@@ -129,8 +129,9 @@ def _leaf_labels(meth: Methodology) -> pd.Series:
     return pd.Series(lv["label"].to_numpy(), index=lv["code"].to_numpy())
 
 
-def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbook:
-    """One formatted sheet per table present (results is required)."""
+def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district: dict | None = None) -> Workbook:
+    """One formatted sheet per table present (results is required); ``district`` (name, province, code: what
+    :meth:`parindex.district.DistrictInfo.public` gives) heads the sheet "Phương pháp"."""
     if "results" not in tables:
         raise ValueError("write_results_xlsx: the table 'results' is required")
     res = results_frame(tables["results"], meth)
@@ -247,9 +248,13 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
             Col("rank_p95", "Hạng: phân vị 95 %", "num")] + bcols + extra)
 
     m = meth.meta
-    info = pd.DataFrame({"key": ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú", "Chờ",
-                                 "SHA-256 tệp phương pháp"],
-                         "value": [m.id, m.version, m.title, m.status, m.note, m.pending or "", meth.sha256 or ""]})
+    d = district or {}
+    place = [(k, str(d[f])) for k, f in (("Huyện", "name"), ("Tỉnh", "province"), ("Mã huyện (Tổng cục Thống kê)", "code"))
+             if d.get(f)]
+    info = pd.DataFrame({"key": [k for k, _ in place] + ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú",
+                                                          "Chờ", "SHA-256 tệp phương pháp"],
+                         "value": [v for _, v in place] + [m.id, m.version, m.title, m.status, m.note, m.pending or "",
+                                                            meth.sha256 or ""]})
     _sheet(wb, "Phương pháp", info, [Col("key", "Thông tin"), Col("value", "Giá trị")])
 
     wb.properties.creator = "parindex"
@@ -264,9 +269,11 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return _workbook_bytes(wb, FIXED_TIME, ZIP_TIME)
 
 
-def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path) -> None:
-    """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes."""
-    write_bytes_atomic(workbook_bytes(build_workbook(tables, meth)), Path(path))
+def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path,
+                       district: dict | None = None) -> None:
+    """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes; ``district`` as in
+    :func:`build_workbook`."""
+    write_bytes_atomic(workbook_bytes(build_workbook(tables, meth, district)), Path(path))
 
 
 def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:
