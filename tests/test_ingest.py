@@ -16,7 +16,7 @@ from bad_inputs import (CASES, COMMUNES, OFF_HEADER, OFF_SHEET, SAT_HEADER, ball
 from conftest import REFERENCE_METHODOLOGY
 
 from parindex import demo
-from parindex.communes import CommuneMatcher, load_communes
+from parindex.communes import CommuneMatcher
 from parindex.ingest import (CleanData, InputError, clean_year, read_assessment, read_dossiers, read_officials,
                              read_satisfaction)
 from parindex.methodology import load_methodology, parse_methodology
