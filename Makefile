@@ -29,8 +29,9 @@ $(VENV)/.installed-lab: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[lab]'
 	touch $@
 
+# Benchmarks (on demand): prints a table and writes benchmarks/results.json (see benchmarks/README.md).
 bench: setup
-	$(PY) benchmarks/bench_robustness.py
+	$(PY) benchmarks/bench_pipeline.py
 
 demo-data: setup
 	$(PY) -m parindex.demo --year 2022 --seed 2022 --out data/raw/2022

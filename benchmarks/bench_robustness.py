@@ -1,7 +1,7 @@
 """Benchmark of parindex.uncertainty.robustness.run_robustness on synthetic data at two scales.
 
 (a) the 235 communes of Hải Dương (province_code "30"), (b) all 10,598 communes of Vietnam, names and
-codes from ../shared/reference/vn_admin_units_2023-04-10.csv. Synthetic clean tables (assessment;
+codes from data/reference/vn_admin_units_2023-04-10.csv (shipped with the project). Synthetic clean tables (assessment;
 officials' survey: the same 33 + 1 + 12 respondents, ballot ids CB01…CB46, rate every commune, as in
 the real design, so the joint bootstrap of respondents is exercised at full width; 50 satisfaction
 ballots per commune) are scored with parindex.scoring.score_all, then the robustness analysis runs
@@ -34,7 +34,7 @@ from parindex.uncertainty.robustness import RobustnessParams, run_robustness  # 
 from parindex.scoring import score_all  # noqa: E402
 
 METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
-ADMIN_UNITS = ROOT.parent / "shared" / "reference" / "vn_admin_units_2023-04-10.csv"
+ADMIN_UNITS = ROOT / "data" / "reference" / "vn_admin_units_2023-04-10.csv"
 
 
 def load_units(province_code: str | None) -> pd.DataFrame:

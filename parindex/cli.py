@@ -102,8 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     rp.set_defaults(func=_cmd_replay)
 
     from .cli_survey import register
+    from .project_init import register as register_init
 
     register(sub)
+    register_init(sub)
     return p
 
 

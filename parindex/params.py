@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class ParamsError(ValueError):
@@ -61,9 +61,10 @@ class Survey(_M):
 class District(_M):
     """Who is scored: the district's identity is data, never code (see :mod:`parindex.district`).
 
-    ``code`` is the statistics-office district code (e.g. "300" for Huyện Thanh Miện); name, province and
+    ``code`` is the statistics-office district code (three digits, written as text); name, province and
     the commune list are looked up in the national reference list the project ships unless given here.
-    ``communes`` may name a commune list file instead (statistics-office or national layout)."""
+    ``communes`` may name a commune list file instead (statistics-office or national layout); ``name`` (with
+    ``province``) alone is looked up in the national list as well."""
     code: str | None = None
     name: str | None = None
     province: str | None = None
@@ -71,6 +72,21 @@ class District(_M):
     officials_groups: dict[str, int] | None = None   # respondents per group code; default: the methodology's
     ballots_per_commune: int | None = Field(None, ge=1)  # satisfaction ballots per commune; default: the methodology's
     salt: str = Field("parindex", min_length=1)       # secret of the duplicate-detection hash; never published
+
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code_as_text(cls, v: Any) -> Any:
+        # YAML reads an unquoted 123 as a number, and 042 as the octal number 34: a number of three digits is
+        # taken as written, a smaller one is refused (its leading zeros are lost).
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, int):
+            if 100 <= v <= 999:
+                return str(v)
+            raise ValueError(f'mã huyện {v} mất các số 0 đứng đầu: ghi mã dạng chữ trong dấu nháy, ví dụ code: "042" '
+                             f'(write the district code as quoted text; YAML reads an unquoted 042 as the octal '
+                             f'number 34)')
+        return v
 
 
 class Robustness(_M):
@@ -178,6 +194,16 @@ def flatten_params(d: dict, prefix: str = "") -> dict[str, object]:
 _ALIASES = {"satisfaction.points": "satisfaction.satisfaction_points"}
 
 
+def _is_text(dotted: str) -> bool:
+    """Whether the parameter at ``dotted`` holds text (str or str | None)."""
+    model: type[BaseModel] = RunParams
+    *parents, last = dotted.split(".")
+    for name in parents:
+        model = model.model_fields[name].annotation
+    ann = model.model_fields[last].annotation
+    return ann is str or ann == (str | None)
+
+
 def _set(d: dict, dotted: str, raw: str) -> None:
     dotted = _ALIASES.get(dotted, dotted)
     keys = valid_keys()
@@ -186,7 +212,12 @@ def _set(d: dict, dotted: str, raw: str) -> None:
     if dotted not in keys:
         shown = [k if k != "satisfaction.satisfaction_points" else "satisfaction.points" for k in keys]
         raise ParamsError(f"unknown parameter {dotted!r}. Valid keys: " + ", ".join(shown))
-    value = yaml.safe_load(raw) if raw != "" else None
+    if raw == "":
+        value = None
+    elif _is_text(dotted) and not raw[:1] in ("'", '"'):
+        value = raw            # text as typed: --set district.code=042 stays "042"
+    else:
+        value = yaml.safe_load(raw)
     node = d
     parts = dotted.split(".")
     for p in parts[:-1]:
@@ -198,6 +229,12 @@ def default_params(year: int) -> dict[str, Any]:
     """The parameters every run starts from before its file and ``--set`` values: only what depends on the
     year (every other default lives in the models above)."""
     return {"year": year, "seed": year, "inputs": {"raw_dir": f"data/raw/{year}"}}
+
+
+def survey_period(year: int) -> tuple[dt.date, dt.date]:
+    """The satisfaction survey period the district plan sets for ``year`` (1 October – 15 December): what
+    ``parindex init`` writes into a new year's parameters and what the demo generator dates its ballots in."""
+    return dt.date(year, 10, 1), dt.date(year, 12, 15)
 
 
 def load_params(year: int, params_file: str | Path | None = None, sets: list[str] | None = None,

@@ -174,7 +174,8 @@ def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
         charts["khoang_thu_hang"] = robustness_figures.fig_rank_intervals(tables["robustness"])
     paths = [out / "results.csv", out / "results.xlsx"]
     write_results_csv(results, meth, out / "results.csv")
-    write_results_xlsx(tables, meth, out / "results.xlsx", run.params.scoring.rank_decimals)
+    write_results_xlsx(tables, meth, out / "results.xlsx", district=run.district.public(),
+                       rank_decimals=run.params.scoring.rank_decimals)
     if "robustness" in tables:
         tables["robustness"].to_csv(out / "robustness.csv", index=False, lineterminator="\n")
         paths.append(out / "robustness.csv")

@@ -24,12 +24,30 @@ def strip_diacritics(s: str) -> str:
     return unicodedata.normalize("NFC", "".join(ch for ch in s if unicodedata.category(ch) != "Mn"))
 
 
+def plain_key(s: str) -> str:
+    """Matching key of a name kept whole: no diacritics, lower case, single spaces."""
+    s = strip_diacritics(nfc(str(s))).lower()
+    return re.sub(r"[\s\u00a0_\-]+", " ", s).strip()
+
+
+_PREFIX_TYPE = {"thi tran": "tt", "tt": "tt", "xa": "x", "x": "x", "phuong": "p", "p": "p", "thi xa": "tx", "tx": "tx"}
+
+
+def typed_key(s: str) -> str | None:
+    """Key of a name written with its type prefix, the prefix in one spelling: "Thị trấn Yên Viên" and
+    "TT Yen Vien" → "tt:yen vien", "Xã Yên Viên" and "X. Yên Viên" → "x:yen vien"; None without a prefix."""
+    p = plain_key(s)
+    m = _PREFIX.match(p)
+    if not m:
+        return None
+    word = re.sub(r"^(?:ubnd\s+)?(?:uy ban nhan dan\s+)?", "", p[:m.end()]).strip(" .")
+    t = _PREFIX_TYPE.get(word)
+    return f"{t}:{p[m.end():].strip()}" if t else None
+
+
 def name_key(s: str) -> str:
     """Matching key of a commune name: no diacritics, lower case, single spaces, no "Xã"/"TT"/"X." prefix."""
-    s = strip_diacritics(nfc(str(s))).lower()
-    s = re.sub(r"[\s\u00a0_\-]+", " ", s).strip()
-    s = _PREFIX.sub("", s).strip()
-    return s
+    return _PREFIX.sub("", plain_key(s)).strip()
 
 
 #: scaled values closer than this (relative) to a half are taken as the half: float noise such as

@@ -43,6 +43,7 @@ from parindex.uncertainty.intervals import survey_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
+THANH_MIEN = ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"
 VARIANT_METHODOLOGY = ROOT / "methodologies" / "variant-survey40-v1.yaml"
 
 SCRIPT_INJECTION = "<script>window.__pwned=1</script>"
@@ -79,7 +80,7 @@ def methodology() -> Methodology:
 
 
 def communes() -> pd.DataFrame:
-    c = load_communes()
+    c = load_communes(THANH_MIEN)
     c = c[c["commune_code"].isin(CODES)].reset_index(drop=True)
     c.loc[c["commune_code"] == "11248", "commune_name"] = "Xã Ngô Quyền " + SCRIPT_INJECTION
     return c

@@ -207,7 +207,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 def test_chart_images_are_valid_pngs_and_leave_the_html_alone(scored, tmp_path):
     tables, meth = scored
     rob, summary = robustness_tables()
-    ctx = ReportContext(year=2023, robustness_summary=summary)
+    ctx = ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương",
+                        robustness_summary=summary)
     before = render_report({**tables, **rob}, meth, ctx)
     figs = {"xep_hang": F.fig_ranking(tables["results"], meth), "diem_linh_vuc": F.fig_fields(tables["results"], meth),
             "khoang_thu_hang": RF.fig_rank_intervals(rob["robustness"])}

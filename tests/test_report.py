@@ -35,7 +35,7 @@ def scored():
 @pytest.fixture(scope="module")
 def context():
     _, summary = robustness_tables()
-    return ReportContext(year=2023, run_label="reference-default-v1 · seed 7", params={"seed": 7},
+    return ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", run_label="reference-default-v1 · seed 7", params={"seed": 7},
                          notes=["Ghi chú kiểm thử: 1 tiêu chí thiếu dữ liệu"], robustness_summary=summary,
                          previous_year=2022)
 

@@ -136,9 +136,11 @@ def _leaf_labels(meth: Methodology) -> pd.Series:
     return pd.Series(lv["label"].to_numpy(), index=lv["code"].to_numpy())
 
 
-def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, rank_decimals: int = 2) -> Workbook:
-    """One formatted sheet per table present (results is required); ``rank_decimals`` is the run's published
-    precision, stated with the band rule on the methodology sheet."""
+def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district: dict | None = None,
+                   rank_decimals: int = 2) -> Workbook:
+    """One formatted sheet per table present (results is required); ``district`` (name, province, code: what
+    :meth:`parindex.district.DistrictInfo.public` gives) heads the sheet "Phương pháp"; ``rank_decimals`` is the
+    run's published precision, stated there with the band rule."""
     if "results" not in tables:
         raise ValueError("write_results_xlsx: the table 'results' is required")
     res = results_frame(tables["results"], meth)
@@ -257,15 +259,19 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, rank_deci
     _decision_sheets(wb, tables, results, meth)
 
     m = meth.meta
+    d = district or {}
     adj = meth.adjustments
-    info = pd.DataFrame({"key": ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú", "Chờ",
-                                 "SHA-256 tệp phương pháp", "Cách tính chỉ số hài lòng", "Quy tắc xếp loại",
-                                 f"{adj.bonus.label}, {adj.deduction.label.lower()} nhiều dòng"],
-                         "value": [m.id, m.version, m.title, m.status, m.note, m.pending or "", meth.sha256 or "",
-                                   ESTIMATOR_LABELS[meth.satisfaction_survey.estimator],
-                                   band_rule_text(meth, rank_decimals),
-                                   f"Các dòng của một xã được cộng lại rồi mới áp mức tối đa ({adj.bonus.cap:g} / "
-                                   f"{adj.deduction.cap:g} điểm); từng dòng ở trang “Điều chỉnh và loại trừ”."]})
+    place = [(k, str(d[f])) for k, f in (("Huyện", "name"), ("Tỉnh", "province"), ("Mã huyện (Tổng cục Thống kê)", "code"))
+             if d.get(f)]
+    rules = [("Cách tính chỉ số hài lòng", ESTIMATOR_LABELS[meth.satisfaction_survey.estimator]),
+             ("Quy tắc xếp loại", band_rule_text(meth, rank_decimals)),
+             (f"{adj.bonus.label}, {adj.deduction.label.lower()} nhiều dòng",
+              f"Các dòng của một xã được cộng lại rồi mới áp mức tối đa ({adj.bonus.cap:g} / {adj.deduction.cap:g} "
+              "điểm); từng dòng ở trang “Điều chỉnh và loại trừ”.")]
+    info = pd.DataFrame({"key": [k for k, _ in place] + ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú",
+                                                          "Chờ", "SHA-256 tệp phương pháp"] + [k for k, _ in rules],
+                         "value": [v for _, v in place] + [m.id, m.version, m.title, m.status, m.note, m.pending or "",
+                                                            meth.sha256 or ""] + [v for _, v in rules]})
     _sheet(wb, "Phương pháp", info, [Col("key", "Thông tin"), Col("value", "Giá trị")])
 
     wb.properties.creator = "parindex"
@@ -306,10 +312,11 @@ def workbook_bytes(wb: Workbook) -> bytes:
     return _workbook_bytes(wb, FIXED_TIME, ZIP_TIME)
 
 
-def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path, rank_decimals: int = 2
-                       ) -> None:
-    """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes."""
-    write_bytes_atomic(workbook_bytes(build_workbook(tables, meth, rank_decimals)), Path(path))
+def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path,
+                       district: dict | None = None, rank_decimals: int = 2) -> None:
+    """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes; ``district`` and
+    ``rank_decimals`` as in :func:`build_workbook`."""
+    write_bytes_atomic(workbook_bytes(build_workbook(tables, meth, district, rank_decimals)), Path(path))
 
 
 def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:

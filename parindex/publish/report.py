@@ -59,8 +59,8 @@ MAX_ROWS = 500  # longest data-quality listing shown in the page (the xlsx/csv c
 @dataclass
 class ReportContext:
     year: int
-    district: str = "Huyện Thanh Miện"
-    province: str = "Tỉnh Hải Dương"
+    district: str                    # the run's district and province (parindex.district.DistrictInfo)
+    province: str
     run_label: str = ""              # e.g. methodology id + seed, shown in a footer
     params: dict = field(default_factory=dict)   # shown in the methodology appendix
     notes: list[str] = field(default_factory=list)  # warnings shown prominently in the summary
