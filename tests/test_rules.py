@@ -261,7 +261,8 @@ def test_log_and_check_in_the_report_and_the_xlsx(log_case, estimator_case, mini
                                                   tmp_path):
     a, o, s, d = estimator_case
     t = scoring.score_all(a, o, s, mini, mini_communes, dossiers=d)
-    html = render_report(t, mini, ReportContext(year=2023, params={"scoring": {"rank_decimals": 2}}))
+    html = render_report(t, mini, ReportContext(year=2023, district="Huyện Thử", province="Tỉnh Thử",
+                                                params={"scoring": {"rank_decimals": 2}}))
     # the estimator used, and the commune whose band the other would change, in the summary and the appendix
     assert "Chỉ số hài lòng tính theo tỷ lệ đơn giản (mỗi phiếu như nhau, theo quy định)" in html
     assert "Xã Một (87,50\u00a0%, 80–90; theo cách kia 90,00\u00a0%, ≥ 90)" in html
@@ -270,7 +271,7 @@ def test_log_and_check_in_the_report_and_the_xlsx(log_case, estimator_case, mini
     a2, o2, s2, d2 = log_case
     meth = parse_methodology(_two_questions(mini_dict), "mini2")
     t2 = scoring.score_all(a2, o2, s2, meth, mini_communes, dossiers=d2)
-    html = render_report(t2, meth, ReportContext(year=2023))
+    html = render_report(t2, meth, ReportContext(year=2023, district="Huyện Thử", province="Tỉnh Thử"))
     assert 'id="adjustment-log"' in html and "Điểm thưởng vượt mức tối đa" in html and "+14,12" in html
     write_results_xlsx(t2, meth, tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
@@ -369,7 +370,7 @@ def test_reader_keeps_several_bonus_rows_and_refuses_repeated_criteria(tmp_path,
 
 def test_entry_form_says_how_several_grounds_are_entered(mini, mini_communes):
     from parindex.surveyplan.entry_templates import assessment_template
-    ws = assessment_template(mini, mini_communes, year=2023).active
+    ws = assessment_template(mini, mini_communes, year=2023, district="UBND HUYỆN THỬ").active
     text = " ".join(str(c.value) for row in ws.iter_rows(max_row=5) for c in row if c.value)
     assert "nhiều dòng cùng mã của một xã được cộng lại" in text and "liệt kê từng nội dung" in text
 
@@ -387,6 +388,6 @@ def test_a_whole_form_of_rescaled_scores_is_one_line_in_the_page(mini, mini_comm
     s = ballots([(f"p{c}", c, "HT", (5, 5, 5)) for c in ("X1", "X2", "X3")])
     t = scoring.score_all(a, o, s, mini, mini_communes)
     assert t["adjustment_log"]["points_effect"].tolist() == [-1.0, -1.0, -1.5, -2.5]
-    html = render_report(t, mini, ReportContext(year=2023))
+    html = render_report(t, mini, ReportContext(year=2023, district="Huyện Thử", province="Tỉnh Thử"))
     assert "4 tiêu chí chấm theo điểm tối đa trên biểu mẫu khác bộ tiêu chí" in html
     assert ">-6,00<" in html and ">-30,00<" in html
