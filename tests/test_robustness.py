@@ -25,8 +25,10 @@ import pandas as pd
 import pytest
 
 from parindex.methodology import parse_methodology
-from parindex.uncertainty.robustness import (RobustnessParams, _Draws, _index, _original_arrays, _prepare, band_index,
-                                 rank_rows, run_robustness, sobol_indices)
+from parindex.params import Robustness
+from parindex.uncertainty.alternatives import RuleSpace
+from parindex.uncertainty.robustness import _Draws, _index, _original_pool, _prepare, run_robustness, sobol_indices
+from parindex.uncertainty.rules import band_index, rank_rows
 from parindex.publish.robustness_figures import fig_outrank_heatmap, fig_rank_intervals, fig_sobol, plain_language
 from parindex.scoring import score_all
 
@@ -106,7 +108,12 @@ def _run(toy, **kw):
     kw.setdefault("n_draws", 200)
     kw.setdefault("sobol_n", 64)
     kw.setdefault("n_replicates", 200)
-    return run_robustness(*toy, RobustnessParams(**kw))
+    seed = kw.pop("seed", 2023)
+    return run_robustness(*toy, Robustness(**kw), seed=seed, rank_decimals=2)
+
+
+def _draws(prep, seed=2023, **kw):
+    return _Draws(prep, Robustness(**kw), seed)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,18 +126,25 @@ def test_fixture_published_values(toy):
 
 def test_rank_rows_ties_and_band_index(toy):
     # rounded to 2 decimals: 90.00, 90.00, 85.00, 90.00 → ranks 1, 1, 4, 1 (ties share the best rank)
-    assert rank_rows(np.array([[90.004, 90.001, 85.0, 90.001]])).tolist() == [[1, 1, 4, 1]]
+    assert rank_rows(np.array([[90.004, 90.001, 85.0, 90.001]]), 2).tolist() == [[1, 1, 4, 1]]
     # 89.996 rounds to 90.00 → band A (index 0); 79.99 → C (2); 80 → B (1)
-    assert band_index(np.array([89.996, 79.99, 80.0, 95.0]), toy[0]).tolist() == [0, 2, 1, 0]
+    assert band_index(np.array([89.996, 79.99, 80.0, 95.0]), toy[0], 2).tolist() == [0, 2, 1, 0]
 
 
 def test_index_under_rule_alternatives_by_hand(toy):
-    prep = _prepare(*toy, decimals=2)
-    surv = _original_arrays(prep)
+    prep = _prepare(*toy, decimals=2, officials_joint=True)
+    assert prep.published == {"officials_groups": "pooled", "satisfaction_factor": "share_positive",
+                              "aggregation": "arithmetic"}
     one = np.ones((1, 2))
 
     def idx(bits, lam=one):
-        return _index(prep, lam, np.array([bits]), np.zeros(1, dtype=np.int64), surv, anchor=False)[0]
+        # bits: (equal groups, rescaled mean, geometric) → one named option per alternative
+        opts = {"officials_groups": ("pooled", "equal")[bits[0]],
+                "satisfaction_factor": ("share_positive", "rescaled_mean")[bits[1]],
+                "aggregation": ("arithmetic", "geometric")[bits[2]]}
+        space = RuleSpace({n: (o,) for n, o in opts.items()}, opts)
+        zero = np.zeros(1, dtype=np.int64)
+        return _index(prep, space, lam, zero, zero, _original_pool(prep, space), anchor=False)[0]
 
     # published options reproduce the published index
     assert idx([False, False, False]) == pytest.approx([100.0, 80.5, 76.0 + 1 / 6])
@@ -212,17 +226,17 @@ def test_stratified_bootstrap_of_officials(toy, joint):
     # Field 1 of X2 = 36 + that (2.2 is all A → 10 in field 2 whatever the replicate). The marginal distribution
     # of one commune is the same whether respondents are drawn jointly for all communes or per commune.
     prep = _prepare(*toy, decimals=2, officials_joint=joint)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=5, officials_joint=joint))
-    f1 = d.pool["PA"][:d.n_replicates, 1, 0]           # pooled option, commune X2, field 1
+    d = _draws(prep, n_replicates=2000, seed=5, officials_joint=joint)
+    f1 = d.pool.PA[:d.n_replicates, 1, 0]              # pooled option (variant 0), commune X2, field 1
     vals, counts = np.unique(np.round(f1, 6), return_counts=True)
     assert vals.tolist() == pytest.approx([36 + 28 / 3, 48.0, 36 + 44 / 3])
     assert (counts / counts.sum()) == pytest.approx([0.25, 0.5, 0.25], abs=0.04)
-    assert np.allclose(d.pool["PA"][:d.n_replicates, 1, 1], 18 + 10)
+    assert np.allclose(d.pool.PA[:d.n_replicates, 1, 1], 18 + 10)
 
 
 def test_weight_draws_stay_within_spread(toy):
-    prep = _prepare(*toy, decimals=2)
-    lam = _Draws(prep, RobustnessParams(sampling=False, seed=3)).weights(0)
+    prep = _prepare(*toy, decimals=2, officials_joint=True)
+    lam = _draws(prep, sampling=False, seed=3).weights(0)
     w = lam * prep.W
     assert np.allclose(w.sum(axis=1), 100.0)
     # each share (1 ± 0.25) W renormalised by a total within (0.75, 1.25) × 100
@@ -244,14 +258,15 @@ def test_inconsistent_tables_are_refused(toy):
     bad = off.copy()
     bad.loc[(bad["commune_code"] == "X2") & (bad["question"] == "2.2"), "answer"] = "B"
     with pytest.raises(ValueError, match=r"commune X2, question 2\.2"):
-        run_robustness(meth, leaf, bad, sat, res, RobustnessParams(n_draws=10))
+        run_robustness(meth, leaf, bad, sat, res, Robustness(n_draws=10), seed=1, rank_decimals=2)
     with pytest.raises(ValueError, match="weight_dist"):
-        run_robustness(*toy, RobustnessParams(weight_dist="normal"))
+        Robustness(weight_dist="normal")
 
 
 def test_figures_and_plain_language(toy):
     meth, leaf, off, sat, res = _tables(names=("Xã <b>An</b>", "Xã Bình", "Xã Cường"))
-    r = run_robustness(meth, leaf, off, sat, res, RobustnessParams(n_draws=200, sobol_n=64, n_replicates=200))
+    r = run_robustness(meth, leaf, off, sat, res, Robustness(n_draws=200, sobol_n=64, n_replicates=200), seed=1,
+                       rank_decimals=2)
     f = fig_rank_intervals(r.per_commune)
     assert f.layout.separators == ",."
     labels = list(f.data[0].y)
@@ -299,9 +314,9 @@ def test_weighted_satisfaction_bootstrap_within_procedure_field():
     scored = score_all(assessment, officials, sat, meth, communes)
     leaf = scored["leaf_scores"].set_index(["commune_code", "code"])
     assert leaf.loc[("X3", "2.3"), "points"] == pytest.approx(8.75)
-    prep = _prepare(meth, scored["leaf_scores"], officials, sat, scored["results"], decimals=2)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=8))
-    s3 = d.pool["S"][:d.n_replicates, 2]                # share of 4–5, commune X3
+    prep = _prepare(meth, scored["leaf_scores"], officials, sat, scored["results"], decimals=2, officials_joint=True)
+    d = _draws(prep, n_replicates=2000, seed=8)
+    s3 = d.pool.S[:d.n_replicates, 2]                   # share of 4–5 (variant 0), commune X3
     vals, counts = np.unique(np.round(s3, 6), return_counts=True)
     assert vals.tolist() == pytest.approx([7.5, 8.75, 10.0])
     assert (counts / counts.sum()) == pytest.approx([0.25, 0.5, 0.25], abs=0.04)
@@ -362,11 +377,11 @@ def test_joint_officials_bootstrap_moves_communes_together():
     # X3 is rated by R1 only: k ≥ 1 → all A → officials 30 of max 30; k = 0 → no valid answer, points and
     # maximum both drop → officials' max 0 exactly when X1's officials' points are 0.
     tabs = _two_raters()
-    prep = _prepare(*tabs, decimals=2)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=9))
+    prep = _prepare(*tabs, decimals=2, officials_joint=True)
+    d = _draws(prep, n_replicates=2000, seed=9)
     R = d.n_replicates
     x1, x2, x3 = (list(prep.codes).index(c) for c in ("X1", "X2", "X3"))   # pool order = published order
-    pa, ma = d.pool["PA"][:R], d.pool["MA"][:R]            # pooled option: (replicate, commune, field)
+    pa, ma = d.pool.PA[:R], d.pool.MA[:R]                  # pooled option: (replicate, commune, field)
     assert np.allclose(pa[:, x1, 0] - pa[:, x2, 0], 2.0) and np.allclose(pa[:, x1, 1] - pa[:, x2, 1], 0.0)
     off1 = pa[:, x1, 0] - 40 + pa[:, x1, 1] - 20            # X1's officials' points
     vals, counts = np.unique(np.round(off1, 6), return_counts=True)
@@ -384,10 +399,10 @@ def test_per_commune_officials_bootstrap_lets_communes_differ():
     # X3's only G1 ballot is R1's → always drawn → X3's officials' points always 30 of 30.
     tabs = _two_raters()
     prep = _prepare(*tabs, decimals=2, officials_joint=False)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=9, officials_joint=False))
+    d = _draws(prep, n_replicates=2000, seed=9, officials_joint=False)
     R = d.n_replicates
     x1, x2, x3 = (list(prep.codes).index(c) for c in ("X1", "X2", "X3"))
-    pa, ma = d.pool["PA"][:R], d.pool["MA"][:R]
+    pa, ma = d.pool.PA[:R], d.pool.MA[:R]
     diff = pa[:, x1, 0] - pa[:, x2, 0]
     vals = np.unique(np.round(diff, 6))
     assert vals.tolist() == [-18.0, -8.0, 2.0, 12.0, 22.0]
@@ -403,8 +418,8 @@ def test_joint_resampling_keeps_rank_differences_that_a_common_rater_effect_cann
     # Joint: X1 is ahead of X2 in every draw (outrank 1 and 0); X3 is ahead of X1 when k ≤ 1 (¾ of the draws).
     # Per commune: X2 overtakes X1 when k2 > k1: P(k1 = 0)·P(k2 ≥ 1) + P(k1 = 1)·P(k2 = 2) = ¼·¾ + ½·¼ = 5/16.
     common = dict(weights=False, rules=False, n_draws=2000, n_replicates=2000, sobol_n=64)
-    joint = run_robustness(*_two_raters(), RobustnessParams(**common))
-    per = run_robustness(*_two_raters(), RobustnessParams(officials_joint=False, **common))
+    joint = run_robustness(*_two_raters(), Robustness(**common), seed=2023, rank_decimals=2)
+    per = run_robustness(*_two_raters(), Robustness(officials_joint=False, **common), seed=2023, rank_decimals=2)
     assert joint.outrank.loc["X1", "X2"] == 1.0 and joint.outrank.loc["X2", "X1"] == 0.0
     assert per.outrank.loc["X2", "X1"] == pytest.approx(5 / 16, abs=0.04)
     pc = joint.per_commune.set_index("commune_code")
@@ -428,7 +443,7 @@ def test_joint_resampling_with_every_source_off_and_mode_mismatch(toy):
     # The design and the parameters must agree.
     prep = _prepare(*toy, decimals=2, officials_joint=True)
     with pytest.raises(ValueError, match="officials_joint"):
-        _Draws(prep, RobustnessParams(officials_joint=False))
+        _draws(prep, officials_joint=False)
 
 
 def test_joint_layout_too_large_is_refused(toy, monkeypatch):
@@ -439,4 +454,4 @@ def test_joint_layout_too_large_is_refused(toy, monkeypatch):
     with pytest.raises(ValueError, match=r"table 'officials': 3 respondents .* officials_joint=False"):
         _prepare(*toy, decimals=2, officials_joint=True)
     monkeypatch.setattr(rob, "_JOINT_BYTES", 288)
-    assert _prepare(*toy, decimals=2, officials_joint=True).off.n_slots == 3
+    assert _prepare(*toy, decimals=2, officials_joint=True).off.n_units == 3
