@@ -455,3 +455,256 @@ def test_joint_layout_too_large_is_refused(toy, monkeypatch):
         _prepare(*toy, decimals=2, officials_joint=True)
     monkeypatch.setattr(rob, "_JOINT_BYTES", 288)
     assert _prepare(*toy, decimals=2, officials_joint=True).off.n_units == 3
+
+
+# ------------------------------------------------------------------------------------------------
+# Named rule alternatives (hand-computed, MINI methodology of conftest: scale 20)
+# ------------------------------------------------------------------------------------------------
+def _mini_tables(mini, group_weighting="pooled"):
+    """Two communes scored with MINI. The same respondents b1, b2 (G1) and b3 (G2) rate both on 1.3 (3 points).
+
+    X1: appraisal 1.1.1 2 + 1.1.2 2 + 1.2 3 + 2.1 4 = 11; officials A, A | D → pooled 2/3 → 2, equal
+        (1 + 0)/2 → 1.5; SIPAS ballots (Q1, Q2 | Q3) = (5, 4 | 5), (3, 2 | 4): F1 share of 4–5 = 2/4 = 0.5,
+        F2 1 → 0.75 → 3.75; rescaled mean F1 (4 + 3 + 2 + 1)/16 = 0.625, F2 (4 + 3)/8 = 0.875 → 0.75 → 3.75.
+    X2: appraisal 2 + 1 + 3 + 4.5 = 10.5; officials B, B | A → pooled 2.2/3 → 2.2, equal (0.6 + 1)/2 → 2.4;
+        SIPAS (5, 5 | 5), (1, 3 | 5): F1 share 0.5, F2 1 → 0.75 → 3.75; rescaled F1 (4 + 4 + 0 + 2)/16 = 0.625,
+        F2 1 → 0.8125 → 4.0625.
+    Index (of 20), per (officials_groups, satisfaction_factor):
+        pooled, share:    X1 16.75 → 83.75 %   X2 16.45   → 82.25 %     (published: X1 1st, X2 2nd)
+        equal, share:     X1 16.25 → 81.25 %   X2 16.65   → 83.25 %
+        pooled, rescaled: X1 83.75 %           X2 16.7625 → 83.8125 %
+        equal, rescaled:  X1 81.25 %           X2 16.9625 → 84.8125 %
+    Geometric aggregation (field 1 of 10, field 2 of 10), pooled, share: X1 √(0.9 · 0.775) = 0.835165 → 83.5165 %."""
+    communes = pd.DataFrame({"commune_code": ["X1", "X2"], "commune_name": ["Xã Một", "Xã Hai"],
+                             "commune_type": "Xã"})
+    assessment = pd.DataFrame({"commune_code": ["X1"] * 4 + ["X2"] * 4,
+                               "code": ["1.1.1", "1.1.2", "1.2", "2.1"] * 2,
+                               "self_points": [2, 2, 3, 4, 2, 1, 3, 4.5], "appraised_points": np.nan,
+                               "not_applicable": False, "reason": "", "evidence": ""})
+    rated = {"X1": ("A", "A", "D"), "X2": ("B", "B", "A")}
+    officials = pd.DataFrame([(b, g, c, "1.3", a) for c, ans in rated.items()
+                              for b, g, a in zip(("b1", "b2", "b3"), ("G1", "G1", "G2"), ans)],
+                             columns=["ballot_id", "group", "commune_code", "question", "answer"])
+    ballots = {"X1": [(5, 4, 5), (3, 2, 4)], "X2": [(5, 5, 5), (1, 3, 5)]}
+    rows = [(f"{c}-{i}", c, "HT", q, a) for c, bs in ballots.items() for i, b in enumerate(bs)
+            for q, a in zip(("Q1", "Q2", "Q3"), b)]
+    satisfaction = pd.DataFrame(rows, columns=["ballot_id", "commune_code", "procedure_field", "question", "answer"])
+    satisfaction["answer"] = satisfaction["answer"].astype("Int64")
+    satisfaction["weight"] = 1.0
+    scored = score_all(assessment, officials, satisfaction, mini, communes, group_weighting=group_weighting)
+    return mini, scored["leaf_scores"], officials, satisfaction, scored["results"]
+
+
+HOLD = {"officials_groups": [], "satisfaction_factor": [], "aggregation": []}
+
+
+def _draw_values(prep, alternatives, **kw):
+    """Index (rounded) of each draw of one block: weights and sampling off, the given alternatives."""
+    d = _draws(prep, weights=False, sampling=False, alternatives=alternatives, **kw)
+    combo = d.rules(0)
+    vals = _index(prep, d.space, np.ones((len(combo), 2)), combo, np.zeros(len(combo), dtype=np.int64), d.pool)
+    return d, combo, {tuple(v) for v in np.round(vals, 4).tolist()}
+
+
+def test_named_alternatives_select_the_options_of_the_draws(mini):
+    tabs = _mini_tables(mini)
+    assert tabs[4].set_index("commune_code")["index_pct"].to_dict() == pytest.approx({"X1": 83.75, "X2": 82.25})
+    prep = _prepare(*tabs, decimals=2, officials_joint=True)
+    assert prep.published == {"officials_groups": "pooled", "satisfaction_factor": "share_positive",
+                              "aggregation": "arithmetic"}
+    # only officials_groups varies: the draws use pooled or equal groups, nothing else
+    d, combo, vals = _draw_values(prep, HOLD | {"officials_groups": ["pooled", "equal"]})
+    assert d.space.n_combos == 2 and vals == {(83.75, 82.25), (81.25, 83.25)}
+    assert 0.35 < combo.mean() < 0.65                           # each option equally likely (256 draws)
+    # only satisfaction_factor varies
+    _, _, vals = _draw_values(prep, HOLD | {"satisfaction_factor": ["share_positive", "rescaled_mean"]})
+    assert vals == {(83.75, 82.25), (83.75, 83.8125)}
+    # both (listed in any order): the four combinations, each drawn
+    d, combo, vals = _draw_values(prep, HOLD | {"officials_groups": ["equal", "pooled"],
+                                                "satisfaction_factor": ["rescaled_mean", "share_positive"]})
+    assert vals == {(83.75, 82.25), (81.25, 83.25), (83.75, 83.8125), (81.25, 84.8125)}
+    assert np.bincount(combo, minlength=4).min() > 30
+    assert d.space.options["officials_groups"] == ("pooled", "equal")    # registry order, whatever the listing
+    # only aggregation varies: arithmetic (published) or geometric
+    _, _, vals = _draw_values(prep, HOLD | {"aggregation": ["arithmetic", "geometric"]})
+    assert (83.75, 82.25) in vals and len(vals) == 2
+    assert min(v[0] for v in vals) == pytest.approx(100 * np.sqrt(0.9 * 0.775), abs=1e-4)
+    # rules switched off: every draw uses the published options, whatever is listed
+    _, _, vals = _draw_values(prep, {"officials_groups": ["pooled", "equal"]}, rules=False)
+    assert vals == {(83.75, 82.25)}
+
+
+def test_named_alternatives_in_the_monte_carlo_and_sobol(mini):
+    # Only officials_groups varies (weights, sampling off): X2 overtakes X1 exactly in the draws with equal
+    # groups (½); the rank is the only output that varies, and it depends on the rules factor alone.
+    p = Robustness(weights=False, sampling=False, n_draws=400, sobol_n=256,
+                   alternatives=HOLD | {"officials_groups": ["pooled", "equal"]})
+    r = run_robustness(*_mini_tables(mini), p, seed=3, rank_decimals=2)
+    assert r.summary["sources_on"] == ["rules"]
+    assert r.summary["rule_alternatives"] == {"officials_groups": ["pooled", "equal"]}
+    assert r.summary["rule_combinations"] == 2
+    assert r.summary["rules_published"]["officials_groups"] == "pooled"
+    assert r.outrank.loc["X2", "X1"] == pytest.approx(0.5, abs=0.08)
+    assert r.per_commune["p_band_B"].tolist() == [1.0, 1.0]      # 81.25 … 83.75: band B in every draw
+    s = r.sobol.set_index("source")
+    assert list(s.index) == ["rules"] and s.loc["rules", "S1"] == pytest.approx(1.0, abs=0.1)
+    # every alternative held: the rules are no source at all
+    r = run_robustness(*_mini_tables(mini), Robustness(weights=False, sampling=False, n_draws=20, alternatives=HOLD),
+                       seed=3, rank_decimals=2)
+    assert r.summary["sources_on"] == [] and r.summary["rule_alternatives"] == {}
+    assert r.per_commune["mean_abs_shift"].eq(0).all()
+
+
+def test_unknown_or_unlisted_alternatives_are_refused(mini):
+    from pydantic import ValidationError
+
+    from parindex.params import ParamsError, load_params
+    with pytest.raises(ValidationError, match=r"unknown rule alternative\(s\) 'officials_group'; valid alternatives: "
+                                              r"officials_groups \(pooled \| equal\), satisfaction_factor"):
+        Robustness(alternatives={"officials_group": ["pooled"]})
+    with pytest.raises(ValidationError, match=r"alternatives\.aggregation\.1\n.*'arithmetic' or 'geometric'"):
+        Robustness(alternatives={"aggregation": ["arithmetic", "harmonic"]})
+    with pytest.raises(ValidationError, match="listed twice"):
+        Robustness(alternatives={"aggregation": ["geometric", "geometric"]})
+    with pytest.raises(ParamsError, match=r"robustness\.alternatives\.satisfaction_factor\.0: Input should be "
+                                          r"'share_positive' or 'rescaled_mean'"):
+        load_params(2023, None, ["robustness.alternatives.satisfaction_factor=[median]"])
+    assert load_params(2023, None, ["robustness.alternatives.aggregation=[arithmetic]"]).robustness.alternatives \
+        .model_dump() == {"officials_groups": ["pooled", "equal"], "satisfaction_factor": ["share_positive",
+                          "rescaled_mean"], "aggregation": ["arithmetic"]}
+    tabs = _mini_tables(mini)
+    # the published option must be among the listed ones
+    with pytest.raises(ValueError, match=r"alternatives\.officials_groups lists \['equal'\] but the published "
+                                         r"results use 'pooled'"):
+        run_robustness(*tabs, Robustness(n_draws=10, alternatives={"officials_groups": ["equal"]}), seed=1,
+                       rank_decimals=2)
+    # an option the run declares is checked, not detected
+    with pytest.raises(ValueError, match=r"commune X1, question 1\.3 scores 1\.5 .*officials_groups='equal'.* but 2 "
+                                         r"in leaf_scores \(the option the parameters declare\)"):
+        run_robustness(*tabs, Robustness(n_draws=10), seed=1, rank_decimals=2, published={"officials_groups": "equal"})
+    with pytest.raises(ValueError, match="valid options"):
+        run_robustness(*tabs, Robustness(n_draws=10), seed=1, rank_decimals=2, published={"officials_groups": "mean"})
+
+
+def test_published_option_is_detected_and_declared(mini):
+    # Scored with equal-weight groups: X1 1.5 + …, X2 2.4 + … → the published option is detected as equal …
+    tabs = _mini_tables(mini, group_weighting="equal")
+    assert tabs[4].set_index("commune_code")["index_pct"].to_dict() == pytest.approx({"X1": 81.25, "X2": 83.25})
+    assert _prepare(*tabs, decimals=2, officials_joint=True).published["officials_groups"] == "equal"
+    # … and accepted when declared (the pipeline declares survey.group_weighting)
+    r = run_robustness(*tabs, Robustness(n_draws=10, sobol_n=8, n_replicates=20), seed=1, rank_decimals=2,
+                       published={"officials_groups": "equal"})
+    assert r.summary["rules_published"]["officials_groups"] == "equal"
+
+
+# ------------------------------------------------------------------------------------------------
+# The array rules equal parindex.scoring on random tables
+# ------------------------------------------------------------------------------------------------
+def _random_tables(mini, seed, group_weighting):
+    """Random MINI tables: 6 communes (X6 a copy of X5's data, so that they tie), random step scores, 1.2 not
+    applicable now and then, bonus and deduction, 5 respondents (3 G1, 2 G2) with blank answers, 3–7
+    satisfaction ballots per commune in HT / CT with blanks and ballot weights."""
+    rng = np.random.default_rng(seed)
+    codes = [f"X{i}" for i in range(1, 7)]
+    communes = pd.DataFrame({"commune_code": codes, "commune_name": [f"Xã {c}" for c in codes], "commune_type": "Xã"})
+    a, o, s = [], [], []
+    step = [.05, .15, .8]                            # P(0, 1, 2 points): indices about 75–98, across the bands
+    for c in codes[:5]:
+        a += [(c, "1.1.1", float(rng.choice([0, 1, 2], p=step)), False),
+              (c, "1.1.2", float(rng.choice([0, 1, 2], p=step)), False),
+              (c, "1.2", round(rng.uniform(2, 3), 2), bool(rng.random() < 0.2)),
+              (c, "2.1", round(rng.uniform(3.5, 5), 2), False)]
+        if rng.random() < 0.5:
+            a.append((c, "T", round(rng.uniform(0, 3), 1), False))
+        if rng.random() < 0.5:
+            a.append((c, "TR", round(rng.uniform(0, 1), 1), False))
+        for i, g in enumerate(("G1", "G1", "G1", "G2", "G2")):
+            o.append((f"b{i}", g, c, "1.3", rng.choice(["A", "B", "C", "D", ""], p=[.55, .15, .07, .03, .2])))
+        for b in range(int(rng.integers(3, 8))):
+            f, w = rng.choice(["HT", "CT"]), round(rng.uniform(0.5, 2), 3)
+            for q in ("Q1", "Q2", "Q3"):
+                ans = int(rng.choice([1, 2, 3, 4, 5], p=[.02, .03, .1, .35, .5]))
+                s.append((f"{c}-{b}", c, f, q, ans if rng.random() > 0.15 else None, w))
+    a += [("X6",) + r[1:] for r in a if r[0] == "X5"]
+    o += [r[:2] + ("X6",) + r[3:] for r in o if r[2] == "X5"]
+    s += [(r[0].replace("X5", "X6"), "X6") + r[2:] for r in s if r[1] == "X5"]
+    assessment = pd.DataFrame(a, columns=["commune_code", "code", "self_points", "not_applicable"]).assign(
+        appraised_points=np.nan, reason="", evidence="")
+    officials = pd.DataFrame(o, columns=["ballot_id", "group", "commune_code", "question", "answer"])
+    sat = pd.DataFrame(s, columns=["ballot_id", "commune_code", "procedure_field", "question", "answer", "weight"])
+    sat["answer"] = sat["answer"].astype("Int64")
+    scored = score_all(assessment, officials, sat, mini, communes, allow_missing_as_zero=True,
+                       group_weighting=group_weighting)
+    return scored, officials, sat
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_array_rules_equal_scoring_on_random_tables(mini, seed):
+    from parindex.scoring import officials_mean_weight, satisfaction_factors
+    from parindex.uncertainty import rules
+    for gw in ("pooled", "equal"):
+        scored, officials, sat = _random_tables(mini, seed, gw)
+        res = scored["results"].set_index("commune_code").sort_index()
+        codes = res.index.tolist()
+        # mean answer weight per commune × question (one question, 1.3): per-group sums → the array rule
+        o = officials.assign(w=officials["answer"].map(mini.officials_survey.answer_weights))
+        o = o[o["w"].notna()]
+        g = o.groupby(["group", "commune_code"])["w"].agg(["size", "sum"])
+        idx = pd.MultiIndex.from_product([["G1", "G2"], codes])
+        n = g["size"].reindex(idx, fill_value=0).to_numpy(float).reshape(2, len(codes), 1)
+        w = g["sum"].reindex(idx, fill_value=0).to_numpy(float).reshape(2, len(codes), 1)
+        ref = officials_mean_weight(officials, mini, gw).set_index("commune_code")["mean_weight"].reindex(codes)
+        assert rules.mean_answer_weight(n, w, gw, axis=0)[:, 0] == pytest.approx(ref.to_numpy(), nan_ok=True, abs=1e-12)
+        # SIPAS: per commune × factor weighted valid answers and weighted values (share of 4–5) → the array rule
+        sv = mini.satisfaction_survey
+        q = mini.satisfaction_questions().set_index("question")["factor"]
+        t = sat[sat["answer"].notna()].assign(factor=lambda d: d["question"].map(q))
+        t = t.assign(v=rules.answer_values(t["answer"].to_numpy(float), "share_positive", sv.positive_answers,
+                                           sv.scale.min, sv.scale.max) * t["weight"])
+        sums = t.groupby(["commune_code", "factor"])[["weight", "v"]].sum()
+        fidx = pd.MultiIndex.from_product([codes, ["F1", "F2"]])
+        valid = sums["weight"].reindex(fidx, fill_value=0).to_numpy().reshape(len(codes), 2)
+        value = sums["v"].reindex(fidx, fill_value=0).to_numpy().reshape(len(codes), 2)
+        ref = satisfaction_factors(sat, mini).groupby("commune_code")["index"].mean().reindex(codes)
+        assert rules.satisfaction_index(valid, value) == pytest.approx(ref.to_numpy(), nan_ok=True, abs=1e-12)
+        # field totals, index, rank, band from the leaf scores
+        ls = scored["leaf_scores"]
+        leaves = mini.leaves()["code"].tolist()
+        leaf_field = (mini.leaves()["field_code"].to_numpy()[:, None] == np.array(["1", "2"])).astype(float)
+        pts = ls.pivot_table(index="commune_code", columns="code", values="points", aggfunc="sum").reindex(
+            index=codes, columns=leaves).fillna(0).to_numpy()
+        mx = ls.pivot_table(index="commune_code", columns="code", values="max_points", aggfunc="sum").reindex(
+            index=codes, columns=leaves).fillna(0).to_numpy()
+        P, M = rules.field_totals(pts, leaf_field), rules.field_totals(mx, leaf_field)
+        assert P == pytest.approx(res[["field_1_points", "field_2_points"]].to_numpy(), abs=1e-12)
+        index = rules.index_pct(P, M, (res["bonus"] - res["deduction"]).to_numpy())
+        assert index == pytest.approx(res["index_pct"].to_numpy(), abs=1e-9)
+        assert rules.rank_rows(res["index_pct"].to_numpy(), 2).tolist() == res["rank"].tolist()
+        assert res.loc["X5", "rank"] == res.loc["X6", "rank"]          # the copy ties
+        bands = [b.code for b in mini.bands]
+        assert [bands[i] for i in rules.band_index(res["index_pct"].to_numpy(), mini, 2)] == res["band"].tolist()
+        # … and the robustness stage's own check (published leaf scores, index, ranking) passes, in both designs,
+        # with the published option detected
+        for joint in (True, False):
+            prep = _prepare(mini, ls, officials, sat, scored["results"], decimals=2, officials_joint=joint)
+            if gw == "equal" and not np.allclose(
+                    officials_mean_weight(officials, mini, "pooled")["mean_weight"],
+                    officials_mean_weight(officials, mini, "equal")["mean_weight"]):
+                assert prep.published["officials_groups"] == "equal"
+            assert np.abs(prep.base_index - res.reindex(prep.codes)["index_pct"].to_numpy()).max() < 1e-9
+
+
+def test_published_check_fails_when_the_rules_diverge(toy, monkeypatch):
+    # The published-reproduction check is what holds the array rules equal to scoring.py on every run: a rule
+    # that drifts (here SIPAS doubled, then the index shifted by 0.01 points) is refused.
+    from parindex.uncertainty import rules
+    meth, leaf, off, sat, res = toy
+    real = rules.satisfaction_index
+    monkeypatch.setattr(rules, "satisfaction_index", lambda v, x, axis=-1: real(v, x, axis) * 2)
+    with pytest.raises(ValueError, match="table 'satisfaction' does not reproduce 'leaf_scores'"):
+        _prepare(meth, leaf, off, sat, res, decimals=2, officials_joint=True)
+    monkeypatch.undo()
+    real_idx = rules.index_pct
+    monkeypatch.setattr(rules, "index_pct", lambda *a, **k: real_idx(*a, **k) + 0.01)
+    with pytest.raises(ValueError, match="table 'results': index_pct of commune"):
+        _prepare(meth, leaf, off, sat, res, decimals=2, officials_joint=True)

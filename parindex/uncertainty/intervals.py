@@ -16,6 +16,7 @@ import pandas as pd
 from ..methodology import Methodology
 from ..scoring import satisfaction_factors
 from ..surveys import ballot_counts
+from .alternatives import check_option
 from .bootstrap import StratifiedDesign, block_size
 from .rules import answer_values, mean_answer_weight, satisfaction_index
 
@@ -26,8 +27,8 @@ def _replicates(design: StratifiedDesign, n_boot: int, seed: int, stat, cells_pe
     return np.concatenate([stat(rows) for rows in design.replicates(n_boot, seed, layout="padded", block=step)])
 
 
-def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, communes: pd.Series,
-                          n_boot: int = 2000, seed: int = 2023, level: float = 0.95) -> pd.DataFrame:
+def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, communes: pd.Series, *,
+                          n_boot: int, seed: int, level: float = 0.95) -> pd.DataFrame:
     """Satisfaction index (%) per commune with a percentile-bootstrap interval over its valid ballots.
 
     Ballots are resampled within commune × procedure field (the plan allocates each commune's ballots
@@ -72,12 +73,12 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
                          "sat_ci_low": lo, "sat_ci_high": hi})
 
 
-def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.Series, group_weighting: str = "pooled",
-                       n_boot: int = 2000, seed: int = 2023, level: float = 0.95) -> pd.DataFrame:
+def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.Series, group_weighting: str, *,
+                       n_boot: int, seed: int, level: float = 0.95) -> pd.DataFrame:
     """Officials' survey points per commune with a percentile-bootstrap interval over respondents
     (resampled within commune × respondent group). A commune without any valid answer gets no interval
     (NaN), as it gets no officials' survey score. Returns commune_code, officials_ci_low, officials_ci_high."""
-    mean_answer_weight(np.zeros((1, 1)), np.zeros((1, 1)), group_weighting)   # refuses an unknown option
+    check_option("officials_groups", group_weighting)
     leaves = meth.leaves()
     leaves = leaves[leaves.source == "officials_survey"]
     qcodes = leaves["code"].tolist()
@@ -115,8 +116,8 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
 
 
 def survey_columns(results: pd.DataFrame, satisfaction: pd.DataFrame, officials: pd.DataFrame,
-                   ballots: pd.DataFrame, meth: Methodology, *, group_weighting: str = "pooled",
-                   n_boot: int = 2000, seed: int = 2023) -> pd.DataFrame:
+                   ballots: pd.DataFrame, meth: Methodology, *, group_weighting: str, n_boot: int,
+                   seed: int) -> pd.DataFrame:
     """Results with the survey columns of the output contract: sat_index_pct, sat_ci_low, sat_ci_high,
     officials_points, officials_ci_low, officials_ci_high, ballots_received, ballots_valid, ballots_excluded."""
     codes = results["commune_code"]

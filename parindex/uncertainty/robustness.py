@@ -543,7 +543,7 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
     return prep
 
 
-def _detect(name_part: str, candidates: list[dict[str, str]], diff: Callable[[dict[str, str]], np.ndarray],
+def _detect(candidates: list[dict[str, str]], diff: Callable[[dict[str, str]], np.ndarray],
             declared: dict[str, str]) -> tuple[dict[str, str] | None, dict[str, str], np.ndarray]:
     """The first candidate variant (registry order) whose recomputation reproduces the published values
     (``diff`` = absolute differences), among those that agree with the declared options. Returns (the
@@ -594,15 +594,16 @@ def _check_published(prep: _Prep, ls: pd.DataFrame, ql: pd.DataFrame, sl: pd.Dat
         def pts(v):
             return _officials_part(prep, sums, **v)[0][:, 0, :] if sums is not None else np.zeros_like(pub)
 
-        found, first, d = _detect("officials", cands, lambda v: np.abs(pts(v) - pub), declared)
+        found, first, d = _detect(cands, lambda v: np.abs(pts(v) - pub), declared)
         if found is None:
             c, q = np.unravel_index(np.argmax(d), pub.shape)
             raise ValueError(
                 f"table 'officials' does not reproduce 'leaf_scores': commune {prep.codes[c]}, question "
                 f"{qcodes[q]} scores {pts(first)[c, q]:.6g} from the ballots ({_opts_text(first)}) but "
-                f"{pub[c, q]:.6g} in leaf_scores (nor under any other option "
-                + ("declared" if any(n in declared for n in first) else "of the rule alternatives")
-                + "); pass the tables and parameters of the same run")
+                f"{pub[c, q]:.6g} in leaf_scores"
+                + (" (the option the parameters declare)" if any(n in declared for n in first) else
+                   f" (nor under any other option of {', '.join(part_of('officials'))})")
+                + "; pass the tables and parameters of the same run")
         published.update(found)
     else:
         published.update(cands[0])
@@ -617,7 +618,7 @@ def _check_published(prep: _Prep, ls: pd.DataFrame, ql: pd.DataFrame, sl: pd.Dat
         def sip(v):
             return _satisfaction_part(prep, sums, **v)[0][:, 0]
 
-        found, first, d = _detect("satisfaction", cands, lambda v: np.abs(sip(v) - pub), declared)
+        found, first, d = _detect(cands, lambda v: np.abs(sip(v) - pub), declared)
         if found is None:
             c = int(np.argmax(d))
             raise ValueError(
@@ -635,7 +636,7 @@ def _check_published(prep: _Prep, ls: pd.DataFrame, ql: pd.DataFrame, sl: pd.Dat
         return _index(prep, space, one, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
                       _original_pool(prep, space), anchor=False)[0]
 
-    found, first, d = _detect("index", _all_variants("index"), lambda v: np.abs(base(v) - prep.pub_index), declared)
+    found, first, d = _detect(_all_variants("index"), lambda v: np.abs(base(v) - prep.pub_index), declared)
     if found is None:
         c = int(np.argmax(d))
         raise ValueError(
