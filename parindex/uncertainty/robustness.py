@@ -413,7 +413,7 @@ class _Prep:
     s_field: int                 # field index of the satisfaction leaf
     sat: _CommuneLayout | None
     n_factors: int
-    sat_values: list[str]        # options of satisfaction_factor, in the order of their columns of sat stats
+    sat_columns: dict[str, slice]  # statistics of the satisfaction layout by name (see _prepare)
     published: dict[str, str] = field(default_factory=dict)  # option of each rule alternative, as published
     base_index: np.ndarray = None  # (C,) nominal recomputation
 
@@ -497,7 +497,11 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
     fac = {f.code: i for i, f in enumerate(sv.factors)}
     qfac = {q.code: i for i, f in enumerate(sv.factors) for q in f.questions}
     K = len(fac)
-    sat_values = list(ALTERNATIVES["satisfaction_factor"].options)
+    # Statistics of a satisfaction ballot, K columns each (one per factor): "valid" its weighted valid answers,
+    # "value:<option>" the weighted sum of their values under each option of satisfaction_factor
+    # (rules.answer_values). An alternative of the satisfaction part adds the columns it needs here.
+    names = ["valid"] + [f"value:{o}" for o in ALTERNATIVES["satisfaction_factor"].options]
+    sat_columns = {n: slice(i * K, (i + 1) * K) for i, n in enumerate(names)}
     sat_design = None
     s_points, s_field = 0.0, 0
     if len(sl):
@@ -523,13 +527,15 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
             row[order] = np.arange(len(ub))
             row = row[inv]
             ballots = pd.DataFrame({"block": 0, "commune": (ub // nb)[order], "stratum": pf[order]})
-            # statistics per ballot × factor: weighted valid answers, then per option of satisfaction_factor
-            # the weighted sum of the answers' values (rules.answer_values)
-            stats = np.zeros((len(ballots), (1 + len(sat_values)) * K))
-            np.add.at(stats, (row, k), wv)
-            for j, opt in enumerate(sat_values):
-                val = np.nan_to_num(rules.answer_values(av, opt, sv.positive_answers, sv.scale.min, sv.scale.max))
-                np.add.at(stats, (row, (1 + j) * K + k), wv * val)
+            stats = np.zeros((len(ballots), len(sat_columns) * K))
+            for name, cols in sat_columns.items():
+                if name == "valid":
+                    val = wv
+                else:
+                    opt = name.split(":", 1)[1]
+                    val = wv * np.nan_to_num(rules.answer_values(av, opt, sv.positive_answers, sv.scale.min,
+                                                                 sv.scale.max))
+                np.add.at(stats, (row, cols.start + k), val)
             sat_design = _commune_layout(ballots, stats, C, 1)
 
     rk = results["rank"].to_numpy()
@@ -538,7 +544,7 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
                  pub_index=idx.to_numpy(), pub_rank=rk.astype(np.int64),
                  q_points=ql["points"].to_numpy(float), q_field=q_field, off=off_design, n_groups=len(groups),
                  groups=list(groups),
-                 s_points=s_points, s_field=s_field, sat=sat_design, n_factors=K, sat_values=sat_values)
+                 s_points=s_points, s_field=s_field, sat=sat_design, n_factors=K, sat_columns=sat_columns)
     _check_published(prep, ls, ql, sl, decimals, published or {})
     return prep
 
@@ -675,10 +681,8 @@ def _satisfaction_part(prep: _Prep, sums: np.ndarray | None, satisfaction_factor
     if sums is None:
         z = np.zeros((len(prep.codes), 1))
         return z, z
-    K = prep.n_factors
-    s = sums[0]
-    j = 1 + prep.sat_values.index(satisfaction_factor)
-    idx = rules.satisfaction_index(s[..., :K], s[..., j * K:(j + 1) * K])
+    s, col = sums[0], prep.sat_columns
+    idx = rules.satisfaction_index(s[..., col["valid"]], s[..., col[f"value:{satisfaction_factor}"]])
     has = ~np.isnan(idx)
     return np.where(has, idx, 0.0) * prep.s_points, has * prep.s_points
 

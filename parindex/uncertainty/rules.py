@@ -23,18 +23,20 @@ index and ranking (``_check_published`` in :mod:`parindex.uncertainty.robustness
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from ..methodology import TOL, Methodology
 
 
-def nanmean(a: np.ndarray, axis: int) -> np.ndarray:
-    """Mean ignoring NaN; all-NaN slices give NaN without a warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(a, axis=axis)
+def _mean_of_ratios(num: np.ndarray, den: np.ndarray, axis: int) -> np.ndarray:
+    """Mean over ``axis`` of num / den over the entries with den > 0; NaN where there is none. The same
+    numbers as ``nanmean(num / den)`` (sum of the defined ratios in order, divided by their count) without
+    its temporary copies."""
+    has = den > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(has, num / np.where(has, den, 1), 0.0)
+        k = has.sum(axis=axis)
+        return np.where(k > 0, ratio.sum(axis=axis) / k, np.nan)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -46,10 +48,10 @@ def mean_answer_weight(n: np.ndarray, w: np.ndarray, officials_groups: str = "po
 
     ``pooled``: Σ w / Σ n, every valid answer counts once. ``equal``: the mean over the groups that have an
     answer of each group's mean w / n. NaN where no group has a valid answer."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if officials_groups == "equal":
-            return nanmean(w / np.where(n > 0, n, np.nan), axis=axis)
-        if officials_groups == "pooled":
+    if officials_groups == "equal":
+        return _mean_of_ratios(w, n, axis)
+    if officials_groups == "pooled":
+        with np.errstate(invalid="ignore", divide="ignore"):
             return w.sum(axis=axis) / n.sum(axis=axis)
     raise ValueError(f"officials_groups must be 'pooled' or 'equal', got {officials_groups!r}")
 
@@ -73,8 +75,7 @@ def satisfaction_index(valid: np.ndarray, value: np.ndarray, axis: int = -1) -> 
     """SIPAS (0–1) from per-factor sums over ballots, factors along ``axis``: ``valid`` the (weighted) number
     of valid answers, ``value`` the (weighted) sum of their values (:func:`answer_values`). A factor's index
     is value / valid; SIPAS is the mean over the factors that have a valid answer, NaN when none has."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return nanmean(value / valid, axis=axis)
+    return _mean_of_ratios(value, valid, axis)
 
 
 # ------------------------------------------------------------------------------------------------
