@@ -7,13 +7,14 @@ the real design, so the joint bootstrap of respondents is exercised at full widt
 ballots per commune) are scored with parindex.scoring.score_all, then the robustness analysis runs
 with all sources on (``--per-commune`` switches the officials' bootstrap to the former per-commune
 design for comparison). Prints per case the setup time, the wall time of run_robustness (module
-imports, e.g. SALib, are done before) and the peak resident memory of the process during the run
+imports, e.g. SALib, are done before), the CPU time of the process during it (all threads; a steadier
+figure than the wall time on a shared machine) and the peak resident memory of the process during the run
 (Linux: VmHWM, reset through /proc/self/clear_refs just before the run; tracemalloc is not used
 because tracing numpy's allocations slows the run 2–3 ×).
 
 Run on demand:  .venv/bin/python benchmarks/bench_robustness.py [--case hai-duong|vietnam|all] [--draws N]
-                [--per-commune]
-Target: 10,000 draws × 235 communes within 5 s on the 2-core development machine.
+                [--per-commune] [--units PATH]
+Target: 10,000 draws × 235 communes within 3 s on the 2-core development machine (issue 16).
 """
 
 from __future__ import annotations
@@ -134,16 +135,16 @@ def run_case(name: str, communes: pd.DataFrame, draws: int, officials_joint: boo
     params = Robustness(n_draws=draws, officials_joint=officials_joint)   # every other setting: the defaults
     before = _peak_rss_mib()
     reset = _reset_peak_rss()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = run_robustness(meth, scored["leaf_scores"], tabs["officials"], tabs["satisfaction"], scored["results"],
                          params, seed=2023, rank_decimals=2)
-    secs = time.perf_counter() - t0
+    secs, cpu = time.perf_counter() - t0, time.process_time() - c0
     peak = _peak_rss_mib()
     mem = (f"peak RSS during the run {peak:,.0f} MiB" if reset
            else f"peak RSS of the process {peak:,.0f} MiB (could not reset; {before:,.0f} MiB before)")
     print(f"{name}: {len(communes):,} communes × {draws:,} draws (+ {draws:,} for the convergence check, "
           f"{res.summary['bootstrap_replicates']:,} bootstrap replicates, {res.summary['sobol_runs']:,} Sobol runs): "
-          f"{secs:.2f} s; {mem}; setup (synthetic data + scoring) {t_setup:.1f} s; "
+          f"{secs:.2f} s (CPU time of the process {cpu:.2f} s); {mem}; setup (synthetic data + scoring) {t_setup:.1f} s; "
           f"officials' bootstrap {res.summary['officials_resampling']}; "
           f"mean |rank shift| {res.summary['mean_abs_rank_shift']:.2f}; mean 5–95 % rank interval width "
           f"{(res.per_commune['rank_p95'] - res.per_commune['rank_p05']).mean():.2f}", flush=True)

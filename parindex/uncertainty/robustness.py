@@ -117,6 +117,7 @@ import numpy as np
 import pandas as pd
 from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import sobol as sobol_sample
+from threadpoolctl import threadpool_limits
 
 from ..methodology import Methodology
 from ..params import Robustness
@@ -134,6 +135,10 @@ _POOL_BLOCK_ELEMS = 1_000_000  # elements per block of replicates when building 
 _JOINT_BYTES = 2 * 2**30   # memory bound of the officials' respondents × communes layout (joint bootstrap)
 _MAX_BLOCK = 256
 _OUTRANK_CELLS = 1_000_000  # pairwise comparisons per sub-block of the outranking counts (stays in cache)
+# BLAS threads during the analysis: its matrix products are many and small (blocks of draws / replicates), and
+# multi-threaded OpenBLAS spends more on waking and spinning its threads than it gains — on 2 cores with other
+# work running, one thread halves both the CPU and the wall time of the whole analysis.
+_BLAS_THREADS = 1
 QUANTILE_METHOD = "linear"
 
 
@@ -861,7 +866,15 @@ def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.D
     ``params``: the run's ``robustness`` parameters; ``seed`` and ``rank_decimals``: the run's seed and
     ``scoring.rank_decimals``; ``published``: options of rule alternatives known to have been used for the
     published results (e.g. ``{"officials_groups": survey.group_weighting}``) — checked, the others detected."""
-    dec = int(rank_decimals)
+    with threadpool_limits(limits=_BLAS_THREADS, user_api="blas"):
+        return _run(meth, leaf_scores, officials, satisfaction, results, params, int(seed), int(rank_decimals),
+                    published)
+
+
+def _run(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFrame, satisfaction: pd.DataFrame,
+         results: pd.DataFrame, params: Robustness, seed: int, rank_decimals: int,
+         published: dict[str, str] | None) -> RobustnessResult:
+    dec = rank_decimals
     prep = _prepare(meth, leaf_scores, officials, satisfaction, results, dec,
                     officials_joint=bool(params.officials_joint), published=published)
     draws = _Draws(prep, params, seed)

@@ -120,7 +120,7 @@ def rank_rows(values: np.ndarray, decimals: int) -> np.ndarray:
     row-wise :func:`parindex.scoring.rank_desc`."""
     v = np.round(np.asarray(values, dtype=float), decimals)
     n = v.shape[-1]
-    order = np.argsort(-v, axis=-1, kind="stable")
+    order = np.argsort(-v, axis=-1)        # the order within a tie does not matter: ties get the group's first rank
     sv = np.take_along_axis(v, order, axis=-1)
     new = np.ones(sv.shape, dtype=bool)
     new[..., 1:] = sv[..., 1:] != sv[..., :-1]
