@@ -144,7 +144,8 @@ def run_case(name: str, communes: pd.DataFrame, draws: int, officials_joint: boo
            else f"peak RSS of the process {peak:,.0f} MiB (could not reset; {before:,.0f} MiB before)")
     print(f"{name}: {len(communes):,} communes × {draws:,} draws (+ {draws:,} for the convergence check, "
           f"{res.summary['bootstrap_replicates']:,} bootstrap replicates, {res.summary['sobol_runs']:,} Sobol runs): "
-          f"{secs:.2f} s (CPU time of the process {cpu:.2f} s); {mem}; setup (synthetic data + scoring) {t_setup:.1f} s; "
+          f"{secs:.2f} s (CPU time of the process {cpu:.2f} s); {mem}; "
+          f"setup (synthetic data + scoring) {t_setup:.1f} s; "
           f"officials' bootstrap {res.summary['officials_resampling']}; "
           f"mean |rank shift| {res.summary['mean_abs_rank_shift']:.2f}; mean 5–95 % rank interval width "
           f"{(res.per_commune['rank_p95'] - res.per_commune['rank_p05']).mean():.2f}", flush=True)
