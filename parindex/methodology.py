@@ -183,7 +183,7 @@ class Methodology(_Model):
         index rounded half up to ``decimals`` places (the run's ``scoring.rank_decimals``) — 89.995 % is
         published as 90.00 % and is "≥ 90 %"; 89.9949 % is published as 89.99 % and is not. Bands are
         ordered highest first, min inclusive. The array twin is
-        :func:`parindex.uncertainty.robustness.band_index`."""
+        :func:`parindex.uncertainty.rules.band_index`."""
         shown = pd.Series(round_half_up(pct.astype(float), decimals), index=pct.index)
         out = pd.Series(self.bands[-1].code, index=pct.index, dtype="str")
         for b in reversed(self.bands):

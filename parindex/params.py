@@ -15,6 +15,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .uncertainty.alternatives import ALTERNATIVES
+
 
 class ParamsError(ValueError):
     """Invalid run parameters; the message lists the valid keys."""
@@ -89,16 +91,66 @@ class District(_M):
         return v
 
 
+def _options(name: str):
+    """The type of an alternative's option list: its options in the registry (parindex.uncertainty.alternatives)."""
+    return list[Literal[ALTERNATIVES[name].options]]
+
+
+def _all_options(name: str) -> list[str]:
+    return list(ALTERNATIVES[name].options)
+
+
+class Alternatives(_M):
+    """Scoring-rule alternatives of the robustness stage (switched on and off together by ``robustness.rules``):
+    for each, the options a Monte Carlo draw picks from, each equally likely. The published option (detected
+    from the published tables) must be listed; an empty list holds the alternative at the published option.
+    What each alternative does and how the array model applies it: :mod:`parindex.uncertainty.alternatives`."""
+    officials_groups: _options("officials_groups") = Field(default_factory=lambda: _all_options("officials_groups"))
+    satisfaction_factor: _options("satisfaction_factor") = Field(
+        default_factory=lambda: _all_options("satisfaction_factor"))
+    aggregation: _options("aggregation") = Field(default_factory=lambda: _all_options("aggregation"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, data):
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                raise ValueError(f"unknown rule alternative(s) {', '.join(map(repr, unknown))}; valid alternatives: "
+                                 + ", ".join(f"{n} ({' | '.join(ALTERNATIVES[n].options)})" for n in cls.model_fields))
+        return data
+
+    @field_validator("*")
+    @classmethod
+    def _no_repeats(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"an option is listed twice: {v}")
+        return v
+
+
 class Robustness(_M):
+    """Monte Carlo robustness of the ranking (:mod:`parindex.uncertainty.robustness`)."""
     enabled: bool = True
     n_draws: int = Field(1000, ge=10)
     weights: bool = True
     weight_spread: float = Field(0.25, ge=0, lt=1)
     weight_dist: Literal["uniform", "dirichlet"] = "uniform"
     sampling: bool = True
-    rules: bool = True
     officials_joint: bool = True  # resample officials once for all communes (each rates every commune)
+    n_replicates: int = Field(2000, ge=1, le=100_000)  # bootstrap replicates in the pool the draws pick from
+    rules: bool = True            # master switch of the rule alternatives below
+    alternatives: Alternatives = Alternatives()
     top_k: int = Field(3, ge=1)
+    sobol_n: int = Field(1024, ge=2, le=2**16)     # Saltelli base sample (a power of 2), size of the realisation pools
+    sobol_resamples: int = Field(100, ge=10, le=10_000)  # bootstrap resamples of the Sobol confidence intervals
+    outrank_max_communes: int = Field(2000, ge=2)  # the communes × communes outranking matrix is skipped above this
+
+    @field_validator("sobol_n")
+    @classmethod
+    def _power_of_two(cls, v: int) -> int:
+        if v & (v - 1):
+            raise ValueError(f"sobol_n must be a power of 2 (2, 4, …, 1024, …), got {v}")
+        return v
 
 
 class Overrides(_M):

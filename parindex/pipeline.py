@@ -110,7 +110,7 @@ def score(run: Run) -> Run:
 def uncertainty(run: Run) -> Run:
     """Monte Carlo robustness of the ranking (:mod:`parindex.uncertainty.robustness`); nothing when
     ``robustness.enabled`` is false."""
-    from .uncertainty.robustness import RobustnessParams, run_robustness
+    from .uncertainty.robustness import run_robustness
 
     p = run.params
     if not p.robustness.enabled:
@@ -119,16 +119,18 @@ def uncertainty(run: Run) -> Run:
         return run
     c, s = run.stage_tables("clean"), run.stage_tables("score")
     r = p.robustness
-    rparams = RobustnessParams(n_draws=r.n_draws, seed=p.seed, weights=r.weights, weight_spread=r.weight_spread,
-                               weight_dist=r.weight_dist, sampling=r.sampling, rules=r.rules, top_k=r.top_k,
-                               officials_joint=r.officials_joint, rank_decimals=p.scoring.rank_decimals)
-    rob = run_robustness(run.methodology, s["leaf_scores"], c["officials"], c["satisfaction"], s["results"], rparams)
+    # the officials' option scoring used is declared, so the robustness stage checks it rather than detects it
+    published = {"officials_groups": p.survey.group_weighting}
+    rob = run_robustness(run.methodology, s["leaf_scores"], c["officials"], c["satisfaction"], s["results"], r,
+                         seed=p.seed, rank_decimals=p.scoring.rank_decimals, published=published)
     tables = {"robustness": rob.per_commune, "outrank": rob.outrank.reset_index(), "leave_one_out": rob.leave_one_out,
               "sobol": rob.sobol, "convergence": rob.convergence}
     inputs = {f"clean/{k}": v for k, v in run.table_hashes("clean").items() if k in ("officials", "satisfaction")}
     inputs.update({f"score/{k}": v for k, v in run.table_hashes("score").items() if k in ("leaf_scores", "results")})
     run.record("uncertainty", tables, function="parindex.uncertainty.robustness.run_robustness",
-               arguments=r.model_dump(mode="json") | {"seed": p.seed}, inputs=inputs, info=rob.summary)
+               arguments=r.model_dump(mode="json") | {"seed": p.seed, "rank_decimals": p.scoring.rank_decimals,
+                                                      "published": published},
+               inputs=inputs, info=rob.summary)
     return run
 
 

@@ -179,7 +179,8 @@ def scored_tables(with_quality: bool = True, with_surveys: bool = True) -> tuple
         tables["rejections"] = rejections()
         tables["ballots"] = ballots()
     if with_surveys:
-        tables["results"] = survey_columns(tables["results"], s, o, ballots(), meth, n_boot=200, seed=1)
+        tables["results"] = survey_columns(tables["results"], s, o, ballots(), meth, group_weighting="pooled",
+                                           n_boot=200, seed=1)
         tables["satisfaction"] = s
         tables["officials"] = o
     return tables, meth

@@ -24,7 +24,7 @@ from parindex.publish.export import write_results_xlsx
 from parindex.publish.labels import band_rule_text
 from parindex.publish.report import ReportContext, render_report
 from parindex.text import fmt_pct, round_half_up
-from parindex.uncertainty.robustness import band_index
+from parindex.uncertainty.rules import band_index
 
 NaN = float("nan")
 
@@ -306,7 +306,7 @@ def test_band_rule_at_89_995_and_89_9949(mini, mini_communes):
     assert [fmt_pct(v) for v in r["index_pct"]] == ["90,00\u00a0%", "90,00\u00a0%", "89,99\u00a0%"]
     # the same rule in the methodology and in the robustness stage's array version
     assert mini.band_of(pd.Series([89.995, 89.9949, 79.995, 79.9949])).tolist() == ["A", "B", "B", "C"]
-    assert band_index(np.array([[89.995, 89.9949], [17.999 / 20 * 100, 79.995]]), mini).tolist() == [[0, 1], [0, 1]]
+    assert band_index(np.array([[89.995, 89.9949], [17.999 / 20 * 100, 79.995]]), mini, 2).tolist() == [[0, 1], [0, 1]]
     assert round_half_up(89.995) == 90.0 and round_half_up(89.9949) == 89.99 and round_half_up(-0.125) == -0.13
     # with one decimal published, 89.95 is 90,0 and 89.9449 is 89,9
     assert mini.band_of(pd.Series([89.95, 89.9449]), decimals=1).tolist() == ["A", "B"]
