@@ -63,6 +63,7 @@ def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, p
 def clean(run: Run) -> Run:
     """Read and clean the raw files; post-stratify the satisfaction ballots (when asked)."""
     from .ingest import clean_year
+    from .rounds import apply_round2
     from .surveys import poststratify
 
     p = run.params
@@ -73,11 +74,14 @@ def clean(run: Run) -> Run:
     if p.survey.poststratify:
         tables["satisfaction"], tables["satisfaction_weights"] = poststratify(data.satisfaction, data.dossiers)
     tables["rejections"] = data.rejections
+    round2 = apply_round2(raw, data.assessment, run.methodology, run.communes)  # the explanation round, if any
+    if round2 is not None:
+        tables.update(round2.tables())
     inputs = {runner.rel_path(run.root, f): sha256_file(f) for f in runner.raw_input_files(raw)}
     run.record("clean", tables, function="parindex.ingest.clean_year",
                arguments={"raw_dir": p.inputs.raw_dir, "survey_start": p.survey.survey_start,
                           "survey_end": p.survey.survey_end, "poststratify": p.survey.poststratify},
-               inputs=inputs)
+               inputs=inputs, info={"round2": round2.summary()} if round2 is not None else None)
     return run
 
 
@@ -94,6 +98,12 @@ def score(run: Run) -> Run:
     scored["results"] = survey_columns(scored["results"], c["satisfaction"], c["officials"], c["ballots"],
                                        run.methodology, group_weighting=p.survey.group_weighting,
                                        n_boot=p.survey.ci_draws, seed=p.seed)
+    if "assessment_round1" in c:  # the explanation round changed scores: round 1's index and rank beside the final
+        from .rounds import round1_results
+        scored["round1_results"] = round1_results(
+            c["assessment_round1"], c["officials"], c["satisfaction"], run.methodology, run.communes, scored["results"],
+            allow_missing_as_zero=p.scoring.allow_missing_as_zero, group_weighting=p.survey.group_weighting,
+            rank_decimals=p.scoring.rank_decimals)
     run.record("score", scored, function="parindex.scoring.score_all",
                arguments={"scoring": p.scoring.model_dump(mode="json"),
                           "group_weighting": p.survey.group_weighting, "ci_draws": p.survey.ci_draws, "seed": p.seed},
@@ -175,7 +185,12 @@ def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
     tables["rejections"].to_csv(out / "rejections.csv", index=False, encoding="utf-8", lineterminator="\n")
     write_report(render_report(tables, meth, ctx), out / "index.html")
     paths += [out / "rejections.csv", out / "index.html"]
-    paths += write_chart_images(charts, out / "images")
+    images = write_chart_images(charts, out / "images")
+    paths += images
+    if run.params.documents.enabled:  # the drafts the district issues: notices, reply forms, report, decision
+        from .documents import write_documents
+        paths += write_documents(run, tables, out / "van_ban", images={p.stem: p for p in images},
+                                 previous_year=previous_year)
     return paths
 
 
