@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LATEST_FILES = ["index.html", "results.csv", "results.xlsx", "robustness.csv", "rejections.csv"]
 LATEST_DIRS = ["notebooks", "images", "van_ban"]
 PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pydantic", "openpyxl", "papermill",
-            "SALib", "scipy", "jinja2", "nbformat", "ipykernel"]
+            "SALib", "scipy", "jinja2", "nbformat", "ipykernel", "python-docx"]
 
 
 _IPC_DIR: str | None = None  # per-run private folder of the kernels' IPC sockets (set by run_year)

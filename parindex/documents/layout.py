@@ -481,6 +481,7 @@ class AdminDoc:
             w, h = w * max_height_mm / h, max_height_mm
         p = self.para("", align="center", indent=False, keep_next=bool(caption))
         r = p.add_run()
+        set_run_font(r, self.f.font, self.f.sizes["body"])
         r.add_picture(str(path), width=Mm(w))
         if caption:
             self.para(caption, size=self.f.table["size"], italic=True, align="center", indent=False, before=2)
@@ -526,7 +527,9 @@ class AdminDoc:
         from docx.enum.text import WD_BREAK
 
         p = self.para("", before=0, indent=False)
-        p.add_run().add_break(WD_BREAK.PAGE)
+        r = p.add_run()
+        set_run_font(r, self.f.font, self.f.sizes["body"])
+        r.add_break(WD_BREAK.PAGE)
 
     # ---------------------------------------------------------------- output
     def to_bytes(self) -> bytes:

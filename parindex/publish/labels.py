@@ -14,6 +14,8 @@ from ..text import fmt_num, fmt_pct, nfc
 STATUS_LABELS = {"reference_default": "Mặc định tham chiếu", "official": "Chính thức", "variant": "Phương án thử"}
 KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
 WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
+#: Decisions of the explanation round (parindex.rounds).
+DECISION_LABELS = {"accept": "Chấp nhận", "keep": "Giữ nguyên", "pending": "Chờ xem xét"}
 #: Vietnamese labels of the rule codes of the rejection log / ballot exclusions (parindex.ingest.BALLOT_RULES;
 #: "duplicate_id" is logged as "duplicate"). An unknown code is shown as it is.
 RULE_LABELS = {
