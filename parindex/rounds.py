@@ -9,7 +9,7 @@ they are: any number of files whose names start with ``giai_trinh_`` (rows are m
 criterion, so one file per commune or one combined file both work).
 
 The secretariat records its decision on every contested item in ``quyet_dinh_vong2_<year>.xlsx`` (sheet
-``QuyetDinhVong2``; while replies wait for a decision, the run writes a pre-filled copy into ``van_ban/``):
+``QuyetDinhVong2``; while replies wait for a decision, the run writes a pre-filled form into ``van_ban/``):
 Chấp nhận (accept, with Điểm sau giải trình — blank = the score the commune asked for) or Giữ nguyên (keep
 the appraised score), always with Lý do quyết định.
 
@@ -25,7 +25,9 @@ A bad reply or decision is refused like any other raw file (:class:`parindex.ing
 problem located by file, sheet, row and column, Vietnamese first): unknown commune or criterion, a criterion
 the appraisal did not change, a score that is not a number or lies outside 0..maximum, an explanation
 missing, a duplicate, a decision that is neither accept nor keep, a decision without a reason, a decision
-for an item nobody contested, a contested item without a decision (once the decisions file exists).
+for an item nobody contested. A contested item without a decision waits ("pending": its round-1 score counts)
+and the run writes the decisions form again (``van_ban/quyet_dinh_vong2_<year>_mau.xlsx``), with the decisions
+already taken filled in, to replace the decisions file.
 """
 
 from __future__ import annotations
@@ -307,6 +309,8 @@ def read_decisions(path: Path, replies: pd.DataFrame, items: pd.DataFrame, meth:
             Col("reason", ("Lý do quyết định", "Lý do"))]
     sh = read_sheet(path, DECISION_SHEET, cols)
     d = sh.data
+    d = d[(d["decision"] != "") | (d["final"] != "") | (d["reason"] != "")]  # a blank row: not decided yet
+    sh = Sheet(sh.file, sh.sheet, sh.header_row, d, sh.letters, sh.ignored)
     log = _Located(sh)
     commune, code, known = _key_columns(sh, log, matcher, items, meth)
     _check_round1(sh, log, "appraised", items, commune, code, known)
@@ -320,7 +324,9 @@ def read_decisions(path: Path, replies: pd.DataFrame, items: pd.DataFrame, meth:
                       f"{REPLY_PREFIX}* files)")
     word = d["decision"].map(head_key)
     accept, keep = word.isin(ACCEPT_WORDS), word.isin(KEEP_WORDS)
-    log.add(~(accept | keep), "decision",
+    log.add(d["decision"] == "", "decision", f"thiếu quyết định, ghi '{ACCEPT}' hoặc '{KEEP}'",
+            f"decision is blank: expected '{ACCEPT}' (accept) or '{KEEP}' (keep)")
+    log.add(~(accept | keep) & (d["decision"] != ""), "decision",
             lambda r: f"quyết định '{d.at[r, 'decision']}' không hợp lệ, chỉ ghi '{ACCEPT}' hoặc '{KEEP}'",
             lambda r: f"decision '{d.at[r, 'decision']}' not understood: expected '{ACCEPT}' (accept) or '{KEEP}' (keep)")
     log.add(d["reason"].str.strip() == "", "reason", "thiếu lý do quyết định (mỗi quyết định phải ghi lý do)",
@@ -352,15 +358,6 @@ def read_decisions(path: Path, replies: pd.DataFrame, items: pd.DataFrame, meth:
                 lambda r: f"điểm sau giải trình {final[r]:g} cao hơn điểm tự chấm {self_pts[r]:g}",
                 lambda r: f"score {final[r]:g} above the self-score {self_pts[r]:g}; the methodology refuses raises")
     _duplicates(log, commune, code, known & has_reply, {}, sh.file)
-    # Contested items without a decision: located at the reply's row.
-    decided = set(key[known])
-    for x in replies.itertuples():
-        if (x.commune_code, x.code) not in decided:
-            log.probs.append(Problem(x.reply_file, REPLY_SHEET, int(x.reply_row), "'Mã tiêu chí'",
-                                     f"giải trình của xã {x.commune_code}, tiêu chí {x.code} chưa có quyết định vòng 2 "
-                                     f"trong tệp '{sh.file}'",
-                                     f"contested item (commune {x.commune_code}, criterion {x.code}) has no decision "
-                                     f"in '{sh.file}'"))
     if log.probs:
         raise InputError(sorted(log.probs, key=lambda p: (p.file, p.row or 0, p.column or "")))
     return pd.DataFrame({
@@ -488,13 +485,23 @@ def reply_form(items: pd.DataFrame, commune_name: str, titles: list[str]):
 
 def decision_form(items: pd.DataFrame, replies: pd.DataFrame, communes: pd.DataFrame, titles: list[str]):
     """The secretariat's decisions workbook (sheet ``QuyetDinhVong2``): one row per contested item with the
-    reply pre-filled and locked; Quyết định (dropdown), Điểm sau giải trình and Lý do quyết định open."""
+    reply pre-filled and locked; Quyết định (dropdown), Điểm sau giải trình and Lý do quyết định open — and
+    already filled for the items ``replies`` gives a decision for (columns decision, final_points,
+    decision_reason of the ``round2`` table), so that the form replaces the decisions file as a whole."""
     from .surveyplan.entry_templates import _validation
 
     names = dict(zip(communes["commune_code"], communes["commune_name"]))
-    t = replies.merge(items, on=["commune_code", "code"], how="left")
+    t = replies.merge(items, on=["commune_code", "code"], how="left", suffixes=("", "_item"))
+    word = {"accept": ACCEPT, "keep": KEEP}
+
+    def decided(x) -> list:
+        d = getattr(x, "decision", "pending")
+        if d not in word:
+            return [None, None, None]
+        return [word[d], x.final_points if d == "accept" else None, x.decision_reason]
+
     rows = [[x.commune_code, names.get(x.commune_code, ""), x.code, x.label, x.max_points, x.self_points,
-             x.round1_points, x.requested_points, x.explanation, x.evidence, None, None, None] for x in t.itertuples()]
+             x.round1_points, x.requested_points, x.explanation, x.evidence, *decided(x)] for x in t.itertuples()]
     wb, hr = _form(titles, DECISION_SHEET, DECISION_HEADER, rows, {1, 2, 3, 4, 9, 10, 13}, [11, 12, 13],
                    {"A": 9, "B": 20, "C": 10, "D": 36, "E": 9, "F": 9, "G": 10, "H": 10, "I": 44, "J": 28,
                     "K": 13, "L": 12, "M": 40})

@@ -12,14 +12,12 @@ import re
 import shutil
 import subprocess
 import zipfile
-from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 from conftest import ROOT
 from docx import Document
-from docx.shared import Mm
 from round2_fixture import APPRAISAL_ROUND1, COMMUNE, DECISIONS, REPLIES, raw_with_round2
 
 from parindex.documents import DECREE_RANGES, FormatError, TemplateError, write_documents

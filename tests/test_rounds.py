@@ -20,6 +20,7 @@ from round2_fixture import (
     DECISIONS,
     NAME,
     REPLIES,
+    TITLES,
     fill,
     raw_with_round2,
     round1_assessment,
@@ -120,8 +121,11 @@ def test_the_final_round_is_scored(tmp_path, meth, communes):
     raw = raw_with_round2(RAW, tmp_path / "raw", meth, communes)
     data = clean_year(raw, meth, communes)
     r = apply_round2(raw, data.assessment, meth, communes)
-    before = score_all(r.round1, data.officials, data.satisfaction, meth, communes)["results"].set_index("commune_code").sort_index()
-    after = score_all(r.assessment, data.officials, data.satisfaction, meth, communes)["results"].set_index("commune_code").sort_index()
+    def results(assessment):
+        out = score_all(assessment, data.officials, data.satisfaction, meth, communes)["results"]
+        return out.set_index("commune_code").sort_index()
+
+    before, after = results(r.round1), results(r.assessment)
     assert before.loc[COMMUNE, "appraisal_points"] == APPRAISAL_ROUND1
     assert after.loc[COMMUNE, "appraisal_points"] == APPRAISAL_FINAL
     assert after.loc[COMMUNE, "points"] == pytest.approx(before.loc[COMMUNE, "points"] + 3.0)
@@ -225,8 +229,10 @@ def test_refused_reply_stops_the_run_before_anything_is_written(raw, tmp_path, m
 DECISION_ERRORS = [
     ("7.4", "Lý do quyết định", "", 8, "M 'Lý do quyết định'", "thiếu lý do quyết định"),
     ("7.4", "Quyết định", "Đồng ý một phần", 8, "K 'Quyết định'", "quyết định 'Đồng ý một phần' không hợp lệ"),
+    ("7.4", "Quyết định", "", 8, "K 'Quyết định'", "thiếu quyết định, ghi 'Chấp nhận' hoặc 'Giữ nguyên'"),
     ("7.1", "Điểm sau giải trình", 4, 7, "L 'Điểm sau giải trình'", "điểm sau giải trình 4 nằm ngoài khoảng 0–3"),
-    ("7.4", "Điểm sau giải trình", 1.5, 8, "L 'Điểm sau giải trình'", "quyết định 'Giữ nguyên' nhưng điểm sau giải trình"),
+    ("7.4", "Điểm sau giải trình", 1.5, 8, "L 'Điểm sau giải trình'",
+     "quyết định 'Giữ nguyên' nhưng điểm sau giải trình"),
     ("7.1", "Điểm sau giải trình", 1.5, 7, "L 'Điểm sau giải trình'", "bằng điểm thẩm định vòng 1"),
 ]
 
@@ -243,17 +249,40 @@ def test_bad_decision_is_refused_with_its_place(raw, meth, communes, code, headi
     assert vi in p.vi and p.en
 
 
-def test_a_contested_item_without_decision_is_located_at_the_reply(raw, meth, communes):
+def test_a_contested_item_without_decision_waits(raw, meth, communes):
+    """A reply the decisions file does not answer yet is "pending": its round-1 score counts."""
+    write_replies(raw, meth, communes)
+    path = write_decisions(raw, meth, communes)
+    fill(path, "QuyetDinhVong2", DECISION_HEADER,  # the 7.1 row left blank: not decided yet
+         {"7.1": {"Quyết định": "", "Điểm sau giải trình": "", "Lý do quyết định": ""}})
+    r = _apply(raw, meth, communes)
+    t = r.items.set_index("code")
+    assert t["decision"].tolist() == ["accept", "pending", "keep"] and t["changed"].tolist() == [True, False, False]
+    assert t.loc["7.1", "final_points"] == 1.5 and pd.isna(t.loc["7.1", "decision_row"])
+    assert r.assessment.set_index(["commune_code", "code"]).loc[(COMMUNE, "7.1"), "appraised_points"] == 1.5
+
+
+def test_decisions_form_again_with_the_decisions_taken(raw, meth, communes):
+    """While an item waits, the form lists every contested item, the decided ones filled in; saved as the
+    decisions file and completed, it gives the worked round again."""
+    from parindex.rounds import decision_form
+
     write_replies(raw, meth, communes)
     path = write_decisions(raw, meth, communes)
     wb = openpyxl.load_workbook(path)
-    wb["QuyetDinhVong2"].delete_rows(8)  # the 7.4 row
+    wb["QuyetDinhVong2"].delete_rows(7)
     wb.save(path)
-    with pytest.raises(InputError) as e:
-        _apply(raw, meth, communes)
-    (p,) = _problems(e)
-    assert (p.file, p.sheet, p.row) == (REPLY, "GiaiTrinh", 8)
-    assert "tiêu chí 7.4 chưa có quyết định vòng 2" in p.vi
+    r = _apply(raw, meth, communes)
+    items = contestable(round1_assessment(raw, meth, communes), meth)
+    decision_form(items, r.items, communes, TITLES).save(path)
+    rows = [[c.value for c in row] for row in openpyxl.load_workbook(path)["QuyetDinhVong2"].iter_rows(min_row=6)]
+    assert [(x[2], x[10], x[11], x[12]) for x in rows] == [
+        ("3.2.1", "Chấp nhận", 1.5, DECISIONS["3.2.1"][2]), ("7.1", None, None, None),
+        ("7.4", "Giữ nguyên", None, DECISIONS["7.4"][2])]
+    fill(path, "QuyetDinhVong2", DECISION_HEADER, {"7.1": dict(zip(
+        ["Quyết định", "Điểm sau giải trình", "Lý do quyết định"], [DECISIONS["7.1"][0], 3.0, DECISIONS["7.1"][2]]))})
+    r = _apply(raw, meth, communes)
+    assert r.items["final_points"].tolist() == [1.5, 3.0, 1.0] and r.summary()["changed"] == 2
 
 
 def test_a_decision_nobody_asked_for(raw, meth, communes):

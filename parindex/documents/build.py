@@ -4,7 +4,8 @@
 
 * ``thong_bao_tham_dinh_<code>_<name>.docx`` — one appraisal notice per commune (round 1);
 * ``giai_trinh_<year>_<code>_<name>.xlsx`` — the reply form of each commune whose scores the appraisal changed;
-* ``quyet_dinh_vong2_<year>_mau.xlsx`` — the secretariat's decisions form, when replies wait for decisions;
+* ``quyet_dinh_vong2_<year>_mau.xlsx`` — the secretariat's decisions form, when replies wait for decisions
+  (every contested item; those decided already filled in);
 * ``bao_cao_chi_so_cchc_<year>.docx`` — the draft report on the index, with the main charts;
 * ``quyet_dinh_cong_bo_chi_so_cchc_<year>.docx`` — the draft decision with its annex table.
 
@@ -58,7 +59,7 @@ def base_context(run, tpl: Templates) -> dict:
                                                     (tpl.common.get("labels") or {}).items()})
 
     def cite(d: dict) -> str:
-        return r.text(tpl.common.get("citation"), "citation", {"d": d})
+        return " ".join(r.text(tpl.common.get("citation"), "citation", {"d": d}).split())
 
     ctx["plan"] = C.legal_doc(p.plan, cite)
     ctx["basis"] = [C.legal_doc(d, cite) for d in p.basis]
@@ -197,9 +198,9 @@ def write_documents(run, tables: dict[str, pd.DataFrame], out_dir: Path, images:
     r2 = tables.get("round2")
     if isinstance(r2, pd.DataFrame) and (r2["decision"] == "pending").any():
         fr = Renderer(ctx, forms_origin)
-        pend = r2[r2["decision"] == "pending"]
-        wb = decision_form(items, pend[["commune_code", "code", "requested_points", "explanation", "evidence"]],
-                           run.communes, fr.lines(forms.get("decision"), "decision"))
+        cols = ["commune_code", "code", "requested_points", "explanation", "evidence", "decision", "final_points",
+                "decision_reason"]
+        wb = decision_form(items, r2[cols], run.communes, fr.lines(forms.get("decision"), "decision"))
         written.append(_save_xlsx(wb, out / decision_form_filename(run.year)))
 
     # ---- report and decision (final round)

@@ -352,7 +352,7 @@ def rounds_context(tables: dict, labels: dict, info: dict | None) -> tuple[dict,
     nums = [[None, None, x.self_points, x.round1_points, x.requested_points, None, x.final_points]
             for x in items.itertuples()]
     out = {"round2": Table(rows, ["left", "center", "center", "center", "center", "center", "center"],
-                           [45, 18, 19, 19, 19, 26, 19], nums)}
+                           [42, 16, 18, 22, 18, 27, 22], nums)}
     r1 = tables.get("round1_results")
     if isinstance(r1, pd.DataFrame):
         moved = r1[(r1["index_change"].abs() > 1e-9) | (r1["rank_change"] != 0)]

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jinja2 import StrictUndefined, TemplateError as JinjaError
+from jinja2 import StrictUndefined
+from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
 from ..publish.labels import num_text, pct_text, points_text
