@@ -335,6 +335,21 @@ def test_decision_annex_is_on_its_own_pages(demo):
     assert "Căn cứ Luật Tổ chức chính quyền địa phương" in text and "QUYẾT ĐỊNH:" in text
 
 
+def test_control_characters_from_spreadsheets_do_not_break_a_document():
+    """A vertical tab (Excel's line break in some exports) in a reason cannot be written into a .docx."""
+    import io
+
+    from parindex.documents import AdminDoc
+    from parindex.documents.build import Templates
+
+    doc = AdminDoc(Templates(None).format)
+    doc.table(["Lý do"], [["Thiếu tài liệu\x0bkiểm chứng\x07"]], [60], ["left"])
+    doc.para("Đoạn\x0bvăn")
+    back = Document(io.BytesIO(doc.to_bytes()))
+    assert back.tables[0].rows[1].cells[0].text == "Thiếu tài liệu kiểm chứng "
+    assert back.paragraphs[-1].text == "Đoạn văn"
+
+
 # ------------------------------------------------------------------------------------------------
 # Same run → same bytes; editable templates
 # ------------------------------------------------------------------------------------------------

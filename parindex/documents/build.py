@@ -22,7 +22,7 @@ from ..publish.xlsx import write_bytes_atomic
 from ..rounds import contestable, decision_form, decision_form_filename, reply_filename, reply_form, slug
 from ..text import nfc
 from . import content as C
-from .layout import AdminDoc, Format, FormatError, docx_bytes
+from .layout import AdminDoc, Format, FormatError, docx_bytes, set_run_font, xml_text
 from .templates import Renderer, TemplateError, load
 
 REPORT_NAME = "bao_cao_chi_so_cchc_{year}.docx"
@@ -121,8 +121,7 @@ def _body(doc: AdminDoc, blocks, tables: dict[str, C.Table], images: dict[str, P
             p = doc.para(b.value, bold=True, align="justify", indent=True)
             rest = o.get("text", "")
             if rest:
-                from .layout import set_run_font
-                run = p.add_run(" " + rest)
+                run = p.add_run(" " + xml_text(rest))
                 set_run_font(run, f.font, f.sizes["body"])
         elif b.kind == "placeholder":
             doc.placeholder(b.value)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -26,12 +26,12 @@ _UNIT = re.compile(r"^(huyện|thị xã|thành phố|quận)\s+", re.I)
 
 @dataclass
 class Table:
-    """Formatted rows of one table and each column's alignment; ``widths_mm`` is the default layout."""
+    """Formatted rows of one table, each column's alignment, and the default column widths (a template's
+    ``widths_mm`` replaces them)."""
 
     rows: list[list[str]]
     align: list[str]
     widths_mm: list[float]
-    numbers: list[list[float | None]] = field(default_factory=list)  # the unformatted values (tests compare)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,13 +119,12 @@ def notice(code: str, name: str, r1: dict, labels: dict) -> tuple[dict, dict[str
         "has_adjustments": bool(t[["bonus", "deduction", "bonus_self", "deduction_self"]].abs().sum() > 0),
         "total_self": pts(total_self), "total": pts(total),
     }
-    rows, nums = [], []
+    rows = []
     for i, x in enumerate(ch.itertuples(), start=1):
         rows.append([str(i), text_cell(x.code), text_cell(x.label), pts(x.points), pts(x.self_points),
                      pts(x.appraised_points), pts(x.change), text_cell(x.reason) or labels["no_reason"]])
-        nums.append([i, None, None, x.points, x.self_points, x.appraised_points, x.change, None])
     tables = {"changes": Table(rows, ["center", "center", "left", "center", "center", "center", "center", "left"],
-                               [11, 14, 44, 14, 14, 15, 16, 37], nums)}
+                               [11, 14, 44, 14, 14, 15, 16, 37])}
     return ctx, tables
 
 
@@ -141,8 +140,7 @@ def ranking_table(results: pd.DataFrame, meth: Methodology) -> Table:
     bands = _band_labels(meth)
     rows = [[rank_text(x.rank), text_cell(x.commune_name), num_text(x.points), num_text(x.max_points),
              num_text(x.index_pct), bands.get(x.band, text_cell(x.band))] for x in r.itertuples()]
-    nums = [[x.rank, None, x.points, x.max_points, x.index_pct, None] for x in r.itertuples()]
-    return Table(rows, ["center", "left", "center", "center", "center", "center"], [14, 44, 20, 20, 22, 45], nums)
+    return Table(rows, ["center", "left", "center", "center", "center", "center"], [14, 44, 20, 20, 22, 45])
 
 
 def annex_table(results: pd.DataFrame, meth: Methodology) -> Table:
@@ -150,8 +148,7 @@ def annex_table(results: pd.DataFrame, meth: Methodology) -> Table:
     bands = _band_labels(meth)
     rows = [[str(i), text_cell(x.commune_name), num_text(x.points), num_text(x.index_pct), rank_text(x.rank),
              bands.get(x.band, text_cell(x.band))] for i, x in enumerate(r.itertuples(), start=1)]
-    nums = [[i, None, x.points, x.index_pct, x.rank, None] for i, x in enumerate(r.itertuples(), start=1)]
-    return Table(rows, ["center", "left", "center", "center", "center", "center"], [12, 46, 21, 24, 18, 44], nums)
+    return Table(rows, ["center", "left", "center", "center", "center", "center"], [12, 46, 21, 24, 18, 44])
 
 
 def results_summary(results: pd.DataFrame, meth: Methodology) -> dict:
@@ -172,7 +169,7 @@ def fields_table(results: pd.DataFrame, leaf_scores: pd.DataFrame, meth: Methodo
     """Per field: maximum, mean points, share achieved (all communes' points over their applicable maxima),
     the highest and the lowest commune share."""
     g = leaf_scores.groupby(["field_code", "commune_code"])[["points", "max_points"]].sum()
-    rows, nums = [], []
+    rows = []
     for f in meth.fields:
         col = f"field_{f.code}_points"
         per = g.loc[f.code] if f.code in g.index.get_level_values(0) else pd.DataFrame(columns=["points", "max_points"])
@@ -181,13 +178,12 @@ def fields_table(results: pd.DataFrame, leaf_scores: pd.DataFrame, meth: Methodo
         mean = results[col].mean()
         rows.append([f"{f.code}. {text_cell(f.label)}", points_text(f.points), num_text(mean), num_text(total),
                      num_text(share.max()), num_text(share.min())])
-        nums.append([None, f.points, mean, total, share.max(), share.min()])
-    return Table(rows, ["left", "center", "center", "center", "center", "center"], [63, 18, 21, 21, 21, 21], nums)
+    return Table(rows, ["left", "center", "center", "center", "center", "center"], [63, 18, 21, 21, 21, 21])
 
 
 def sources_table(results: pd.DataFrame, leaf_scores: pd.DataFrame, meth: Methodology) -> Table:
     lv = meth.leaves()
-    rows, nums = [], []
+    rows = []
     for s in ("appraisal", "officials_survey", "satisfaction_survey"):
         col = f"{s}_points"
         if col not in results.columns:
@@ -198,8 +194,7 @@ def sources_table(results: pd.DataFrame, leaf_scores: pd.DataFrame, meth: Method
         mean = results[col].mean()
         rows.append([text_cell(meth.sources.get(s, s)), points_text(mx), num_text(mean), num_text(share),
                      num_text(results[col].max()), num_text(results[col].min())])
-        nums.append([None, mx, mean, share, results[col].max(), results[col].min()])
-    return Table(rows, ["left", "center", "center", "center", "center", "center"], [63, 18, 21, 21, 21, 21], nums)
+    return Table(rows, ["left", "center", "center", "center", "center", "center"], [63, 18, 21, 21, 21, 21])
 
 
 def method_context(meth: Methodology, district, tables: dict) -> dict:
@@ -248,15 +243,14 @@ def appraisal_context(changes: pd.DataFrame, leaf_scores: pd.DataFrame, results:
     ls = leaf_scores[leaf_scores["source"] == "appraisal"]
     g = ls.groupby("commune_code")[["self_points", "points", "max_points"]].sum()
     r = results.sort_values(["rank", "commune_code"])
-    rows, nums = [], []
+    rows = []
     for x in r.itertuples():
         s, a, m = g.loc[x.commune_code] if x.commune_code in g.index else (np.nan, np.nan, np.nan)
         cc = c[c["commune_code"] == x.commune_code]
         rows.append([text_cell(x.commune_name), pts(m), pts(s), pts(a), pts(a - s), str(int((cc["kind"] == "cut").sum())),
                      str(int((cc["kind"] == "raise").sum()))])
-        nums.append([None, m, s, a, a - s, (cc["kind"] == "cut").sum(), (cc["kind"] == "raise").sum()])
     return ctx, Table(rows, ["left", "center", "center", "center", "center", "center", "center"],
-                      [50, 19, 19, 19, 19, 20, 19], nums)
+                      [50, 19, 19, 19, 19, 20, 19])
 
 
 def surveys_context(results: pd.DataFrame, meth: Methodology) -> tuple[dict, Table | None]:
@@ -282,9 +276,7 @@ def surveys_context(results: pd.DataFrame, meth: Methodology) -> tuple[dict, Tab
     rows = [[text_cell(x.commune_name), str(int(x.ballots_received)), str(int(x.ballots_valid)),
              str(int(x.ballots_excluded)), num_text(x.sat_index_pct), num_text(x.officials_survey_points)]
             for x in r.itertuples()]
-    nums = [[None, x.ballots_received, x.ballots_valid, x.ballots_excluded, x.sat_index_pct, x.officials_survey_points]
-            for x in r.itertuples()]
-    return ctx, Table(rows, ["left", "center", "center", "center", "center", "center"], [50, 22, 22, 22, 24, 25], nums)
+    return ctx, Table(rows, ["left", "center", "center", "center", "center", "center"], [50, 22, 22, 22, 24, 25])
 
 
 def robustness_context(tables: dict, meth: Methodology, info: dict | None) -> tuple[dict, Table | None]:
@@ -300,14 +292,13 @@ def robustness_context(tables: dict, meth: Methodology, info: dict | None) -> tu
     rows = [[rank_text(x.rank), text_cell(x.commune_name), rank_text(x.rank_median),
              f"{rank_text(x.rank_p05)} – {rank_text(x.rank_p95)}", num_text(k, 1)]
             for x, k in zip(r.itertuples(), keep)]
-    nums = [[x.rank, None, x.rank_median, None, k] for x, k in zip(r.itertuples(), keep)]
     ctx = {"present": True, "text": nfc(plain_language(rob, meth, outrank)),
            "n_draws": num_text(info["n_draws"], 0) if info.get("n_draws") else PLACEHOLDER,
            "mean_shift": num_text(info["mean_abs_rank_shift"]) if info.get("mean_abs_rank_shift") is not None
            else num_text(rob["mean_abs_shift"].mean()),
            "solid": int((keep >= 95.0).sum()), "n": len(r),
            "spread": pct_text(100.0 * float(info["weight_spread"]), 0) if info.get("weight_spread") is not None else ""}
-    return ctx, Table(rows, ["center", "left", "center", "center", "center"], [16, 55, 28, 32, 34], nums)
+    return ctx, Table(rows, ["center", "left", "center", "center", "center"], [16, 55, 28, 32, 34])
 
 
 def yoy_context(results: pd.DataFrame, previous: pd.DataFrame | None, previous_year: int | None
@@ -319,13 +310,12 @@ def yoy_context(results: pd.DataFrame, previous: pd.DataFrame | None, previous_y
     m = year_over_year(results, previous)
     rows = [[text_cell(x.commune_name), rank_text(x.rank_prev), num_text(x.index_prev), rank_text(x.rank),
              num_text(x.index_pct), signed_text(x.move, 0)] for x in m.itertuples()]
-    nums = [[None, x.rank_prev, x.index_prev, x.rank, x.index_pct, x.move] for x in m.itertuples()]
     mean_prev, mean_now = float(previous["index_pct"].mean()), float(results["index_pct"].mean())
     ctx = {"present": True, "year": previous_year, "n_up": int((m["move"] > 0).sum()),
            "n_down": int((m["move"] < 0).sum()), "n_same": int((m["move"] == 0).sum()),
            "mean_prev": pct_text(mean_prev), "mean_now": pct_text(mean_now),
            "mean_change": signed_text(mean_now - mean_prev)}
-    return ctx, Table(rows, ["left", "center", "center", "center", "center", "center"], [55, 20, 22, 20, 22, 26], nums)
+    return ctx, Table(rows, ["left", "center", "center", "center", "center", "center"], [55, 20, 22, 20, 22, 26])
 
 
 def rounds_context(tables: dict, labels: dict, info: dict | None) -> tuple[dict, dict[str, Table]]:
@@ -349,16 +339,13 @@ def rounds_context(tables: dict, labels: dict, info: dict | None) -> tuple[dict,
     rows = [[text_cell(names.get(x.commune_code, x.commune_code)), text_cell(x.code), pts(x.self_points),
              pts(x.round1_points), pts(x.requested_points), word.get(x.decision, text_cell(x.decision)),
              pts(x.final_points)] for x in items.itertuples()]
-    nums = [[None, None, x.self_points, x.round1_points, x.requested_points, None, x.final_points]
-            for x in items.itertuples()]
     out = {"round2": Table(rows, ["left", "center", "center", "center", "center", "center", "center"],
-                           [42, 16, 18, 22, 18, 27, 22], nums)}
+                           [42, 16, 18, 22, 18, 27, 22])}
     r1 = tables.get("round1_results")
     if isinstance(r1, pd.DataFrame):
         moved = r1[(r1["index_change"].abs() > 1e-9) | (r1["rank_change"] != 0)]
         ctx["n_moved"] = len(moved)
         rows = [[text_cell(x.commune_name), num_text(x.index_pct_round1), rank_text(x.rank_round1), num_text(x.index_pct),
                  rank_text(x.rank)] for x in moved.itertuples()]
-        nums = [[None, x.index_pct_round1, x.rank_round1, x.index_pct, x.rank] for x in moved.itertuples()]
-        out["round1_results"] = Table(rows, ["left", "center", "center", "center", "center"], [57, 27, 27, 27, 27], nums)
+        out["round1_results"] = Table(rows, ["left", "center", "center", "center", "center"], [57, 27, 27, 27, 27])
     return ctx, out

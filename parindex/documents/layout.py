@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,6 +133,14 @@ def _put(parent, el, order: list[str]) -> None:
             parent.insert(i, el)
             return
     parent.append(el)
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(s: object) -> str:
+    """Text a .docx can hold: control characters a spreadsheet cell may carry (vertical tab…) removed."""
+    return _NOT_XML.sub(" ", str(s))
 
 
 def set_run_font(run, name: str, size: float, bold: bool = False, italic: bool = False) -> None:
@@ -343,7 +352,7 @@ class AdminDoc:
         if keep_next:
             pf.keep_with_next = True
         if text:
-            parts = str(text).split("\n")
+            parts = xml_text(text).split("\n")
             for i, part in enumerate(parts):
                 r = p.add_run(part)
                 set_run_font(r, f.font, size or f.sizes["body"], bold, italic)
@@ -467,7 +476,7 @@ class AdminDoc:
         pf.space_before, pf.space_after = Pt(1), Pt(1)
         pf.line_spacing_rule = WD_LINE_SPACING.SINGLE
         pf.first_line_indent = Mm(0)
-        r = p.add_run(str(text))
+        r = p.add_run(xml_text(text))
         set_run_font(r, self.f.font, size, bold)
         self._mark_font(p, size, bold)
 
