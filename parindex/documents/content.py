@@ -48,8 +48,8 @@ def date_parts(d: dt.date | None, year_if_blank: int | None = None) -> dict[str,
 
 
 def lower_first(s: str) -> str:
-    """"Xã Lê Hồng" → "xã Lê Hồng" (a unit name inside a sentence)."""
-    s = text_cell(s)
+    """"Xã Lê Hồng" → "xã Lê Hồng" (a unit name inside a sentence); "90 %" kept on one line."""
+    s = text_cell(s).replace(" %", "\u00a0%")
     return s[:1].lower() + s[1:]
 
 
