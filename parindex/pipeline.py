@@ -5,7 +5,8 @@ Each stage function takes a :class:`parindex.state.Run` and returns it with its 
 * :func:`clean` — the raw files of the year → clean tables and the rejection log;
 * :func:`score` — the scoring core → results, leaf scores, survey scores with intervals;
 * :func:`uncertainty` — the Monte Carlo robustness of the ranking (skipped when switched off);
-* :func:`publish` — the report, the xlsx/csv tables and the chart images, written into a folder.
+* :func:`publish` — the report, the xlsx/csv tables, the chart images and the drafts (``van_ban/``: notices,
+  reply forms, report, decision; :mod:`parindex.documents`), written into a folder.
 
 :func:`run_pipeline` runs them in a staging folder — in process, or each stage through its notebook with
 papermill (``notebooks=True``, what ``parindex run`` does) — then promotes the finished run (see
@@ -61,7 +62,8 @@ def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, p
 # Stages
 # ------------------------------------------------------------------------------------------------
 def clean(run: Run) -> Run:
-    """Read and clean the raw files; post-stratify the satisfaction ballots (when asked)."""
+    """Read and clean the raw files; apply the explanation round when the year has one (:mod:`parindex.rounds`);
+    post-stratify the satisfaction ballots (when asked)."""
     from .ingest import clean_year
     from .rounds import apply_round2
     from .surveys import poststratify
@@ -147,8 +149,9 @@ def report_tables(run: Run) -> dict:
 
 
 def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
-    """Write the report (index.html), results.csv/xlsx, robustness.csv, rejections.csv and the chart
-    images into ``out_dir`` (default: the run folder). Returns the paths written."""
+    """Write the report (index.html), results.csv/xlsx, robustness.csv, rejections.csv, the chart images and
+    the drafts (van_ban/, unless ``documents.enabled`` is false) into ``out_dir`` (default: the run folder).
+    Returns the paths written."""
     from .publish import figures, robustness_figures
     from .publish.export import write_chart_images, write_results_csv, write_results_xlsx
     from .publish.page import write_report
