@@ -4,13 +4,13 @@ folder to its run folder, and the copies of the latest run at the usual places.
 
 Layout written by one run (``reports/<year>/runs/<run_id>/``)::
 
-    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/
+    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/  van_ban/
     processed/<stage>/  the tables of each stage (parquet; rejections also as csv)
     notebooks/      the executed notebooks (when the run went through them)
     params.json  methodology.yaml  communes.csv  district.json  steps.json
     manifest.json   hashes of inputs, methodology and outputs, versions, git commit, seed, times
 
-The latest run is also copied to ``reports/<year>/`` (index.html, results.*, notebooks/, images/) and its
+The latest run is also copied to ``reports/<year>/`` (index.html, results.*, notebooks/, images/, van_ban/) and its
 processed tables to ``data/processed/<year>/``.
 """
 
@@ -36,9 +36,9 @@ from .state import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEST_FILES = ["index.html", "results.csv", "results.xlsx", "robustness.csv", "rejections.csv"]
-LATEST_DIRS = ["notebooks", "images"]
+LATEST_DIRS = ["notebooks", "images", "van_ban"]
 PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pydantic", "openpyxl", "papermill",
-            "SALib", "scipy", "jinja2", "nbformat", "ipykernel"]
+            "SALib", "scipy", "jinja2", "nbformat", "ipykernel", "python-docx"]
 
 
 _IPC_DIR: str | None = None  # per-run private folder of the kernels' IPC sockets (set by run_year)
