@@ -108,6 +108,8 @@ class Alternatives(_M):
     officials_groups: _options("officials_groups") = Field(default_factory=lambda: _all_options("officials_groups"))
     satisfaction_factor: _options("satisfaction_factor") = Field(
         default_factory=lambda: _all_options("satisfaction_factor"))
+    satisfaction_estimator: _options("satisfaction_estimator") = Field(
+        default_factory=lambda: _all_options("satisfaction_estimator"))
     aggregation: _options("aggregation") = Field(default_factory=lambda: _all_options("aggregation"))
 
     @model_validator(mode="before")

@@ -132,9 +132,13 @@ def uncertainty(run: Run) -> Run:
     c, s = run.stage_tables("clean"), run.stage_tables("score")
     r = p.robustness
     # the officials' option scoring used is declared, so the robustness stage checks it rather than detects it
-    published = {"officials_groups": p.survey.group_weighting}
+    # the options scoring used are declared (the officials' grouping, the methodology's satisfaction estimator),
+    # so the robustness stage checks them rather than detects them
+    published = {"officials_groups": p.survey.group_weighting,
+                 "satisfaction_estimator": run.methodology.satisfaction_survey.estimator}
     rob = run_robustness(run.methodology, s["leaf_scores"], c["officials"], c["satisfaction"], s["results"], r,
-                         seed=p.seed, rank_decimals=p.scoring.rank_decimals, published=published)
+                         seed=p.seed, rank_decimals=p.scoring.rank_decimals, published=published,
+                         dossier_weights=c.get("satisfaction_weights"))
     tables = {"robustness": rob.per_commune, "outrank": rob.outrank.reset_index(), "leave_one_out": rob.leave_one_out,
               "sobol": rob.sobol, "convergence": rob.convergence}
     inputs = {f"clean/{k}": v for k, v in run.table_hashes("clean").items() if k in ("officials", "satisfaction")}

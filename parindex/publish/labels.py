@@ -61,6 +61,7 @@ PARAM_LABELS = {
     "robustness.rules": "Thay đổi quy tắc tính điểm",
     "robustness.alternatives.officials_groups": "Phương án gộp các nhóm đối tượng điều tra cán bộ được thử",
     "robustness.alternatives.satisfaction_factor": "Phương án tính chỉ số từng yếu tố hài lòng được thử",
+    "robustness.alternatives.satisfaction_estimator": "Phương án tính chỉ số hài lòng (đơn giản / gia quyền theo hồ sơ) được thử",
     "robustness.alternatives.aggregation": "Phương án tổng hợp điểm các lĩnh vực (cộng / nhân) được thử",
     "robustness.top_k": "Số xã của nhóm dẫn đầu",
     "robustness.sobol_n": "Cỡ mẫu cơ sở của phân tích Sobol",
@@ -90,7 +91,10 @@ PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhó
                       "uniform": "phân phối đều",
                       "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)",
                       "plain_share": "tỷ lệ đơn giản (mỗi phiếu như nhau)",
-                      "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực"}
+                      "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực",
+                      "share_positive": "tỷ lệ câu trả lời hài lòng (4–5)",
+                      "rescaled_mean": "điểm bình quân quy về 0–1",
+                      "arithmetic": "bình quân cộng", "geometric": "bình quân nhân"}
 #: kinds of the score stage's adjustment_log (parindex.scoring.ADJUSTMENT_KINDS)
 ADJUSTMENT_KIND_LABELS = {
     "rescaled_form_maximum": "Quy đổi theo điểm tối đa của biểu mẫu",
