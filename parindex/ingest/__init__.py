@@ -21,7 +21,8 @@ Respondents' names, phone numbers and ID numbers are read only to detect duplica
 hashes) and never reach a clean table or the rejection log.
 """
 
-from .clean import RAW_FILES, SCHEMAS, TABLES, CleanData, clean_year, find_raw_file
+from .clean import LOG_TABLES, RAW_FILES, SCHEMAS, TABLES, CleanData, clean_year, find_raw_file
+from .context import Ingest
 from .log import BALLOT_RULES, REJECTION_COLUMNS, InputError, Problem
 from .readers import (
            COMMUNE_HEADINGS,
@@ -32,6 +33,6 @@ from .readers import (
 )
 from .sheets import Col, Sheet, cell_text, head_key, read_sheet
 
-__all__ = ["BALLOT_RULES", "COMMUNE_HEADINGS", "RAW_FILES", "REJECTION_COLUMNS", "SCHEMAS", "TABLES", "CleanData", "Col",
+__all__ = ["LOG_TABLES", "Ingest", "BALLOT_RULES", "COMMUNE_HEADINGS", "RAW_FILES", "REJECTION_COLUMNS", "SCHEMAS", "TABLES", "CleanData", "Col",
            "InputError", "Problem", "Sheet", "cell_text", "clean_year", "find_raw_file", "head_key", "read_assessment",
            "read_dossiers", "read_officials", "read_satisfaction", "read_sheet"]

@@ -19,6 +19,7 @@ WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
 RULE_LABELS = {
     "blank_majority": "Quá nửa số câu bỏ trống",
     "unknown_commune": "Không xác định được xã",
+    "ambiguous_commune": "Tên xã khớp nhiều xã",
     "unknown_field": "Không xác định được lĩnh vực",
     "unknown_group": "Không xác định được nhóm đối tượng",
     "out_of_range": "Câu trả lời ngoài thang đo",
@@ -59,10 +60,23 @@ PARAM_LABELS = {
     "robustness.officials_joint": "Chọn lại người trả lời phiếu cán bộ chung cho mọi xã",
     "robustness.top_k": "Số xã của nhóm dẫn đầu",
     "satisfaction.satisfaction_points": "Điểm tối đa của khảo sát sự hài lòng (thay cho bộ tiêu chí)",
+    "ingest.aliases": "Tệp tên gọi khác của lĩnh vực, nhóm đối tượng, câu trả lời, xã",
+    "ingest.unmatched_share": "Tỷ lệ giá trị không khớp danh mục tối đa của một cột (vượt thì dừng)",
+    "ingest.unmatched_min_count": "Số giá trị không khớp tối thiểu để dừng",
+    "ingest.header_search_rows": "Số dòng đầu tìm dòng tiêu đề",
+    "ingest.max_file_mb": "Dung lượng tối đa của một tệp dữ liệu (MB)",
+    "ingest.max_unzipped_mb": "Dung lượng tối đa khi giải nén một tệp Excel (MB)",
+    "ingest.max_rows": "Số dòng tối đa của một trang tính",
+    "ingest.max_columns": "Số cột tối đa của một trang tính",
+    "ingest.max_dossiers": "Số hồ sơ tối đa hợp lý của một lĩnh vực ở một xã",
+    "ingest.max_adjustment_points": "Điểm thưởng, điểm trừ tối đa hợp lý của một dòng",
+    "ingest.duplicate_scope": "Phạm vi phát hiện phiếu trùng (trong xã hoặc toàn huyện)",
+    "ingest.warn_excluded_share": "Tỷ lệ phiếu bị loại để cảnh báo",
 }
 PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhóm có trọng số bằng nhau",
                       "uniform": "phân phối đều",
-                      "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)"}
+                      "dirichlet": "phân phối Dirichlet",
+                      "commune": "trong từng xã", "district": "toàn huyện", "auto": "tự động (kết quả năm trước)"}
 SOURCE_LABELS = {"appraisal": "Thẩm định", "officials_survey": "Điều tra cán bộ",
                  "satisfaction_survey": "Khảo sát hài lòng"}
 UNCERTAINTY_SOURCE_LABELS = {"weights": "Trọng số lĩnh vực", "sampling": "Chọn mẫu khảo sát", "rules": "Quy tắc tính điểm"}
