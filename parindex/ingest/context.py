@@ -22,20 +22,9 @@ CONVERSION_COLUMNS = ["file", "sheet", "column", "kind", "detail", "count"]
 DUPLICATE_COLUMNS = ["file", "row", "ballot_id", "first_row", "first_ballot_id", "matched_on", "scope"]
 COVERAGE_COLUMNS = ["survey", "commune_code", "rows", "valid", "excluded"]
 EXCLUSION_COLUMNS = ["survey", "file", "rows", "valid", "excluded"]
-#: Kinds of the ``conversions`` table, with their Vietnamese label (report).
-CONVERSION_KINDS = {
-    "encoding": "Chuyển bảng mã cũ sang Unicode",
-    "header_encoding": "Dòng tiêu đề viết bằng bảng mã cũ",
-    "csv_encoding": "Tệp CSV viết bằng bảng mã 8 bit",
-    "alias": "Tên gọi khác được nhận ra",
-    "normalised": "Cách viết khác được nhận ra (dấu, chữ hoa, tiền tố)",
-    "total_row": "Dòng tổng cộng bỏ qua",
-    "two_level_header": "Tiêu đề hai tầng",
-    "heading": "Tiêu đề cột viết khác mẫu",
-    "sheet_name": "Tên trang tính viết khác",
-    "formula": "Ô công thức: dùng giá trị đã lưu",
-    "commune_by_name": "Xác định xã theo tên (không có mã xã)",
-}
+#: Kinds of the ``conversions`` table (labels: parindex.publish.labels.CONVERSION_LABELS): encoding,
+#: header_encoding, csv_encoding, alias, normalised, total_row, two_level_header, heading, sheet_name,
+#: formula, commune_by_name.
 
 
 @dataclass

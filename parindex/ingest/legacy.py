@@ -36,6 +36,9 @@ SYLLABLE = re.compile(rf"^(?:{_ONSET})?(?:{'|'.join(_NUCLEI)})(?:{_CODA})?$")
 # "gì", "gìn": the i of the onset gi is the nucleus
 SYLLABLE_GI = re.compile(rf"^gi(?:{_CODA})?$")
 WORD = re.compile(r"[^\W\d_]+")
+#: Vietnamese capitals outside Latin-1 (a cell typed in TCVN3 holds them only from a ".…H" font run).
+VIET_CAPS = {c for c in (chr(i) for i in range(0x100, 0x1F00)) if c.isupper()
+             and unicodedata.normalize("NFD", c)[0] in "AEIOUYD" and c.lower() != c}
 
 
 @lru_cache(maxsize=1)
@@ -112,7 +115,8 @@ def readings(s: str) -> frozenset[str]:
     out = set()
     if reads_as_vietnamese(s):
         out.add("unicode")
-    if all(ord(c) < 0x100 for c in s):  # legacy text is stored as Latin-1 characters only
+    # legacy text is stored as Latin-1 characters, besides the capitals a TCVN3 capitals font gave
+    if all(ord(c) < 0x100 or (c.isupper() and c in VIET_CAPS) for c in s):
         t = decode_tcvn3(s)
         if t != s and reads_as_vietnamese(t):
             out.add("tcvn3")

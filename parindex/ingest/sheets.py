@@ -172,7 +172,10 @@ def _match_row(text: list[list[str]], i: int, cols: list[Col]) -> _Header:
         if h != (text[i][idx[0]] if idx[0] < len(text[i]) else ""):
             two = True
         headings[idx[0]] = h
-    # a column used by two expected columns keeps the one that names it more precisely
+    if i > 0 and not two:  # a heading spanning several columns above their own headings (merged cells)
+        above = [text[i - 1][j] for j in pos.values() if j < len(text[i - 1]) and text[i - 1][j]
+                 and text[i - 1][j] != (text[i][j] if j < len(text[i]) else "")]
+        two = any(above.count(a) > 1 for a in set(above))
     return _Header(i, pos, headings, two, dup)
 
 
@@ -281,8 +284,9 @@ def read_sheet(path: Path, sheet: str, cols: list[Col], ing=None, *, one_of: tup
             name, shown, 1, None, "tệp trống, không có dữ liệu",
             "blank file: no non-empty cell; expected a header row with "
             + ", ".join(f"'{c.headings[0]}'" for c in cols if c.required)))
-    n_hdr, hdr_enc = _decode_header_rows(text, search)
-    h, best = find_header(text, cols, search, list(one_of))
+    head = [list(r) for r in text[:search]]  # headings decoded from TCVN3/VNI for matching only
+    n_hdr, hdr_enc = _decode_header_rows(head, search)
+    h, best = find_header(head, cols, search, list(one_of))
     if h is None:
         row = (best.row if best else 0) + 1
         enc_vi = f"; {n_hdr} ô tiêu đề viết bằng {hdr_enc} đã được chuyển sang Unicode" if n_hdr else ""
@@ -305,6 +309,8 @@ def read_sheet(path: Path, sheet: str, cols: list[Col], ing=None, *, one_of: tup
             name, shown, hr + 1, ", ".join(f"{get_column_letter(i + 1)}" for i in idx) + f" '{c.headings[0]}'",
             f"cột '{c.headings[0]}' xuất hiện {len(idx)} lần", f"column '{c.headings[0]}' appears {len(idx)} times")
             for c, idx in h.dup])
+    n_hdr = sum(1 for j, v in enumerate(head[hr]) if v != text[hr][j]) + (
+        sum(1 for j, v in enumerate(head[hr - 1]) if v != text[hr - 1][j]) if h.two_level and hr > 0 else 0)
     if n_hdr:
         ing.convert(name, shown, "(dòng tiêu đề)", "header_encoding",
                     f"{n_hdr} ô tiêu đề viết bằng {hdr_enc} → Unicode", n_hdr)
@@ -312,7 +318,7 @@ def read_sheet(path: Path, sheet: str, cols: list[Col], ing=None, *, one_of: tup
         ing.convert(name, shown, "(dòng tiêu đề)", "two_level_header",
                     f"tiêu đề hai tầng ở dòng {hr} và {hr + 1}", 1)
     pos = h.pos
-    header = {j: h.headings.get(j, text[hr][j] if j < len(text[hr]) else "") for j in range(width)}
+    header = {j: h.headings.get(j, head[hr][j] if j < len(head[hr]) else "") for j in range(width)}
     for c in cols:
         if c.name in pos:
             got = header[pos[c.name]]
@@ -325,7 +331,7 @@ def read_sheet(path: Path, sheet: str, cols: list[Col], ing=None, *, one_of: tup
     frame = frame[(frame != "").any(axis=1)]
     used = set(pos.values())
     ignored = [(get_column_letter(j + 1), header[j]) for j in range(width)
-               if header[j] and j not in used and (j >= len(text[hr]) or text[hr][j])]
+               if header[j] and j not in used and j < len(text[hr]) and text[hr][j]]
     data = pd.DataFrame({n: frame[i] for n, i in pos.items()}, index=frame.index).astype("str")
     letters = {n: f"{get_column_letter(i + 1)} '{header[i][:60]}'" for n, i in pos.items()}
     # Total rows

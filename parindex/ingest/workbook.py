@@ -225,63 +225,91 @@ def _date1904(z: zipfile.ZipFile, name: str) -> bool:
     return False
 
 
-def _shared_strings(z: zipfile.ZipFile, name: str) -> list[str]:
+#: Fonts of the TCVN3 family for capitals (".VnTimeH", ".VnArialH" …): text typed in them uses the
+#: lower-case TCVN3 codes and shows as capitals.
+_CAPS_FONT = re.compile(r"^\.?vn.*h$", re.I)
+
+
+def _caps_tcvn3(text: str) -> str:
+    """Text of a TCVN3 capitals font → Unicode capitals (the rest of the cell stays as it is stored)."""
+    from .legacy import decode_tcvn3
+
+    return decode_tcvn3(text).upper()
+
+
+def _rich_text(el) -> tuple[str, bool]:
+    """Text of a shared or inline string (<si>/<is>) and whether it has runs; runs in a TCVN3 capitals
+    font are decoded to Unicode capitals here (the font is lost after this point)."""
+    parts, runs = [], False
+    for child in el:
+        tag = _local(child.tag)
+        if tag == "t":
+            parts.append(child.text or "")
+        elif tag == "r":
+            runs = True
+            text = "".join(t.text or "" for t in child if _local(t.tag) == "t")
+            font = next((f.get("val", "") for pr in child if _local(pr.tag) == "rPr" for f in pr
+                         if _local(f.tag) in ("rFont", "name")), "")
+            parts.append(_caps_tcvn3(text) if _CAPS_FONT.match(font) else text)
+    return "".join(parts), runs
+
+
+def _shared_strings(z: zipfile.ZipFile, name: str) -> list[tuple[str, bool]]:
     part = next((p for p in z.namelist() if p.lower() == "xl/sharedstrings.xml"), None)
     if part is None:
         return []
-    out: list[str] = []
+    out: list[tuple[str, bool]] = []
     try:
         with z.open(part) as f:
             for _, el in iterparse(f, events=("end",)):
                 if _local(el.tag) != "si":
                     continue
-                parts = []
-                for child in el:
-                    tag = _local(child.tag)
-                    if tag == "t":
-                        parts.append(child.text or "")
-                    elif tag == "r":
-                        parts += [t.text or "" for t in child if _local(t.tag) == "t"]
-                out.append("".join(parts))
+                out.append(_rich_text(el))
                 el.clear()
     except ParseError as e:
         raise _not_a_workbook(name, f"sharedStrings XML: {e}") from None
     return out
 
 
-def _date_styles(z: zipfile.ZipFile, name: str) -> set[int]:
-    """Indexes of the cell formats (``s`` attribute) that show a number as a date."""
+def _styles(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int]]:
+    """Indexes of the cell formats (``s`` attribute) that show a number as a date, and of those whose font
+    is a TCVN3 capitals font."""
     part = next((p for p in z.namelist() if p.lower() == "xl/styles.xml"), None)
     if part is None:
-        return set()
+        return set(), set()
     data = z.read(part)
     custom: dict[int, str] = {}
-    xfs: list[int] = []
-    in_cell_xfs = False
+    xfs: list[tuple[int, int]] = []
+    fonts: list[str] = []
+    where = ""
     try:
         for event, el in iterparse(io.BytesIO(data), events=("start", "end")):
             tag = _local(el.tag)
-            if tag == "cellXfs":
-                in_cell_xfs = event == "start"
+            if tag in ("cellXfs", "fonts"):
+                where = tag if event == "start" else ""
             elif event == "end" and tag == "numFmt":
                 try:
                     custom[int(el.get("numFmtId", "-1"))] = el.get("formatCode", "")
                 except ValueError:
                     pass
-            elif event == "start" and tag == "xf" and in_cell_xfs:
+            elif event == "end" and tag == "font" and where == "fonts":
+                fonts.append(next((f.get("val", "") for f in el if _local(f.tag) == "name"), ""))
+            elif event == "start" and tag == "xf" and where == "cellXfs":
                 try:
-                    xfs.append(int(el.get("numFmtId", "0")))
+                    xfs.append((int(el.get("numFmtId", "0")), int(el.get("fontId", "0"))))
                 except ValueError:
-                    xfs.append(0)
+                    xfs.append((0, 0))
     except ParseError as e:
         raise _not_a_workbook(name, f"styles XML: {e}") from None
     builtin_dates = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
-    out = set()
-    for i, fid in enumerate(xfs):
+    dates, caps = set(), set()
+    for i, (fid, font) in enumerate(xfs):
         code = custom.get(fid, BUILTIN_FORMATS.get(fid, ""))
         if fid in builtin_dates or (code and is_date_format(code)):
-            out.add(i)
-    return out
+            dates.add(i)
+        if 0 <= font < len(fonts) and _CAPS_FONT.match(fonts[font]):
+            caps.add(i)
+    return dates, caps
 
 
 def _excel_date(serial: float, date1904: bool) -> object:
@@ -303,13 +331,13 @@ def _xlsx_grid(path: Path, sheet: str, limits: Limits) -> Grid:
         if part not in z.namelist():
             raise _not_a_workbook(name, f"sheet part {part} missing")
         shared = _shared_strings(z, name)
-        dates = _date_styles(z, name)
+        dates, caps = _styles(z, name)
         d1904 = _date1904(z, name)
-        return _stream_sheet(z, part, shared, dates, d1904, limits, name, sheet)
+        return _stream_sheet(z, part, shared, dates, caps, d1904, limits, name, sheet)
 
 
-def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[str], dates: set[int], d1904: bool, limits: Limits,
-                  name: str, sheet: str) -> Grid:
+def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]], dates: set[int], caps: set[int],
+                  d1904: bool, limits: Limits, name: str, sheet: str) -> Grid:
     rows: dict[int, dict[int, object]] = {}
     no_cache: set[tuple[int, int]] = set()
     merges: list[str] = []
@@ -362,9 +390,9 @@ def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[str], dates: set[i
                                 f_el = ch
                             elif lt == "is":
                                 is_el = ch
+                        runs = False
                         if t == "inlineStr":
-                            value: object = "".join(x.text or "" for x in is_el.iter() if _local(x.tag) == "t") \
-                                if is_el is not None else None
+                            value, runs = _rich_text(is_el) if is_el is not None else (None, False)
                         elif f_el is not None and (v is None or (v == "" and t != "str")):
                             no_cache.add((row_i, col_i))
                             value = None
@@ -372,7 +400,7 @@ def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[str], dates: set[i
                             value = None
                         elif t == "s":
                             try:
-                                value = shared[int(v)]
+                                value, runs = shared[int(v)]
                             except (ValueError, IndexError):
                                 raise _not_a_workbook(name, f"bad shared string index in {ref}") from None
                         elif t in ("str", "e"):
@@ -395,6 +423,10 @@ def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[str], dates: set[i
                                     value = _excel_date(num, d1904)
                                 else:
                                     value = num
+                        if isinstance(value, str) and not runs and caps and value:
+                            st = c.get("s")
+                            if st is not None and st.isdigit() and int(st) in caps:
+                                value = _caps_tcvn3(value)
                         if f_el is not None and (row_i, col_i) not in no_cache:
                             formulas += 1
                         if value is None or value == "":

@@ -14,6 +14,21 @@ from ..text import fmt_num, fmt_pct, nfc
 STATUS_LABELS = {"reference_default": "Mặc định tham chiếu", "official": "Chính thức", "variant": "Phương án thử"}
 KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
 WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
+#: Kinds of the clean stage's conversions log (parindex.ingest.context) and of the personal data masked.
+CONVERSION_LABELS = {
+    "encoding": "Chuyển bảng mã cũ sang Unicode",
+    "header_encoding": "Dòng tiêu đề viết bằng bảng mã cũ",
+    "csv_encoding": "Tệp CSV viết bằng bảng mã 8 bit",
+    "alias": "Tên gọi khác được nhận ra",
+    "normalised": "Cách viết khác được nhận ra",
+    "total_row": "Dòng tổng cộng bỏ qua",
+    "two_level_header": "Tiêu đề hai tầng",
+    "heading": "Tiêu đề cột viết khác mẫu",
+    "sheet_name": "Tên trang tính viết khác",
+    "formula": "Ô công thức: dùng giá trị đã lưu",
+    "commune_by_name": "Xác định xã theo tên",
+}
+PRIVACY_LABELS = {"phone": "Số điện thoại", "id_number": "Số định danh (CCCD)", "name": "Họ tên người trả lời"}
 #: Vietnamese labels of the rule codes of the rejection log / ballot exclusions (parindex.ingest.BALLOT_RULES;
 #: "duplicate_id" is logged as "duplicate"). An unknown code is shown as it is.
 RULE_LABELS = {
