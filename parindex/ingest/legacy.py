@@ -56,24 +56,23 @@ def _vni_regex() -> re.Pattern:
     return re.compile("|".join(re.escape(k) for k in sorted(vni, key=len, reverse=True)))
 
 
-def _restore_caps(word: str, original: str) -> str:
-    """TCVN3 capitals with tone marks are typed with the lower-case codes (".VnTimeH" fonts): a word whose
-    plain letters are all capitals (at least two) is put in capitals."""
-    plain = [c for c in original if c.isascii() and c.isalpha()]
-    if len(plain) >= 2 and all(c.isupper() for c in plain):
-        return word.upper()
-    return word
-
-
 def decode_tcvn3(s: str) -> str:
+    """TCVN3 text (Latin-1 characters of the TCVN3 bytes) → Unicode NFC. Capitals with a tone mark are
+    typed with the lower-case codes in the ".…H" fonts: a word whose plain letters are all capitals (at
+    least two) is put in capitals."""
     tcvn, _ = tables()
     if not any(c in tcvn for c in s):
         return s
-    out = []
-    for m in re.finditer(r"[^\W\d_]+|[\s\S]", s):
-        w = m.group(0)
-        dec = "".join(tcvn.get(c, c) for c in w)
-        out.append(_restore_caps(dec, w) if dec != w else dec)
+    dec = "".join(tcvn.get(c, c) for c in s)  # one character for one: positions are kept
+    out = list(dec)
+    for m in WORD.finditer(dec):
+        a, b = m.span()
+        orig = s[a:b]
+        if not any(c in tcvn for c in orig):
+            continue
+        plain = [c for c in orig if c.isascii() and c.isalpha()]
+        if len(plain) >= 2 and all(c.isupper() for c in plain):
+            out[a:b] = list(dec[a:b].upper())
     return nfc("".join(out))
 
 

@@ -175,7 +175,8 @@ def _match_row(text: list[list[str]], i: int, cols: list[Col]) -> _Header:
     if i > 0 and not two:  # a heading spanning several columns above their own headings (merged cells)
         above = [text[i - 1][j] for j in pos.values() if j < len(text[i - 1]) and text[i - 1][j]
                  and text[i - 1][j] != (text[i][j] if j < len(text[i]) else "")]
-        two = any(above.count(a) > 1 for a in set(above))
+        # (a title merged over the whole table is not a heading of the columns)
+        two = any(above.count(a) > 1 for a in set(above)) and (len(set(above)) > 1 or len(above) < len(pos))
     return _Header(i, pos, headings, two, dup)
 
 
