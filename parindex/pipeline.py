@@ -102,7 +102,7 @@ def exclusion_info(exclusions, threshold: float) -> dict:
     over = [r for r in rows if r["rows"] and r["excluded"] / r["rows"] > threshold]
     warning = "; ".join(
         f"{r['excluded']}/{r['rows']} {names.get(r['survey'], r['survey'])} ({r['file']}) bị loại — "
-        f"{100 * r['excluded'] / r['rows']:.1f} %".replace(".", ",") for r in over)
+        + f"{100 * r['excluded'] / r['rows']:.1f}".replace(".", ",") + " %" for r in over)
     if warning:
         warning = (f"Nhiều phiếu bị loại hơn ngưỡng {100 * threshold:g} % (tham số ingest.warn_excluded_share): "
                    f"{warning}. Xem Phụ lục chất lượng dữ liệu và tệp rejections.csv.")

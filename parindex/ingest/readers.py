@@ -415,7 +415,7 @@ def read_satisfaction(path: Path, meth: Methodology, matcher: CommuneMatcher, *,
                                     f"{k}/{n} câu trả lời không thuộc thang {sv.scale.min}–{sv.scale.max}, vượt ngưỡng "
                                     f"{100 * ing.unmatched_share:g} % (tham số ingest.unmatched_share)",
                                     f"{k} of {n} answers outside the scale, above ingest.unmatched_share"))
-    date, date_prob = read_text_dates(d["date"], survey_start, survey_end)
+    date, date_prob = read_text_dates(d["date"], survey_start, survey_end, ing.unmatched_min_count)
     if date_prob is not None:
         probs.append(sh.problem(date_prob[0], "date", date_prob[1], date_prob[2]))
     if survey_start is not None or survey_end is not None:
