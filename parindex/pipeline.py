@@ -287,7 +287,7 @@ def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None 
                 _warn_exclusions(stage_dir, log)
         outcome = runner.promote(params, root, stage_dir, year_dir, started)
     except BaseException as e:
-        kept = _keep_diagnosis(stage_dir, year_dir)
+        kept = _keep_diagnosis(stage_dir, year_dir, e)
         shutil.rmtree(stage_dir, ignore_errors=True)
         if kept is not None and isinstance(e, runner.RunError):
             raise runner.RunError(f"{e}\nChẩn đoán (danh sách lỗi, dòng bị loại, tóm tắt) đã ghi ở {kept} "
@@ -299,9 +299,18 @@ def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None 
     return outcome
 
 
-def _keep_diagnosis(stage_dir: Path, year_dir: Path) -> Path | None:
-    """Move the diagnosis a refused clean stage wrote in the staging folder to ``<year_dir>/diagnosis``."""
+def _keep_diagnosis(stage_dir: Path, year_dir: Path, error: BaseException | None = None) -> Path | None:
+    """Move the diagnosis a refused clean stage wrote in the staging folder to ``<year_dir>/diagnosis``; for
+    a run refused after its clean stage, write one from the clean stage's rejection log."""
     src = stage_dir / DIAGNOSIS
+    clean_dir = stage_dir / "processed" / "clean"
+    if not src.is_dir() and (clean_dir / "rejections.csv").exists() and isinstance(error, Exception):
+        from .ingest.diagnosis import write_diagnosis
+        from .state import read_table
+
+        conv = read_table(clean_dir / "conversions.parquet") if (clean_dir / "conversions.parquet").exists() else None
+        write_diagnosis(src, None, rejections=read_table(clean_dir / "rejections.csv"), conversions=conv,
+                        message=str(error))
     if not src.is_dir():
         return None
     dst = year_dir / DIAGNOSIS

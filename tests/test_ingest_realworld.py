@@ -503,3 +503,39 @@ def test_demo_year_logs_its_conversions(tmp_path):
     reasons = set(cd.assessment["reason"]) | set(cd.assessment["evidence"])
     assert any(r.startswith("Ảnh chụp bảng niêm yết") for r in reasons)
     assert not any(ch in "".join(reasons) for ch in "§µ·¸¹¶")
+
+
+def test_run_refused_by_scoring_keeps_the_rejection_log_and_allow_missing_as_zero_is_refused(tmp_path):
+    """Every ballot of one commune more than half blank: cleaning completes (a rule, not a vocabulary
+    problem), scoring refuses the commune without answers — the diagnosis keeps the rejection log — and
+    --allow-missing-as-zero is refused because the commune's ballots exist."""
+    from parindex.pipeline import run_pipeline
+    from parindex.runner import RunError
+
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "data" / "raw" / "2023", raw)
+    wb = openpyxl.load_workbook(raw / "phieu_hai_long_2023.xlsx")
+    ws = wb["PhieuHaiLong"]
+    m = CommuneMatcher(pd.read_csv(ROOT / "data/reference/thanh_mien_communes_2023.csv", dtype=str).rename(
+        columns={"gso_level3_id": "commune_code", "name": "commune_name"}))
+    hit = 0
+    for r in range(5, ws.max_row + 1):
+        if m.match(ws.cell(r, 3).value) == "11251":
+            for c in range(8, 20):
+                ws.cell(r, c).value = None
+            hit += 1
+    wb.save(raw / "phieu_hai_long_2023.xlsx")
+    assert hit == 50
+    out = tmp_path / "reports"
+    quiet = dict(root=ROOT, out_root=out, processed_root=tmp_path / "processed", previous=None,
+                 log=lambda *a, **k: None)
+    with pytest.raises(RunError) as ei:
+        run_pipeline(_params(tmp_path, raw), **quiet)
+    diag = out / "2023" / "diagnosis"
+    assert "11251" in str(ei.value) and str(diag) in str(ei.value)
+    rej = pd.read_csv(diag / "rejections.csv", keep_default_na=False)
+    assert (rej["rule"] == "blank_majority").sum() == 50 + 1  # the demo's own blank ballot too
+    summary = pd.read_csv(diag / "summary.csv", keep_default_na=False)
+    assert summary.loc[summary["rule"] == "blank_majority", "count"].tolist() == [51]
+    with pytest.raises(RunError, match="allow_missing_as_zero.*xã 11251"):
+        run_pipeline(_params(tmp_path, raw, ["scoring.allow_missing_as_zero=true"]), **quiet)

@@ -16,7 +16,7 @@ import pandas as pd
 
 from .log import InputError, rejections_frame
 
-README = """CHẨN ĐOÁN LẦN CHẠY BỊ DỪNG Ở BƯỚC LÀM SẠCH DỮ LIỆU (diagnosis of a run refused by the cleaning stage)
+README = """CHẨN ĐOÁN LẦN CHẠY BỊ DỪNG (diagnosis of a refused run)
 
 Không có kết quả nào được công bố. Các tệp trong thư mục này cho biết vì sao:
 (Nothing was published. The files in this folder say why:)
@@ -35,9 +35,9 @@ Dữ liệu cá nhân (số điện thoại, số CCCD, họ tên) đã được
 """
 
 
-def summary(err: InputError, rejections: pd.DataFrame) -> pd.DataFrame:
+def summary(err: InputError | None, rejections: pd.DataFrame) -> pd.DataFrame:
     """Problems counted by file, sheet and column; dropped rows by file, sheet and rule."""
-    probs = pd.DataFrame([(p.file, p.sheet, p.column or "", "") for p in err.problems],
+    probs = pd.DataFrame([(p.file, p.sheet, p.column or "", "") for p in (err.problems if err else [])],
                          columns=["file", "sheet", "column", "rule"])
     a = probs.value_counts(sort=False).rename("count").reset_index().assign(kind="refused")
     rej = rejections[rejections["rule"] != "ignored_column"] if len(rejections) else rejections
@@ -48,23 +48,30 @@ def summary(err: InputError, rejections: pd.DataFrame) -> pd.DataFrame:
                        "count": "int64"})
 
 
-def write_diagnosis(folder: Path, err: InputError, ing=None) -> Path:
-    """Write the diagnosis of a refused cleaning into ``folder`` (replaced whole); returns the folder."""
+def write_diagnosis(folder: Path, err: InputError | None, ing=None, *, rejections: pd.DataFrame | None = None,
+                    conversions: pd.DataFrame | None = None, message: str = "") -> Path:
+    """Write the diagnosis of a refused run into ``folder`` (replaced whole); returns the folder. ``err``:
+    the cleaning's refusal; or, for a run refused by a later stage, ``rejections`` and ``conversions`` of
+    its clean stage and the error ``message``."""
     folder = Path(folder)
     tmp = folder.with_name(folder.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    rej = err.rejections if err.rejections is not None else rejections_frame([])
+    rej = rejections if rejections is not None else (
+        err.rejections if err is not None and err.rejections is not None else rejections_frame([]))
     probs = pd.DataFrame([(p.file, p.sheet, "" if p.row is None else str(p.row), p.column or "", p.vi, p.en)
-                          for p in err.problems], columns=["file", "sheet", "row", "column", "vi", "en"])
+                          for p in (err.problems if err else [])], columns=["file", "sheet", "row", "column", "vi", "en"])
+    if message:
+        probs = pd.concat([probs, pd.DataFrame([("", "", "", "", message[:4000], "")], columns=probs.columns)])
     w = dict(index=False, encoding="utf-8", lineterminator="\n")
     summary(err, rej).to_csv(tmp / "summary.csv", **w)
     probs.to_csv(tmp / "problems.csv", **w)
     rej.to_csv(tmp / "rejections.csv", **w)
     if ing is not None:
-        conv = ing.conversions_table()
-        conv["detail"] = ing.screen.series(conv["detail"], "(nhật ký chuyển đổi)", "detail")
-        conv.to_csv(tmp / "conversions.csv", **w)
+        conversions = ing.conversions_table()
+        conversions["detail"] = ing.screen.series(conversions["detail"], "(nhật ký chuyển đổi)", "detail")
+    if conversions is not None:
+        conversions.to_csv(tmp / "conversions.csv", **w)
     (tmp / "README.txt").write_text(README, encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
