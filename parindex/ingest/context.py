@@ -114,14 +114,28 @@ def known_maxima(methodology_dir: Path) -> dict[str, set[float]]:
 
 @lru_cache(maxsize=16)
 def _known_maxima(files: tuple[tuple[str, float], ...]) -> dict[str, frozenset[float]]:
-    from ..methodology import MethodologyError, load_methodology
+    """The leaf maxima of each methodology file (a YAML file with a ``fields`` tree; others are skipped).
+    Read with the C YAML loader and walked directly: the files are validated when they are used."""
+    import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: dict[str, set[float]] = {}
+
+    def walk(nodes) -> None:
+        for n in nodes or []:
+            if not isinstance(n, dict):
+                continue
+            kids = n.get("criteria") or n.get("subcriteria")
+            if kids:
+                walk(kids)
+            elif "code" in n and isinstance(n.get("points"), (int, float)):
+                out.setdefault(str(n["code"]), set()).add(float(n["points"]))
+
     for f, _ in files:
         try:
-            m = load_methodology(f)
-        except (MethodologyError, OSError, ValueError, TypeError, KeyError):
-            continue  # not a methodology (e.g. the alias file)
-        for code, pts in zip(m.leaves()["code"], m.leaves()["points"]):
-            out.setdefault(str(code), set()).add(float(pts))
+            d = yaml.load(Path(f).read_text(encoding="utf-8"), Loader=loader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(d, dict) and isinstance(d.get("fields"), list):
+            walk(d["fields"])
     return {k: frozenset(v) for k, v in out.items()}

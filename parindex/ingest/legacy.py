@@ -44,7 +44,7 @@ VIET_CAPS = {c for c in (chr(i) for i in range(0x100, 0x1F00)) if c.isupper()
 @lru_cache(maxsize=1)
 def tables() -> tuple[dict[str, str], dict[str, str]]:
     """(TCVN3 char → Unicode, VNI sequence → Unicode), from ``legacy_vn.yaml``."""
-    d = yaml.safe_load(TABLES_PATH.read_text(encoding="utf-8"))
+    d = yaml.load(TABLES_PATH.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     tcvn = {chr(int(k, 16)): nfc(v) for k, v in d["tcvn3"].items()}
     vni = {"".join(chr(int(b, 16)) for b in k.split()): nfc(v) for k, v in d["vni"].items()}
     return tcvn, vni
@@ -56,26 +56,32 @@ def _vni_regex() -> re.Pattern:
     return re.compile("|".join(re.escape(k) for k in sorted(vni, key=len, reverse=True)))
 
 
+@lru_cache(maxsize=1)
+def _tcvn3_table() -> dict[int, str]:
+    return {ord(c): u for c, u in tables()[0].items()}
+
+
+@lru_cache(maxsize=100_000)
 def decode_tcvn3(s: str) -> str:
     """TCVN3 text (Latin-1 characters of the TCVN3 bytes) → Unicode NFC. Capitals with a tone mark are
     typed with the lower-case codes in the ".…H" fonts: a word whose plain letters are all capitals (at
     least two) is put in capitals."""
-    tcvn, _ = tables()
-    if not any(c in tcvn for c in s):
+    table = _tcvn3_table()
+    dec = s.translate(table)  # one character for one: positions are kept
+    if dec == s and not any(ord(c) in table for c in s):
         return s
-    dec = "".join(tcvn.get(c, c) for c in s)  # one character for one: positions are kept
-    out = list(dec)
+    out = None
     for m in WORD.finditer(dec):
         a, b = m.span()
         orig = s[a:b]
-        if not any(c in tcvn for c in orig):
-            continue
         plain = [c for c in orig if c.isascii() and c.isalpha()]
-        if len(plain) >= 2 and all(c.isupper() for c in plain):
+        if len(plain) >= 2 and all(c.isupper() for c in plain) and any(ord(c) in table for c in orig):
+            out = out or list(dec)
             out[a:b] = list(dec[a:b].upper())
-    return nfc("".join(out))
+    return nfc("".join(out) if out else dec)
 
 
+@lru_cache(maxsize=100_000)
 def decode_vni(s: str) -> str:
     _, vni = tables()
     return nfc(_vni_regex().sub(lambda m: vni[m.group(0)], s))
@@ -115,7 +121,7 @@ def readings(s: str) -> frozenset[str]:
     if reads_as_vietnamese(s):
         out.add("unicode")
     # legacy text is stored as Latin-1 characters, besides the capitals a TCVN3 capitals font gave
-    if all(ord(c) < 0x100 or (c.isupper() and c in VIET_CAPS) for c in s):
+    if _maybe_legacy(s):
         t = decode_tcvn3(s)
         if t != s and reads_as_vietnamese(t):
             out.add("tcvn3")
@@ -123,6 +129,16 @@ def readings(s: str) -> frozenset[str]:
         if v != s and reads_as_vietnamese(v):
             out.add("vni")
     return frozenset(out)
+
+
+@lru_cache(maxsize=1)
+def _non_legacy() -> re.Pattern:
+    return re.compile("[^\x00-\xff" + "".join(sorted(VIET_CAPS)) + "]")
+
+
+def _maybe_legacy(s: str) -> bool:
+    """Whether ``s`` could be legacy text: Latin-1 characters (and capitals of a TCVN3 capitals font) only."""
+    return _non_legacy().search(s) is None
 
 
 DECODERS = {"tcvn3": decode_tcvn3, "vni": decode_vni}
@@ -146,7 +162,10 @@ def decide_column(values: list[str]) -> Decision:
     * cells read only as TCVN3 (or only as VNI), none only as Unicode or only as the other, and every
       non-ASCII cell reads under that encoding → convert;
     * anything else → "mixed", naming the cells that do not fit the majority."""
-    uniq = {v: readings(v) for v in set(values) if v and not v.isascii()}
+    cand = {v for v in set(values) if v and not v.isascii()}
+    if not any(_maybe_legacy(v) for v in cand):  # every non-ASCII cell has a letter no legacy text holds
+        return Decision("unicode", [])
+    uniq = {v: readings(v) for v in cand}
     if not any(len(r) == 1 and "unicode" not in r for r in uniq.values()):
         return Decision("unicode", [])
     info = [(i, uniq[v]) for i, v in enumerate(values) if v in uniq]

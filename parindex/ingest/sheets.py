@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -36,10 +37,16 @@ def head_key(s: object) -> str:
     """Matching key of a heading or a code: NFC, no diacritics, lower case, punctuation → space.
 
     Dots are kept so that criterion codes ("1.6", "8.4.2") stay distinct."""
-    s = strip_diacritics(nfc(str(s))).lower()
+    return _head_key(s if isinstance(s, str) else str(s))
+
+
+@lru_cache(maxsize=65_536)
+def _head_key(s: str) -> str:
+    s = strip_diacritics(nfc(s)).lower()
     return re.sub(r"[^0-9a-z.]+", " ", s).strip(" .")
 
 
+@lru_cache(maxsize=65_536)
 def bare_key(s: object) -> str:
     """:func:`head_key` without notes in brackets ("Điểm tự chấm (điểm)" → "diem tu cham")."""
     return head_key(re.sub(r"\([^)]*\)|\[[^\]]*\]", " ", nfc(str(s))))
@@ -57,7 +64,8 @@ def cell_text(v: object) -> str:
         return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
     if isinstance(v, (dt.datetime, dt.date)):
         return v.strftime("%Y-%m-%d")
-    return nfc(str(v)).strip()
+    s = v if isinstance(v, str) else str(v)
+    return (s if s.isascii() else nfc(s)).strip()
 
 
 def quote(v: str, n: int = 60) -> str:
@@ -81,11 +89,16 @@ class Col:
 
     def priority(self, heading: str) -> int | None:
         """Index of the first accepted heading ``heading`` reads as (None when it is none of them)."""
-        ks = {head_key(heading), bare_key(heading)} - {""}
-        for i, h in enumerate(self.headings):
-            if head_key(h) in ks or bare_key(h) in ks:
-                return i
-        return None
+        return _priority(self.headings, heading)
+
+
+@lru_cache(maxsize=65_536)
+def _priority(headings: tuple[str, ...], heading: str) -> int | None:
+    ks = {head_key(heading), bare_key(heading)} - {""}
+    for i, h in enumerate(headings):
+        if head_key(h) in ks or bare_key(h) in ks:
+            return i
+    return None
 
 
 @dataclass
@@ -337,7 +350,7 @@ def read_sheet(path: Path, sheet: str, cols: list[Col], ing=None, *, one_of: tup
     letters = {n: f"{get_column_letter(i + 1)} '{header[i][:60]}'" for n, i in pos.items()}
     # Total rows
     uniq = pd.unique(data.to_numpy().ravel())
-    totals = [v for v in uniq if v and len(v) <= 40 and head_key(v) in TOTAL_KEYS]
+    totals = [v for v in uniq if v and len(v) <= 40 and v[0] in "TtCc" and head_key(v) in TOTAL_KEYS]
     total = data.isin(totals).any(axis=1) if totals else pd.Series(False, index=data.index)
     for r in data.index[total.to_numpy()]:
         ing.convert(name, shown, "", "total_row", f"dòng {r} là dòng tổng cộng, bỏ qua (total row skipped)", 1)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -53,7 +54,8 @@ class Aliases:
 @lru_cache(maxsize=8)
 def _load(path: str, mtime: float) -> Aliases:
     try:
-        d = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        d = yaml.load(Path(path).read_text(encoding="utf-8"),
+                      Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise AliasError(f"{path}: không đọc được tệp tên gọi khác (cannot read the alias file: "
                          f"{str(e)[:200]})") from None
@@ -160,11 +162,15 @@ class Vocabulary:
                           for c in codes)
 
     def match(self, values: pd.Series) -> Match:
-        uniq = {v: self.resolve(v) for v in pd.unique(values)}
-        get = lambda i: values.map({v: r[i] for v, r in uniq.items()})  # noqa: E731
-        code = get(0)
-        return Match(code=code.where(code.notna(), None), status=get(1).astype("str"), how=get(2).astype("str"),
-                     hint=get(3).astype("str"), cands=get(4))
+        idx, uniq = pd.factorize(values, use_na_sentinel=False)
+        res = [self.resolve(v) for v in uniq]
+
+        def get(i: int, dtype=object) -> pd.Series:
+            arr = np.empty(len(res), dtype=object)
+            arr[:] = [r[i] for r in res]
+            return pd.Series(arr[idx] if len(res) else np.array([], dtype=object), index=values.index, dtype=dtype)
+
+        return Match(code=get(0), status=get(1, "str"), how=get(2, "str"), hint=get(3, "str"), cands=get(4))
 
 
 def procedure_fields(meth, aliases: Aliases) -> Vocabulary:

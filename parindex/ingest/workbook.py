@@ -124,6 +124,15 @@ def _not_a_workbook(name: str, why: str) -> InputError:
 # .xlsx / .xlsm
 # ------------------------------------------------------------------------------------------------
 _CELL_REF = re.compile(r"([A-Z]{1,3})(\d+)$")
+_NS = ("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}", "{http://purl.oclc.org/ooxml/spreadsheetml/main}", "")
+
+
+def _tags(name: str) -> frozenset[str]:
+    return frozenset(ns + name for ns in _NS)
+
+
+T_ROW, T_C, T_V, T_F, T_IS, T_MERGE, T_DATA = (_tags(n) for n in ("row", "c", "v", "f", "is", "mergeCell",
+                                                                 "sheetData"))
 
 
 def _col_index(letters: str) -> int:
@@ -343,20 +352,13 @@ def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]],
     merges: list[str] = []
     formulas = 0
     row_i = -1
-    names: dict[str, str] = {}
     letters: dict[str, int] = {}
-
-    def local(t: str) -> str:
-        n = names.get(t)
-        if n is None:
-            n = names[t] = _local(t)
-        return n
 
     try:
         with z.open(part) as f:
             for _, el in iterparse(f, events=("end",)):
-                tag = local(el.tag)
-                if tag == "row":
+                tag = el.tag
+                if tag in T_ROW:
                     r = el.get("r")
                     row_i = int(r) - 1 if r and r.isdigit() else row_i + 1
                     if row_i >= limits.max_rows:
@@ -369,7 +371,7 @@ def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]],
                     cells: dict[int, object] = {}
                     col_i = -1
                     for c in el:
-                        if local(c.tag) != "c":
+                        if c.tag not in T_C:
                             continue
                         ref = c.get("r")
                         m = _CELL_REF.match(ref) if ref else None
@@ -383,12 +385,12 @@ def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]],
                         t = c.get("t", "n")
                         v = f_el = is_el = None
                         for ch in c:
-                            lt = local(ch.tag)
-                            if lt == "v":
+                            lt = ch.tag
+                            if lt in T_V:
                                 v = ch.text
-                            elif lt == "f":
+                            elif lt in T_F:
                                 f_el = ch
-                            elif lt == "is":
+                            elif lt in T_IS:
                                 is_el = ch
                         runs = False
                         if t == "inlineStr":
@@ -441,10 +443,10 @@ def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]],
                     if cells:
                         rows[row_i] = cells
                     el.clear()
-                elif tag == "mergeCell":
+                elif tag in T_MERGE:
                     if len(merges) < 10_000 and el.get("ref"):
                         merges.append(el.get("ref"))
-                elif tag == "sheetData":
+                elif tag in T_DATA:
                     el.clear()
     except ParseError as e:
         raise _not_a_workbook(name, f"sheet XML: {e}") from None
