@@ -539,3 +539,29 @@ def test_run_refused_by_scoring_keeps_the_rejection_log_and_allow_missing_as_zer
     assert summary.loc[summary["rule"] == "blank_majority", "count"].tolist() == [51]
     with pytest.raises(RunError, match="allow_missing_as_zero.*xã 11251"):
         run_pipeline(_params(tmp_path, raw, ["scoring.allow_missing_as_zero=true"]), **quiet)
+
+
+def test_report_appendix_lists_conversions_and_masked_personal_data():
+    """The data-quality appendix shows the clean stage's conversions and privacy tables (text escaped)."""
+    from report_fixture import full_tables, robustness_tables
+
+    from parindex.publish.report import ReportContext, render_report
+
+    tables, meth, _ = full_tables()
+    tables = dict(tables)
+    tables["conversions"] = pd.DataFrame({
+        "file": ["tu_danh_gia_tham_dinh_2023.xlsx", "so_ho_so_2023.xlsx"], "sheet": ["ChamDiem", "HoSo"],
+        "column": ["H 'Lý do thẩm định'", ""], "kind": ["encoding", "total_row"],
+        "detail": ["TCVN3 (ABC, phông .VnTime) → Unicode", "dòng 29 <b>là</b> dòng tổng cộng"], "count": [95, 1]})
+    tables["privacy"] = pd.DataFrame({"file": ["tu_danh_gia_tham_dinh_2023.xlsx"], "column": ["Lý do thẩm định"],
+                                      "kind": ["phone"], "count": [2]})
+    ctx = ReportContext(year=2023, run_label="x", params={}, robustness_summary=robustness_tables()[1])
+    html = render_report(tables, meth, ctx)
+    part = html[html.index('id="conversions"'):]
+    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>"
+                      r"<td class=\"num\">(\d+)</td></tr>", part[:part.index("</table>")])
+    assert rows[0] == ("tu_danh_gia_tham_dinh_2023.xlsx", "ChamDiem", "H &#39;Lý do thẩm định&#39;",
+                       "Chuyển bảng mã cũ sang Unicode", "TCVN3 (ABC, phông .VnTime) → Unicode", "95")
+    assert rows[1][3] == "Dòng tổng cộng bỏ qua" and "&lt;b&gt;là&lt;/b&gt;" in rows[1][4]
+    priv = html[html.index('id="privacy"'):]
+    assert "<td>Số điện thoại</td><td class=\"num\">2</td>" in priv
