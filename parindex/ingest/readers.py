@@ -27,7 +27,6 @@ from .parse import (
     check_reused_ids,
     hash_key,
     out_of_range_detail,
-    parse_dates,
     parse_numbers,
     quote_values,
     read_text_dates,
