@@ -1,7 +1,8 @@
 # parindex — two commands on a fresh machine:
 #   make report   set everything up and run the 2023 yearly run on the shipped demo data → reports/2023/
 #   make test     set everything up (Debian's chromium included) and run the tests
-# Also: make lab (JupyterLab on the notebooks), make bench (benchmarks), make demo-data (regenerate data/raw),
+# Also: make lab (JupyterLab on the notebooks), make bench (benchmarks), make demo-data (regenerate data/raw;
+# 2023 then gets a TCVN3 workbook and layout quirks from parindex.demo_quirks),
 #       make documents-pdf (the drafts of reports/<year>/van_ban as PDF and PNG pages, with LibreOffice).
 
 SHELL := /bin/bash
@@ -37,6 +38,7 @@ bench: setup
 demo-data: setup
 	$(PY) -m parindex.demo --year 2022 --seed 2022 --out data/raw/2022
 	$(PY) -m parindex.demo --year 2023 --seed 2023 --out data/raw/2023
+	$(PY) -m parindex.demo_quirks --year 2023 --raw data/raw/2023
 
 # Re-create the .ipynb files from their paired py:percent sources (commit both, without outputs).
 notebooks: setup
