@@ -114,16 +114,20 @@ def quirky_dossiers(path: Path, year: int, stamp: dt.datetime) -> Path:
     header = list(rows[h])
     body = [list(r) for r in rows[h + 1:] if any(v is not None for v in r)]
     codes = header[2:]
+    # the issuing body as the demo file's first title line names it ("UBND HUYỆN X") → letterhead and place
+    authority = str(rows[0][0] or "").strip()
+    body_name = authority[5:] if authority.upper().startswith("UBND ") else authority
+    place = body_name.split(" ", 1)[1].title() if " " in body_name else body_name.title()
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "HoSo"
     bold = Font(bold=True)
     n = 3 + len(codes)
     letterhead = [
-        ("ỦY BAN NHÂN DÂN HUYỆN THANH MIỆN", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
+        (f"ỦY BAN NHÂN DÂN {body_name.upper()}", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
         ("PHÒNG NỘI VỤ", "Độc lập - Tự do - Hạnh phúc"),
         (None, None),
-        ("Số: 15/BC-PNV", f"Thanh Miện, ngày 08 tháng 01 năm {year + 1}"),
+        ("Số: 15/BC-PNV", f"{place}, ngày 08 tháng 01 năm {year + 1}"),
         (None, None),
         (f"BIỂU TỔNG HỢP SỐ HỒ SƠ THỦ TỤC HÀNH CHÍNH TIẾP NHẬN TẠI UBND CẤP XÃ NĂM {year}", None),
         ("(Kèm theo Báo cáo số 15/BC-PNV của Phòng Nội vụ)", None),
