@@ -32,7 +32,7 @@ CASES = [(kind, seed) for kind in FILES for seed in range(9)]
 @pytest.fixture(scope="module")
 def base():
     meth = load_methodology(ROOT / "methodologies" / "reference-default-v1.yaml")
-    matcher = CommuneMatcher(load_communes())
+    matcher = CommuneMatcher(load_communes(ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"))
     grids = {k: read_grid(RAW / f, s, Limits()).rows for k, (f, s) in FILES.items()}
     return meth, matcher, grids
 

@@ -494,7 +494,7 @@ def test_demo_year_logs_its_conversions(tmp_path):
     """The shipped 2023 demo files: a TCVN3 workbook, a quirky dossier file, everyday group labels."""
     meth = load_methodology(ROOT / "methodologies" / "reference-default-v1.yaml")
     from parindex.communes import load_communes
-    cd = clean_year(ROOT / "data" / "raw" / "2023", meth, load_communes())
+    cd = clean_year(ROOT / "data" / "raw" / "2023", meth, load_communes(ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"))
     conv = cd.log["conversions"]
     got = set(zip(conv["file"], conv["kind"]))
     assert {("tu_danh_gia_tham_dinh_2023.xlsx", "encoding"), ("tu_danh_gia_tham_dinh_2023.xlsx", "header_encoding"),
@@ -555,7 +555,8 @@ def test_report_appendix_lists_conversions_and_masked_personal_data():
         "detail": ["TCVN3 (ABC, phông .VnTime) → Unicode", "dòng 29 <b>là</b> dòng tổng cộng"], "count": [95, 1]})
     tables["privacy"] = pd.DataFrame({"file": ["tu_danh_gia_tham_dinh_2023.xlsx"], "column": ["Lý do thẩm định"],
                                       "kind": ["phone"], "count": [2]})
-    ctx = ReportContext(year=2023, run_label="x", params={}, robustness_summary=robustness_tables()[1])
+    ctx = ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", run_label="x", params={},
+                        robustness_summary=robustness_tables()[1])
     html = render_report(tables, meth, ctx)
     part = html[html.index('id="conversions"'):]
     rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td><td>(.*?)</td>"

@@ -751,7 +751,7 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
     quality = _quality(tables, results, meth)
     decisions = _decisions(tables, results, meth)
     if quality is None and decisions is not None:
-        quality = dict(rejections=None, ballots=None, missing=None, off_step=None)
+        quality = dict(rejections=None, ballots=None, missing=None, off_step=None, conversions=None, privacy=None)
     if quality is not None:
         section("quality", "Chất lượng dữ liệu", appendix=True)
     summary = _summary(results, meth, missing, context, _present(tables, "missing_surveys"))
