@@ -71,6 +71,14 @@ class Robustness(_M):
     top_k: int = Field(3, ge=1)
 
 
+class Report(_M):
+    """How the report marks uncertain results next to the ranking (chart, summary card, profiles)."""
+    # a commune whose published band comes out in fewer than this share of the robustness draws is marked
+    band_prob_min: float = Field(0.8, gt=0, le=1)
+    # "sát ngưỡng": an index within this many percentage points of a band threshold
+    near_threshold: float = Field(1.0, ge=0)
+
+
 class Overrides(_M):
     """Methodology overrides applied on load (e.g. satisfaction.points=15)."""
     satisfaction_points: float | None = Field(None, gt=0)
@@ -86,6 +94,7 @@ class RunParams(_M):
     survey: Survey = Survey()
     robustness: Robustness = Robustness()
     satisfaction: Overrides = Overrides()
+    report: Report = Report()
 
     def to_json_dict(self) -> dict[str, Any]:
         return json.loads(self.model_dump_json())
