@@ -56,9 +56,11 @@ def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
         raise ValueError(f"results table lacks column(s) {missing}")
     fields = [f"field_{f.code}_points" for f in meth.fields]
     tail = ["appraisal_points", "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
-    cols = first + ["band_label"] + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
-    labels = {b.code: b.short for b in meth.bands}
-    df = results.assign(band_label=results["band"].map(labels).fillna("").astype("str"))
+    cols = first + ["band_label", "band_name"] + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
+    labels = {b.code: b.label for b in meth.bands}
+    names = {b.code: b.short for b in meth.bands}
+    df = results.assign(band_label=results["band"].map(labels).fillna("").astype("str"),
+                        band_name=results["band"].map(names).fillna("").astype("str"))
     for c in fields:
         if c not in df.columns:
             raise ValueError(f"results table lacks column {c!r} (field of methodology {meth.meta.id})")
@@ -162,7 +164,7 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
     _sheet(wb, "Kết quả", res, [
         Col("rank", "Hạng", "int"), Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
         Col("points", "Điểm đạt", "num"), Col("max_points", "Điểm tối đa", "num"),
-        Col("index_pct", "Chỉ số CCHC (%)", "num"), Col("band_label", "Xếp loại"),
+        Col("index_pct", "Chỉ số CCHC (%)", "num"), Col("band_name", "Xếp loại"),
     ] + [c for c in tail if c.source in res.columns]
       + [Col(c, h, k) for c, h, k in SURVEY_HEADERS if c in res.columns])
 

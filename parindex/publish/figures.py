@@ -839,4 +839,6 @@ def for_image(fig: go.Figure, title: str, source: str) -> go.Figure:
         height=int(f.layout.height or 500) + 86)
     f.add_annotation(text=esc(source), xref="paper", yref="paper", x=0, y=0, xanchor="left", yanchor="top",
                      yshift=-(bottom + 8), showarrow=False, font=dict(size=11, color="#59636e"), align="left")
+    if f.layout.legend.yref == "container":  # a legend pinned to the top makes room for the title
+        f.update_layout(legend=dict(y=1 - 46 / f.layout.height))
     return f

@@ -287,12 +287,20 @@ def render_profiles(profiles: list[dict], title: str, css: str, source: str) -> 
 _PDF_DATE = re.compile(rb"(/(?:CreationDate|ModDate) \(D:)\d{14}([+\-]\d\d'\d\d')?")
 
 
+_PDF_NODE = re.compile(rb"\(node(\d{8})\)")
+
+
 def fixed_pdf_dates(pdf: bytes) -> bytes:
-    """The PDF with its creation and modification dates set to 1 January 2000 (UTC), each replacement the
-    same length as the original so that the cross-reference offsets stay valid: the same page, the same bytes."""
+    """Chromium's PDF made reproducible: the creation and modification dates set to 1 January 2000 (UTC), and
+    the ids of the tagged structure (``(node00001472)``: the renderer's DOM node counter, which differs from
+    one browser session to the next) renumbered 1, 2, … in their order. Every replacement has the length of
+    the original, so the cross-reference offsets stay valid: the same page, the same bytes."""
     def repl(m: re.Match) -> bytes:
         return m.group(1) + b"20000101000000" + (b"+00'00'" if m.group(2) else b"")
-    return _PDF_DATE.sub(repl, pdf)
+    pdf = _PDF_DATE.sub(repl, pdf)
+    ids = sorted({int(x) for x in _PDF_NODE.findall(pdf)})
+    new = {i: k + 1 for k, i in enumerate(ids)}
+    return _PDF_NODE.sub(lambda m: b"(node%08d)" % new[int(m.group(1))], pdf)
 
 
 async def _print_all(pages: list[tuple[Path, Path]], browser_path: str, timeout: float) -> None:

@@ -869,7 +869,8 @@ def _quality_downloads(q: dict, tables: dict, dl: Downloads) -> None:
 def RESULT_HEADERS(meth: Methodology) -> dict[str, str]:
     """Vietnamese headers of the results table's CSV (the English ones stay in results.csv)."""
     h = {"commune_code": "Mã xã", "commune_name": "Tên xã, thị trấn", "points": "Điểm đạt", "max_points": "Điểm tối đa",
-         "index_pct": "Chỉ số CCHC (%)", "rank": "Hạng", "band": "Mã xếp loại", "band_label": "Xếp loại",
+         "index_pct": "Chỉ số CCHC (%)", "rank": "Hạng", "band": "Mã xếp loại", "band_label": "Ngưỡng xếp loại",
+         "band_name": "Xếp loại",
          "appraisal_points": "Điểm thẩm định", "officials_survey_points": "Điểm điều tra xã hội học",
          "satisfaction_survey_points": "Điểm khảo sát sự hài lòng", "bonus": meth.adjustments.bonus.label,
          "deduction": meth.adjustments.deduction.label, "sat_index_pct": "Chỉ số hài lòng (%)",

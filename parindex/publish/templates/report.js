@@ -33,6 +33,7 @@
 
   var config = readJSON("plotly-config") || {};
   var figs = readJSON("figures-data") || {};
+  var csv = readJSON("csv-data") || {};
   var locale = readJSON("plotly-locale");
   if (locale && window.Plotly) { Plotly.register(locale); }
 
@@ -233,7 +234,11 @@
       layout = Object.assign({}, layout, { width: widthOf(el),
         height: Math.round((layout.height || 450) * (isHeatmap(el.id) ? 1 : PRINT_HEIGHT)) });
     }
-    (react ? Plotly.react : Plotly.newPlot)(el, data, layout, config);
+    // the toolbar's picture is named after the chart's data file (Vietnamese, no spaces)
+    var f = csv[el.id];
+    var cfg = Object.assign({}, config, { toImageButtonOptions: Object.assign({}, config.toImageButtonOptions || {},
+      { filename: f ? f.name.replace(/\.csv$/, "") : "bieu_do" }) });
+    (react ? Plotly.react : Plotly.newPlot)(el, data, layout, cfg);
   }
 
   Object.keys(figs).forEach(function (id) {
@@ -242,7 +247,6 @@
   });
 
   // ------------------------------------------------------------------ data downloads
-  var csv = readJSON("csv-data") || {};
   function save(key) {
     var f = csv[key];
     if (!f) { return; }
