@@ -104,7 +104,7 @@ def test_criteria_heatmap_grouped_by_field_and_ranking_scale():
     starts = [j for j in range(1, len(crit)) if crit[j] != crit[j - 1]]
     assert [s.x0 for s in fig.layout.shapes] == [j - 0.5 for j in starts]
     # field 1 has criteria 1.1 … 1.6 (indices 0–5): its label is centred on 2.5
-    assert labels[0].x == 2.5 and labels[0].text.startswith("1. Công tác chỉ đạo")
+    assert labels[0].x == 2.5 and labels[0].text == "1. Công tác chỉ<br>đạo, điều hành<br>CCHC"   # wrapped to the group
     # hover names the field; a criterion that does not apply stays blank (no colour)
     assert "%{customdata[2]}" in fig.data[0].hovertemplate
     assert fig.data[0].customdata[3][1][2] == "Lĩnh vực 1. Công tác chỉ đạo, điều hành CCHC"
