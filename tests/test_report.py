@@ -251,7 +251,7 @@ def test_methodology_appendix(page):
     assert re.search(r'<tr class="lvl1"><td>8\.5</td><td class="label">Sự hài lòng của người dân, tổ chức \(SIPAS\)'
                      r'</td><td class="num">10</td><td>Khảo sát sự hài lòng \(SIPAS\)</td>', page)
     # parameters by their Vietnamese name only (no internal keys)
-    assert '<td>Hạt giống ngẫu nhiên</td><td class="wrap">7</td>' in page
+    assert '<li><span class="p-label">Hạt giống ngẫu nhiên</span><span class="wrap">7</span></li>' in page
     assert '<code class="small">seed</code>' not in page
     # bands by name and threshold
     assert re.search(r'<tr><td><span class="chip" style="background: #08519c"></span>Tốt</td><td>Từ 90 % trở lên</td>'

@@ -301,11 +301,8 @@ def fig_ranking(results: pd.DataFrame, meth: Methodology, marks: pd.DataFrame | 
                 name=f"Xác suất giữ xếp loại < {pct_text(100.0 * marks.attrs.get('band_prob_min', 0), 0)}",
                 marker=dict(symbol="triangle-left", size=9, color=DOWN_COLOR)))
         step = max(1, int(np.ceil(n / 6)))
-        notes.append(dict(x=0.66, y=1, xref="paper", yref="paper", xanchor="left", yanchor="bottom",
-                          showarrow=False, align="left", font=dict(size=11, color=INK),
-                          text="● hạng trung vị ━ khoảng 5–95 % ◇ hạng công bố"))
         layout["xaxis2"] = dict(domain=[0.66, 1.0], anchor="y", range=[0.4, n + 0.6 + 0.45 * n],
-                                title=dict(text="Hạng (khoảng 5–95 %)"), tickmode="array",
+                                title=dict(text="Hạng có thể (khoảng 5–95 %)"), tickmode="array",
                                 tickvals=list(range(1, n + 1, step)), showgrid=True, zeroline=False)
     fig.update_layout(**layout)
     return fig

@@ -341,5 +341,19 @@ def write_profile_pdfs(profiles: list[dict], title: str, css: str, source: str, 
             page = t / f"{p['code']}.html"
             page.write_text(render_profiles([p], f"{title} — {p['name']}", css, source), encoding="utf-8")
             jobs.append((page, out_dir / f"{p['code']}.pdf"))
-        asyncio.run(_print_all(jobs, browser, timeout))
+        _run(_print_all(jobs, browser, timeout))
     return [j[1] for j in jobs]
+
+
+def _run(coro) -> None:
+    """Run a coroutine to the end, also where an event loop is already running (a Jupyter kernel, where the
+    stage notebooks run): then in a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        asyncio.run(coro)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        ex.submit(asyncio.run, coro).result()

@@ -94,7 +94,7 @@
   // While printing, charts are drawn for the A4 page (210 mm less the 2 × 12 mm margins of @page =
   // 186 mm ≈ 700 CSS px; two charts side by side get half of it each) and a little lower than on screen.
   var PRINT_WIDTH = 700;
-  var PRINT_HEIGHT = 0.8;
+  var PRINT_HEIGHT = 0.62;
   var printing = false;
   function widthOf(el) {
     if (printing) { return el.closest && el.closest(".two-charts") ? Math.floor((PRINT_WIDTH - 24) / 2) : PRINT_WIDTH; }
@@ -205,7 +205,7 @@
     l.xaxis = Object.assign({}, l.xaxis || {}, { automargin: false, tickangle: -90, tickfont: { size: 9 }, tickmode: "linear", tick0: 0, dtick: 1 });
     l.yaxis = Object.assign({}, l.yaxis || {}, { automargin: false, tickfont: { size: 10 }, tickmode: "linear", tick0: 0, dtick: 1 });
     var cell = (width - margin.l - margin.r) / Math.max(nx, 1);
-    var rowH = t._transposed ? 17 : Math.max(18, Math.min(26, cell));
+    var rowH = t._transposed ? 17 : (printing ? Math.max(14, Math.min(18, cell)) : Math.max(18, Math.min(26, cell)));
     l.height = Math.max(260, ny * rowH + margin.t + margin.b);
     data.forEach(function (x) {
       if (x.type !== "heatmap") { return; }
@@ -231,8 +231,16 @@
     var data = adaptData(fig.data, el);
     var layout = adaptHeatmap(adapt(fig.layout, el, data), el, data);
     if (printing) {
-      layout = Object.assign({}, layout, { width: widthOf(el),
-        height: Math.round((layout.height || 450) * (isHeatmap(el.id) ? 1 : PRINT_HEIGHT)) });
+      var h = Math.round((layout.height || 450) * (isHeatmap(el.id) ? 1 : PRINT_HEIGHT));
+      layout = Object.assign({}, layout, { width: widthOf(el), font: Object.assign({}, layout.font || {}, { size: 10 }) });
+      // every commune keeps its label on paper: at least 16 px a row, every category tick shown
+      var cats = (layout.yaxis && layout.yaxis.categoryarray) || [];
+      if (cats.length && !isHeatmap(el.id)) {
+        var m = layout.margin || {};
+        h = Math.max(h, cats.length * 16 + (m.t || 40) + (m.b || 40) + 24);
+        layout.yaxis = Object.assign({}, layout.yaxis, { tickmode: "linear", tick0: 0, dtick: 1 });
+      }
+      layout.height = h;
     }
     // the toolbar's picture is named after the chart's data file (Vietnamese, no spaces)
     var f = csv[el.id];
@@ -288,6 +296,17 @@
     if (select && select.value !== code) { select.value = code; }
     if (scroll) { found.scrollIntoView(); }
     return true;
+  }
+
+  // "In hồ sơ xã này": the print view of the report for one commune (the profile shown, one A4 page); the
+  // whole report prints without the profiles (they have their own PDF files)
+  var printOne = document.querySelector("button.print-profile");
+  if (printOne) {
+    printOne.addEventListener("click", function () {
+      document.documentElement.classList.add("print-profile");
+      window.print();
+    });
+    window.addEventListener("afterprint", function () { document.documentElement.classList.remove("print-profile"); });
   }
 
   if (select && profiles.length) {
