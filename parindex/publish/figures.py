@@ -300,10 +300,10 @@ def fig_ranking(results: pd.DataFrame, meth: Methodology, marks: pd.DataFrame | 
                 textfont=dict(size=11, color=INK), hoverinfo="skip", showlegend=False,
                 name=f"Xác suất giữ xếp loại < {pct_text(100.0 * marks.attrs.get('band_prob_min', 0), 0)}",
                 marker=dict(symbol="triangle-left", size=9, color=DOWN_COLOR)))
-        step = max(1, int(np.ceil(n / 6)))
+        step = next(k for k in (1, 2, 5, 10, 20, 50, 100) if n / k <= 8)
         layout["xaxis2"] = dict(domain=[0.66, 1.0], anchor="y", range=[0.4, n + 0.6 + 0.45 * n],
                                 title=dict(text="Hạng có thể (khoảng 5–95 %)"), tickmode="array",
-                                tickvals=list(range(1, n + 1, step)), showgrid=True, zeroline=False)
+                                tickvals=sorted({1, *range(step, n + 1, step)}), showgrid=True, zeroline=False)
     fig.update_layout(**layout)
     return fig
 
