@@ -196,11 +196,14 @@ def exercise_page(path: str | Path, viewport: tuple[int, int] = (1366, 900), tim
             for i in range(links.count()):
                 links.nth(i).click(force=True)
                 clicked["links"] += 1
+            # plotly's notices (fixed in a corner) would lie over some buttons: read, then closed
+            page.evaluate("() => document.querySelectorAll('.plotly-notifier').forEach(n => n.remove())")
             buttons = page.locator("button.csv-dl")
             for i in range(buttons.count()):
                 with page.expect_download(timeout=timeout_ms):   # each button gives its file
-                    buttons.nth(i).click(force=True)
+                    buttons.nth(i).click()
                 clicked["buttons"] += 1
+                page.wait_for_timeout(400)   # (Chromium drops a download that follows another too closely)
             for sel in page.evaluate("() => Array.from(document.querySelectorAll('select')).map(s => s.id)"):
                 for v in page.evaluate(f"() => Array.from(document.getElementById('{sel}').options).map(o => o.value)"):
                     page.select_option(f"#{sel}", v)
