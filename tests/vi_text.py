@@ -45,7 +45,7 @@ CODES = [re.compile(p) for p in (r"\b[A-Za-z]+_[A-Za-z0-9_]+\b", r"\b[a-z]+(?:\.
                                  r"\b[a-z]+[A-Z][A-Za-z]*\b", r"\b(?:NaN|NaT|None|null|undefined|True|False)\b")]
 #: references to files, run folders and checksums, shown as written
 REFERENCES = re.compile(r"[\w./\\-]*\w\.(?:csv|xlsx|xls|yaml|yml|html|pdf|png)\b|\b\d{3}-[0-9a-f]{8}\b|\b[0-9a-f]{16,}\b"
-                        r"|[\w.-]+(?:/[\w.-]+)+")
+                        r"|[\w.-]+(?:/[\w.-]*)+")
 
 
 def foreign(text: str, allow: set[str] = frozenset()) -> list[str]:
