@@ -803,3 +803,46 @@ def test_off_step_table_absent_when_empty(scored, context, page):
     html = render_report({"results": bare, "off_step": off_step()}, meth, context)
     assert _h2(html)[-1] == "Phụ lục B. Chất lượng dữ liệu"
     assert 'id="off-step"' in html and "Không có tiêu chí nào thiếu dữ liệu." in html
+
+
+def test_one_count_of_ballots_everywhere(scored, context, tmp_path):
+    """A ballot naming no commune of the district (rejected as unknown_commune) counts in the district's total
+    only; the summary, the survey section, the appendix and the xlsx give the same numbers, and the definition
+    is stated once. ballots(): 10 received, 8 valid, 2 excluded; + 1 unknown → 11 / 8 / 3."""
+    import openpyxl
+
+    from parindex.publish.export import write_results_xlsx
+
+    tables, meth = scored
+    extra = pd.DataFrame({"ballot_id": ["HL-9999-1"], "commune_code": [""], "procedure_field": ["HT"],
+                          "date": ["2023-11-23"], "status": ["excluded"], "rule": ["unknown_commune"]})
+    bal = pd.concat([tables["ballots"], extra], ignore_index=True)
+    html = render_report({**tables, "ballots": bal}, meth, context)
+    text = "11 phiếu nhận, 8 phiếu hợp lệ, 3 phiếu bị loại"
+    summary = html[html.index('id="summary-ballots"'):]
+    assert summary[:summary.index("</p>")].count(text) == 1
+    survey = _section(html, "sec-surveys")
+    assert text in survey
+    rows = _table_rows(html, "survey-table")
+    assert rows[-1][:4] == ["(không xác định được xã)", "1", "0", "1"]
+    # the rows add up to the district's total (10 + 1 received, 8 valid, 2 + 1 excluded)
+    assert [sum(int(r[i]) for r in rows) for i in (1, 2, 3)] == [11, 8, 3]
+    assert re.search(r"<th>Toàn huyện</th><th class=\"num\">11</th><th class=\"num\">8</th><th class=\"num\">3</th>",
+                     survey)
+    appendix = _section(html, "sec-quality")
+    assert "11 phiếu nhận, 8 phiếu hợp lệ, 3 phiếu bị loại (cách đếm như mục 5.)" in appendix
+    q = _table_rows(html, "quality-ballots")
+    assert q[-1][:5] == ["", "(không xác định được xã)", "1", "0", "1"]
+    # the definition once, in the survey section
+    assert html.count("chỉ được tính trong tổng số của huyện") == 1 and 'id="ballot-definition"' in survey
+    # the profiles carry each commune's own count: 11242 3 received, 2 valid, 1 excluded
+    assert "Phiếu khảo sát sự hài lòng: 3 phiếu nhận, 2 hợp lệ, 1 bị loại." in _profile(html, "11242")
+    # the xlsx: the per-commune columns and the ballots sheet add up to the same total
+    write_results_xlsx({**tables, "ballots": bal}, meth, tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    res = [[c.value for c in r] for r in wb["Kết quả"].iter_rows()]
+    col = {h: i for i, h in enumerate(res[0])}
+    assert sum(r[col["Số phiếu hài lòng nhận được"]] for r in res[1:]) == 10
+    sheet = [[c.value for c in r] for r in wb["Phiếu hài lòng"].iter_rows(min_row=2)]
+    assert len(sheet) == 11 and sum(1 for r in sheet if r[5] == "bị loại") == 3
+    assert [r[6] for r in sheet if not r[1]] == ["Không xác định được xã"]

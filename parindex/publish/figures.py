@@ -683,7 +683,7 @@ def fig_satisfaction_answers(shares: pd.DataFrame, meth: Methodology) -> go.Figu
     cats = [(str(a), f"{a} – {SAT_ANSWER_LABELS[a]}" if len(scale) == 5 and a in SAT_ANSWER_LABELS else str(a),
              colors[i % len(colors)]) for i, a in enumerate(scale)]
     y = [wrap_label(lab, 22) for lab in shares["label"]]
-    counts = [f"{int(n)} câu trả lời hợp lệ, {int(b)} câu bỏ trống" for n, b in zip(shares["n_valid"],
+    counts = [f"{int_text(n)} câu trả lời hợp lệ, {int_text(b)} câu bỏ trống" for n, b in zip(shares["n_valid"],
                                                                                   shares["n_blank"])]
     return _share_bars(y, shares, cats, [esc(x) for x in shares["label"]], counts)
 
@@ -695,7 +695,7 @@ def fig_officials_answers(shares: pd.DataFrame, meth: Methodology) -> go.Figure:
             for k in os_.answer_weights] + [("blank", "Không biết / không trả lời", OFFICIALS_ANSWER_COLORS[""])]
     y = [esc(q) for q in shares["question"]]
     full = [esc(f"{q}. {lab}") for q, lab in zip(shares["question"], shares["label"])]
-    counts = [f"{int(n)} câu trả lời" for n in shares["n"]]
+    counts = [f"{int_text(n)} câu trả lời" for n in shares["n"]]
     return _share_bars(y, shares, cats, full, counts)
 
 
