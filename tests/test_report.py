@@ -846,3 +846,29 @@ def test_one_count_of_ballots_everywhere(scored, context, tmp_path):
     sheet = [[c.value for c in r] for r in wb["Phiếu hài lòng"].iter_rows(min_row=2)]
     assert len(sheet) == 11 and sum(1 for r in sheet if r[5] == "bị loại") == 3
     assert [r[6] for r in sheet if not r[1]] == ["Không xác định được xã"]
+
+
+def test_csv_behind_every_chart_and_table(page):
+    """Every chart and table of the page has its "Tải dữ liệu (CSV)" and the file is embedded; numbers are
+    numbers (dot decimal), text that would start a spreadsheet formula is kept as text."""
+    from parindex.publish.report import Downloads
+
+    csv = _json_block(page, "csv-data")
+    buttons = re.findall(r'<button type="button" class="csv-dl" data-csv="([a-z-]+)">Tải dữ liệu \(CSV\)</button>', page)
+    assert set(buttons) == set(csv)
+    # one per chart (every chart of the page) and per data table
+    for fid in ALL_FIGURES:
+        block = page[page.index(f'<div id="{fid}" class="chart"'):][:400]
+        assert 'class="csv-dl"' in block, fid
+    for table in ("band-prob-table", "loo-table", "yoy-table", "survey-table", "results-table", "method-tree",
+                  "quality-ballots", "quality-rejections", "appraisal-table", "profiles"):
+        assert table in csv, table
+    ranking = csv["fig-ranking"]["csv"].split("\n")
+    assert ranking[0].startswith('Hạng,Mã xã,"Xã, thị trấn",Điểm đạt,Điểm tối đa,Chỉ số CCHC (%),Xếp loại')
+    assert ranking[4].startswith("4,11245,Xã Phạm Kha,77.0,99.0,77.7778,Trung bình,")
+    d = Downloads(2023)
+    d.add("x", "x", pd.DataFrame({"a": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@a", "bình thường"],
+                                   "b": [-1.5, 2.0, 0.0, 1.23456, 3.0]}))
+    lines = d.files["x"]["csv"].split("\n")
+    assert d.files["x"]["name"] == "x_2023.csv"
+    assert lines[1:6] == ['"\'=HYPERLINK(""http://x"")",-1.5', "'+1,2.0", "'-2,0.0", "'@a,1.2346", "bình thường,3.0"]
