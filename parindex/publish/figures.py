@@ -371,7 +371,7 @@ def fig_self_vs_appraised(leaf_scores: pd.DataFrame, results: pd.DataFrame) -> g
         go.Bar(y=labels, x=g["appraised_points"].round(4).tolist(), orientation="h", name="Sau thẩm định",
                marker=dict(color=APPRAISED_COLOR), customdata=custom, hovertemplate=hover,
                text=[fmt_num(v) if v else "" for v in g["change"]], textposition="outside",
-               textfont=dict(size=11, color="#b03a2e")),
+               textfont=dict(size=11, color=DOWN_COLOR)),
     ])
     hi = float(max(g["self_points"].max(), g["appraised_points"].max(), 1.0))
     fig.update_layout(**base_layout(

@@ -193,9 +193,10 @@ def reliability_notes(marks: pd.DataFrame, results: pd.DataFrame, meth: Methodol
     out: list[str] = []
     n = len(r)
 
-    def names(items: list[str]) -> str:
-        more = f" và {len(items) - max_names} xã khác" if len(items) > max_names else ""
-        return _join(items[:max_names]) + more
+    def names(items: list[str], unit: str = "xã") -> str:
+        if len(items) <= max_names:
+            return _join(items)
+        return ", ".join(items[:max_names]) + f" và {len(items) - max_names} {unit} khác"
 
     if "rank_p05" in m.columns:
         sure = int(((m["rank_p05"] == m["rank_p95"]) & (m["rank_p05"] == m["rank"])).sum())
@@ -211,7 +212,7 @@ def reliability_notes(marks: pd.DataFrame, results: pd.DataFrame, meth: Methodol
                         swaps.append(f"{name[b]} (hạng {int(m.loc[b, 'rank'])}) xếp trên {name[a]} "
                                      f"(hạng {int(m.loc[a, 'rank'])}) trong {pct_text(100 * p, 0)} số lần")
         if swaps:
-            out.append("Hai xã liền hạng bị đảo thứ tự trong quá nửa số lần mô phỏng: " + names(swaps) + ".")
+            out.append("Hai xã liền hạng bị đảo thứ tự trong quá nửa số lần mô phỏng: " + names(swaps, "cặp") + ".")
         else:
             out.append("Không có hai xã liền hạng nào bị đảo thứ tự trong quá nửa số lần mô phỏng.")
         low = m[m["low"].astype(bool)].sort_values("p_keep")
