@@ -695,7 +695,7 @@ def test_methodology_changes_grouped_by_field(two_runs):
     ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
     m = methodology_changes(ma, mb)
     # reference default → variant-survey40: appraisal 70 → 60, officials' survey 20 → 25, SIPAS 10 → 15
-    assert m["sources"] == [dict(label="Thẩm định (Tổ thư ký)", a="70", b="60", diff="-10"),
+    assert m["sources"] == [dict(label="Thẩm định (Tổ thư ký)", a="70", b="60", diff=f"{MINUS}10"),
                             dict(label="Điều tra xã hội học (cán bộ, đại biểu)", a="20", b="25", diff="+5"),
                             dict(label="Khảo sát sự hài lòng (SIPAS)", a="10", b="15", diff="+5")]
     assert [r["item"] for r in m["general"]] == ["Bộ tiêu chí"]

@@ -24,6 +24,7 @@ from ..text import nfc
 from . import figures as F
 from .export import write_sheets
 from .labels import (
+    MINUS,
     PP,
     STATUS_LABELS,
     datetime_text,
@@ -116,7 +117,7 @@ def _num_abs_max(s: pd.Series) -> str:
 
 def _signed_points(x: float) -> str:
     """+1, -3, +0,25: a difference of methodology points (no trailing zeros); "0" when equal."""
-    return "0" if x == 0 else ("+" if x > 0 else "-") + points_text(abs(float(x)))
+    return "0" if x == 0 else ("+" if x > 0 else MINUS) + points_text(abs(float(x)))
 
 
 def _bands_text(meth: Methodology) -> str:
