@@ -115,6 +115,7 @@ def test_the_comparison_page_reads_in_vietnamese(tmp_path):
     allow = methodology_codes(load_methodology(a.path / "methodology.yaml")) | {"variant-survey40-v1"}
     bad = _scan(visible_text(page).split("\n") + figure_texts(page).split("\n"), allow)
     assert bad == {}, bad
+    assert not re.search(r"(?<![\w\d])-\d", visible_text(page)), "one minus sign (−)"
     # compare.xlsx: every sheet in Vietnamese (band names, parameter names and values in words)
     wb = openpyxl.load_workbook(xlsx)
     assert wb.sheetnames == ["So sánh theo xã", "Khác biệt tham số", "Khác biệt bộ tiêu chí"]
