@@ -314,7 +314,9 @@ async def _print_all(pages: list[tuple[Path, Path]], browser_path: str, timeout:
             await tab.send_command("Page.navigate", params={"url": html.resolve().as_uri()})
             await asyncio.wait_for(loaded, timeout)
             r = await tab.send_command("Page.printToPDF", params={
-                "printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False})
+                "printBackground": True, "preferCSSPageSize": True, "displayHeaderFooter": False,
+                # untagged: the tags carry the renderer's DOM node ids, which change from one session to the next
+                "generateTaggedPDF": False})
             if "error" in r:
                 raise RuntimeError(f"Chromium could not print {html.name}: {r['error']}")
             write_bytes_atomic(fixed_pdf_dates(base64.b64decode(r["result"]["data"])), pdf)
