@@ -204,6 +204,12 @@ def exercise_page(path: str | Path, viewport: tuple[int, int] = (1366, 900), tim
                     buttons.nth(i).click()
                 clicked["buttons"] += 1
                 page.wait_for_timeout(400)   # (Chromium drops a download that follows another too closely)
+            # the other buttons ("In hồ sơ xã này": the browser's own print, nothing sent)
+            others = page.locator("button:not(.csv-dl):not(.modebar-btn)")
+            for i in range(others.count()):
+                others.nth(i).click(force=True)
+                clicked["buttons"] += 1
+            page.evaluate("() => window.dispatchEvent(new Event('afterprint'))")
             for sel in page.evaluate("() => Array.from(document.querySelectorAll('select')).map(s => s.id)"):
                 for v in page.evaluate(f"() => Array.from(document.getElementById('{sel}').options).map(o => o.value)"):
                     page.select_option(f"#{sel}", v)
@@ -229,9 +235,10 @@ def exercise_page(path: str | Path, viewport: tuple[int, int] = (1366, 900), tim
     return out
 
 
-def open_profile(path: str | Path, code: str, choose: str | None = None) -> dict:
+def open_profile(path: str | Path, code: str, choose: str | None = None, pdf: str | Path | None = None) -> dict:
     """Open ``path#xa-<code>`` offline: which profile is shown and what the selector says; then (``choose``)
-    pick another commune and report the address and the shown profile again."""
+    pick another commune and report the address and the shown profile again; then (``pdf``) print the report's
+    view of the one profile shown (what "In hồ sơ xã này" prints) to that file: ``pdf_pages``."""
     from playwright.sync_api import sync_playwright
 
     path = Path(path).resolve()
@@ -250,6 +257,13 @@ def open_profile(path: str | Path, code: str, choose: str | None = None) -> dict
                 page.select_option("#commune-select", choose)
                 page.wait_for_timeout(200)
                 out["after"] = page.evaluate(js)
+            if pdf is not None:
+                page.evaluate("() => document.documentElement.classList.add('print-profile')")
+                page.emulate_media(media="print")
+                page.evaluate("() => window.dispatchEvent(new Event('beforeprint'))")
+                page.wait_for_timeout(300)
+                page.pdf(path=str(pdf), format="A4", print_background=True)
+                out["pdf_pages"] = pdf_page_count(pdf)
         finally:
             browser.close()
     return out

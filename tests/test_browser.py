@@ -184,7 +184,7 @@ def test_nothing_leaves_the_report(report_path):
     # every "Tải dữ liệu (CSV)" gives a UTF-8 file with a byte-order mark and Vietnamese headers; the toolbar's
     # camera gives PNG pictures (saved in the browser, nothing sent)
     csv = [(n, b) for n, b in r["downloads"] if n.endswith(".csv")]
-    assert len(csv) == c["buttons"] and c["buttons"] >= 20
+    assert len(csv) == c["buttons"] - 1 and c["buttons"] >= 20      # all but "In hồ sơ xã này"
     assert all(b.startswith(b"\xef\xbb\xbf") for _, b in csv)
     names = dict(csv)
     head = names["xep_hang_2023.csv"].decode("utf-8-sig").split("\n")[0]
@@ -204,10 +204,13 @@ def test_nothing_leaves_the_compare_page(compare_path):
 
 
 def test_deep_link_opens_the_profile_and_the_choice_writes_the_address(report_path):
-    r = open_profile(report_path, "11248", choose="11242")
+    pdf = ARTIFACTS / "profile_print.pdf"
+    r = open_profile(report_path, "11248", choose="11242", pdf=pdf)
     assert r["before"]["shown"] == ["xa-11248"] and r["before"]["selected"] == "11248"
     assert 0 <= r["before"]["top"] < 200   # scrolled to it
     assert r["after"]["shown"] == ["xa-11242"] and r["after"]["hash"] == "#xa-11242"
+    # the report's print view of one commune: its profile alone, one A4 page
+    assert r["pdf_pages"] == 1
     # an unknown commune: the first profile stays
     assert open_profile(report_path, "99999")["before"]["shown"] == ["xa-11239"]
 
