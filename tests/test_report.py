@@ -10,9 +10,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
-from report_fixture import (ALL_FIGURES, BASELINE, HISTORY_FIGURES, IMG_INJECTION, LABEL_INJECTION, PREVIOUS_INJECTION,
-                            SCRIPT_INJECTION, full_tables, history, off_step, previous_results, robustness_tables,
-                            scored_tables)
+from report_fixture import (ALL_FIGURES, IMG_INJECTION, LABEL_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION,
+                            full_tables, off_step, previous_results, robustness_tables, scored_tables)
 
 from parindex.publish import figures as F
 from parindex.ingest import BALLOT_RULES

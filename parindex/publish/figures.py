@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 from ..methodology import Methodology
 from .labels import num_text as fmt_num
 from .labels import pct_text as fmt_pct
-from .labels import INK, MINUS, PP, SOURCE_LABELS, ink_on, int_text, pct_text, rank_text, signed_text
+from .labels import INK, PP, SOURCE_LABELS, ink_on, int_text, pct_text, rank_text, signed_text
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
 # Colour-blind-safe colours (Okabe & Ito's palette; blue → orange for ordered scales, never red → green).
@@ -188,7 +188,6 @@ def fig_ranking(results: pd.DataFrame, meth: Methodology, marks: pd.DataFrame | 
     idx = r["index_pct"].astype(float).to_numpy()
     thresholds = [b.min_pct for b in meth.bands if 0 < b.min_pct < 100]
     lo, hi = _axis_cut(idx, thresholds)
-    any_thr = any(lo <= t <= hi for t in thresholds)
     robust = m is not None and "rank_median" in m.columns
     breakdown = np.array(ranking_breakdown(r, meth), dtype=object)
 
