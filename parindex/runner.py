@@ -36,7 +36,7 @@ from .state import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 LATEST_FILES = ["index.html", "results.csv", "results.xlsx", "robustness.csv", "rejections.csv"]
-LATEST_DIRS = ["notebooks", "images", "van_ban"]
+LATEST_DIRS = ["notebooks", "images", "van_ban", "ho_so_xa"]
 PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pydantic", "openpyxl", "papermill",
             "SALib", "scipy", "jinja2", "nbformat", "ipykernel", "python-docx"]
 
