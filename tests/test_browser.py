@@ -224,7 +224,7 @@ def test_profile_pdfs_one_page_each(tmp_path):
     from parindex.publish.report import report_parts
 
     tables, meth, summary = full_tables()
-    ctx = ReportContext(year=2023, robustness_summary=summary, previous_year=2022)
+    ctx = ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", robustness_summary=summary, previous_year=2022)
     rows = report_parts(tables, meth, ctx)["profiles"]["rows"]
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     paths = write_profile_pdfs(rows, "Hồ sơ", css, "Nguồn: thử", tmp_path / "a")

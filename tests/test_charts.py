@@ -23,7 +23,7 @@ NON_TEXT = 3.0    # WCAG 2 1.4.11, graphical objects (marks) against the page
 @pytest.fixture(scope="module")
 def page():
     tables, meth, summary = full_tables()
-    ctx = ReportContext(year=2023, robustness_summary=summary, previous_year=2022, baseline=BASELINE,
+    ctx = ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", robustness_summary=summary, previous_year=2022, baseline=BASELINE,
                         history=history())
     return render_report(tables, meth, ctx), meth
 
@@ -138,12 +138,12 @@ def test_baseline_with_the_same_methodology_has_no_warning_and_two_years_no_tren
     tables, meth, summary = full_tables()
     same = dict(BASELINE, methodology_id=meth.meta.id, methodology_title=meth.meta.title)
     h = history()
-    html = render_report(tables, meth, ReportContext(year=2023, previous_year=2022, baseline=same,
+    html = render_report(tables, meth, ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", previous_year=2022, baseline=same,
                                                      history=h[h["year"] == 2022]))
     assert 'id="yoy-baseline"' in html and 'id="yoy-warning"' not in html and "bộ tiêu chí khác" not in html
     assert "fig-trend" not in html     # only two published years
     # without a baseline the comparison is shown as before, without naming a run
-    html = render_report(tables, meth, ReportContext(year=2023, previous_year=2022))
+    html = render_report(tables, meth, ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", previous_year=2022))
     assert 'id="sec-yoy"' in html and 'id="yoy-baseline"' not in html
 
 
@@ -152,5 +152,5 @@ def test_trend_without_a_comparable_previous_year_gets_its_own_section():
     prev = previous_results()
     prev.loc[0, "commune_code"] = "99999"       # not comparable: no year-over-year section
     html = render_report({**tables, "previous_results": prev}, meth,
-                         ReportContext(year=2023, previous_year=2022, history=history()))
+                         ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", previous_year=2022, history=history()))
     assert "<h2>7. Kết quả qua các năm</h2>" in html and 'id="fig-trend"' in html and 'id="yoy-table"' not in html

@@ -294,7 +294,7 @@ def test_each_table_brings_its_section(scored, key, sections, figure):
     """results (without survey columns) plus one table: that table's section (and figure) appears."""
     tables, meth = scored
     bare = scored_tables(with_quality=False, with_surveys=False)[0]["results"]
-    html = render_report({"results": bare, key: tables[key]}, meth, ReportContext(year=2023, previous_year=2022))
+    html = render_report({"results": bare, key: tables[key]}, meth, ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", previous_year=2022))
     for section in sections:
         assert f'<section id="{section}"' in html
     if figure:

@@ -58,7 +58,7 @@ def test_the_detector_finds_english_and_codes():
 @pytest.fixture(scope="module")
 def report():
     tables, meth, summary = full_tables()
-    ctx = ReportContext(year=2023, run_label="bộ tiêu chí reference-default-v1 · hạt giống ngẫu nhiên 7",
+    ctx = ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", run_label="bộ tiêu chí reference-default-v1 · hạt giống ngẫu nhiên 7",
                         params={"seed": 7, "survey": {"survey_start": "2023-10-01", "group_weighting": "pooled"},
                                 "robustness": {"weight_dist": "uniform"}},
                         robustness_summary=summary, previous_year=2022, baseline=BASELINE, history=history())

@@ -242,7 +242,7 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district:
             Col("points_round1", "Điểm vòng 1", "num"), Col("index_pct_round1", "Chỉ số vòng 1 (%)", "num"),
             Col("rank_round1", "Hạng vòng 1", "int"), Col("points", "Điểm sau giải trình", "num"),
             Col("index_pct", "Chỉ số sau giải trình (%)", "num"), Col("rank", "Hạng sau giải trình", "int"),
-            Col("index_change", "Chỉ số thay đổi (điểm %)", "num"), Col("rank_change", "Hạng thay đổi (+ = tăng)", "int")])
+            Col("index_change", f"Chỉ số thay đổi ({PP})", "num"), Col("rank_change", "Hạng thay đổi (+ = tăng)", "int")])
 
     sf = tables.get("satisfaction_factors")
     if isinstance(sf, pd.DataFrame):
@@ -367,10 +367,10 @@ def _decision_sheets(wb: Workbook, tables: dict[str, pd.DataFrame], results: pd.
         d = _add_names(log, results).assign(kind_label=log["kind"].map(ADJUSTMENT_KIND_LABELS).fillna(log["kind"])
                                             .astype("str"))
         _sheet(wb, "Điều chỉnh và loại trừ", d, [
-            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("kind", "Mã loại"),
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
             Col("kind_label", "Loại"), Col("detail", "Nội dung"),
             Col("points_effect", "Thay đổi điểm đạt", "num"), Col("max_effect", "Thay đổi điểm tối đa", "num"),
-            Col("index_effect", "Thay đổi chỉ số (điểm %)", "num")])
+            Col("index_effect", f"Thay đổi chỉ số ({PP})", "num")])
     chk = tables.get("estimator_check")
     if isinstance(chk, pd.DataFrame) and len(chk):
         est = meth.satisfaction_survey.estimator

@@ -27,7 +27,8 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..methodology import Methodology
-from ..uncertainty.bootstrap import bootstrap_blocks, pad_strata
+from ..uncertainty.bootstrap import StratifiedDesign
+from ..uncertainty.intervals import bootstrap_stat
 from .labels import (
     PP,
     int_text,
@@ -77,7 +78,7 @@ def factor_intervals(satisfaction: pd.DataFrame, meth: Methodology, communes: pd
     k = max(len(funiq), 1)
     used, strata = np.unique(cidx * k + fidx, return_inverse=True)
     to_commune = (used[:, None] // k == np.arange(len(codes))).astype(float)
-    pos, counts = pad_strata(strata.astype(np.int64), len(used))
+    design = StratifiedDesign(strata.astype(np.int64), len(used))
 
     def stat(rows: np.ndarray) -> np.ndarray:                       # b × communes × factors
         sv_ = np.einsum("bsf,sc->bcf", nv[rows].sum(axis=2), to_commune)
@@ -85,7 +86,7 @@ def factor_intervals(satisfaction: pd.DataFrame, meth: Methodology, communes: pd
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sp_ / sv_ * 100.0).reshape(rows.shape[0], -1)
 
-    boot = bootstrap_blocks(np.random.default_rng(seed), pos, counts, n_boot, len(factors), stat)
+    boot = bootstrap_stat(design, n_boot, seed, stat, len(factors))
     tot_v = to_commune.T @ np.vstack([np.bincount(strata, weights=nv[:-1, j], minlength=len(used))
                                       for j in range(len(factors))]).T
     tot_p = to_commune.T @ np.vstack([np.bincount(strata, weights=npos[:-1, j], minlength=len(used))
