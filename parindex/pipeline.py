@@ -270,6 +270,19 @@ def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True)
     if "robustness" in tables:
         charts["khoang_thu_hang"] = (robustness_figures.fig_rank_intervals(tables["robustness"]),
                                      f"Khoảng thứ hạng (5–95 % số lần mô phỏng) năm {y}")
+    # The chart images and the profile PDFs are drawn by headless Chromium (kaleido / choreographer): this process
+    # mostly waits for it, so both run in threads while the tables and the page are written here.
+    from concurrent.futures import ThreadPoolExecutor
+
+    pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="parindex-chromium")
+    images_job = pool.submit(write_chart_images,
+                             {k: figures.for_image(f, title, src) for k, (f, title) in charts.items()}, out / "images")
+    pdf_job = None
+    if profiles_pdf and parts["profiles"] is not None:
+        pdf_job = pool.submit(write_profile_pdfs, parts["profiles"]["rows"],
+                              f"Hồ sơ Chỉ số CCHC năm {y} — {ctx.district}",
+                              (TEMPLATES / "report.css").read_text(encoding="utf-8"), src, out / PROFILE_DIR)
+    pool.shutdown(wait=False)
     paths = [out / "results.csv", out / "results.xlsx"]
     write_results_csv(results, meth, out / "results.csv")
     write_results_xlsx(tables, meth, out / "results.xlsx", district=run.district.public(),
@@ -280,12 +293,10 @@ def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True)
     tables["rejections"].to_csv(out / "rejections.csv", index=False, encoding="utf-8", lineterminator="\n")
     write_report(render_report(tables, meth, ctx, parts), out / "index.html")
     paths += [out / "rejections.csv", out / "index.html"]
-    images = write_chart_images({k: figures.for_image(f, title, src) for k, (f, title) in charts.items()},
-                                out / "images")
+    images = images_job.result()
     paths += images
-    if profiles_pdf and parts["profiles"] is not None:
-        paths += write_profile_pdfs(parts["profiles"]["rows"], f"Hồ sơ Chỉ số CCHC năm {y} — {ctx.district}",
-                                    (TEMPLATES / "report.css").read_text(encoding="utf-8"), src, out / PROFILE_DIR)
+    if pdf_job is not None:
+        paths += pdf_job.result()
     if run.params.documents.enabled:  # the drafts the district issues: notices, reply forms, report, decision
         from .documents import write_documents
         paths += write_documents(run, tables, out / "van_ban", images={p.stem: p for p in images},
