@@ -3,7 +3,8 @@
 * ``results.csv`` keeps the English column names other tools read, UTF-8 with BOM (so Excel shows
   Vietnamese correctly), ``\\n`` line ends and floats rounded to 4 decimals.
 * ``results.xlsx`` has one formatted sheet per table with Vietnamese headers, a bold frozen header
-  row, ``0.00`` number formats and column widths. Its bytes are reproducible: the workbook's
+  row, ``0.00`` number formats and column widths; every text cell is stored as text, never as a formula
+  (:func:`parindex.publish.xlsx.inert_text`). Its bytes are reproducible: the workbook's
   created/modified stamps and the zip entries' timestamps are fixed.
 
 Both files are written atomically (temporary file in the same directory, then ``os.replace``).
@@ -21,6 +22,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ..csvsafe import write_csv
 from ..methodology import Methodology
 from .labels import KIND_LABELS, WHICH_LABELS
 from .xlsx import FIXED_TIME, ZIP_TIME, write_bytes_atomic
@@ -73,8 +75,7 @@ def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
 def write_results_csv(results: pd.DataFrame, meth: Methodology, path: Path) -> None:
     """results.csv: one row per commune, English header, UTF-8 with BOM, floats rounded to 4 decimals."""
     df = results_frame(results, meth)
-    text = df.to_csv(index=False, lineterminator="\n")
-    write_bytes_atomic(("\ufeff" + text).encode("utf-8"), Path(path))
+    write_csv(df, Path(path), bom=True)   # text cells that would start a formula are neutralised (csvsafe)
 
 
 # ------------------------------------------------------------------------------------------------
