@@ -4,25 +4,23 @@ manifest; locks so that concurrent runs queue; leftovers of killed runs removed 
 Layout of a year's reports folder (``reports/<year>/``)::
 
     runs/<run_id>/            every finished run (never modified once promoted)
-    published -> .pub-<run_id>-<token>/      the published copies: index.html, results.csv, results.xlsx,
-                              [robustness.csv], rejections.csv, images/, [notebooks/], LATEST
-    index.html -> published/index.html       (one link per published name, for the usual paths)
+    .current -> .pub-<run_id>-<token>        the ONE link switched to publish
+    .pub-<run_id>-<token>/site/              published copies: index.html, results.csv, results.xlsx,
+                                             [robustness.csv], rejections.csv, images/, [notebooks/], LATEST
+    .pub-<run_id>-<token>/processed/         the run's processed tables: clean/, score/, [uncertainty/]
+    published -> .current/site               (fixed link)
+    index.html -> published/index.html       (one fixed link per published name, for the usual paths)
     results.csv -> published/results.csv  …  LATEST -> published/LATEST
     .lock                     the lock of the folder (fcntl)
 
-and of the processed tables (``data/processed/``)::
+and ``data/processed/<year> -> <…>/reports/<year>/.current/processed`` (a fixed relative link).
 
-    <year> -> .<year>-pub-<run_id>-<token>/  clean/, score/, [uncertainty/] of the published run
-
-A publication is assembled aside (``.pub-…`` and ``.<year>-pub-…``), checked against the run's manifest,
-then switched by replacing one symbolic link (``rename(2)`` of a new link over the old: atomic); the
-processed link is switched just before the reports link, which is the commit point — a failure before
-it puts the processed link back and removes both copies, so the previous publication stays whole. A run
-killed at any moment leaves at worst a folder or link the next run removes (:func:`clean_leftovers`),
-which also brings the processed link back in line with the published run.
-
-Readers see either the previous publication or the new one, never a mix: every published name goes
-through the single ``published`` link.
+A publication is assembled aside (``.pub-…``), checked against the run's manifest, then switched by
+replacing the single ``.current`` link (``rename(2)`` of a new link over the old one: atomic). Every
+published name — the report, the tables, the processed tables — goes through that one link, so a reader
+sees either the previous publication or the new one, never a mix. A failure before the switch removes the
+copy and leaves the previous publication as it was; a run killed at any moment leaves at worst a folder
+or a temporary link that the next run removes (:func:`clean_leftovers`).
 """
 
 from __future__ import annotations
@@ -41,6 +39,7 @@ from pathlib import Path
 from .runner import RunError
 from .state import sha256_file
 
+CURRENT = ".current"
 PUBLISHED = "published"
 LOCK = ".lock"
 #: what a publication holds (when the run has it), besides LATEST
@@ -155,12 +154,13 @@ def _abandoned(lock_path: Path) -> bool:
 # ------------------------------------------------------------------------------------------------
 # Reading a publication
 # ------------------------------------------------------------------------------------------------
-def _target(link: Path) -> Path | None:
-    """The folder a publication link points to (in the link's own folder), None when absent or broken."""
+def current_publication(year_dir: Path) -> Path | None:
+    """The folder ``.current`` points to (None when nothing is published or the link is broken)."""
+    link = Path(year_dir) / CURRENT
     if not link.is_symlink():
         return None
     t = os.readlink(link)
-    if "/" in t:
+    if "/" in t or not t.startswith(".pub-"):
         return None
     p = link.parent / t
     return p if p.is_dir() else None
@@ -168,7 +168,7 @@ def _target(link: Path) -> Path | None:
 
 def published_run_id(year_dir: Path) -> str | None:
     """The run id published for a year (None: nothing published)."""
-    latest = year_dir / "LATEST"
+    latest = Path(year_dir) / "LATEST"
     try:
         rid = latest.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
@@ -181,15 +181,15 @@ def published_run(year_dir: Path) -> Path | None:
     rid = published_run_id(year_dir)
     if rid is None:
         return None
-    p = year_dir / "runs" / rid
+    p = Path(year_dir) / "runs" / rid
     return p if (p / "manifest.json").is_file() else None
 
 
 def read_manifest(run_dir: Path) -> dict:
-    p = run_dir / "manifest.json"
+    p = Path(run_dir) / "manifest.json"
     try:
         if p.stat().st_size > 16 * 1024 * 1024:
-            raise RunError(f"{p}: tệp manifest quá lớn [manifest too large]")
+            raise VerifyError(f"{p}: tệp manifest quá lớn [manifest too large]", ["manifest.json"])
         m = json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RunError(f"{run_dir}: không phải thư mục lần chạy (không có manifest.json) "
@@ -249,16 +249,19 @@ def check_run(run_dir: Path) -> tuple[dict, list[str]]:
     xlsx, images, executed notebooks, steps.json…)."""
     run_dir = Path(run_dir)
     m = read_manifest(run_dir)
-    expected = dict(m["outputs"])
     skip = {"manifest.json"}
     if int(m.get("format", 1)) < 2:   # older manifests did not cover the executed notebooks
         skip |= {k for k in _files(run_dir) if k.startswith("notebooks/")}
-    return m, _compare(expected, run_dir, skip)
+    return m, _compare(dict(m["outputs"]), run_dir, skip)
+
+
+def _processed_link_target(year_dir: Path, processed_dir: Path) -> str:
+    return os.path.relpath(Path(year_dir) / CURRENT / "processed", Path(processed_dir).parent)
 
 
 def check_publication(year_dir: Path, processed_dir: Path | None = None) -> tuple[Path | None, list[str]]:
     """The published run of a year and every published copy that differs from its manifest: the run folder
-    itself, ``reports/<year>/`` (through its links) and the processed tables. ``processed_dir`` defaults to
+    itself, ``reports/<year>/`` (its links and copies) and the processed tables. ``processed_dir`` defaults to
     the one recorded when the run was published."""
     year_dir = Path(year_dir)
     rid = published_run_id(year_dir)
@@ -271,41 +274,41 @@ def check_publication(year_dir: Path, processed_dir: Path | None = None) -> tupl
     problems = [f"runs/{rid}/{p}" for p in problems]
     out = m["outputs"]
     names = published_names(m)
-    pub = _target(year_dir / PUBLISHED)
-    if pub is not None:
-        expected = {n: out[n] for n in names if n in out}
-        problems += _compare(expected, pub, {"LATEST", META}, prefix=f"{PUBLISHED}/")
-        for n in LINKED:
-            link = year_dir / n
-            has = (pub / n).exists()
-            if has and (not link.is_symlink() or os.readlink(link) != f"{PUBLISHED}/{n}"):
-                problems.append(f"{n} (không trỏ tới bản công bố / not the published copy)")
-        try:
-            if (pub / "LATEST").read_text(encoding="utf-8").strip() != rid:
-                problems.append(f"LATEST (không phải lần chạy đã công bố / not the published run)")
-        except OSError:
-            problems.append("LATEST (thiếu / missing)")
-        meta = _read_meta(pub)
-        if processed_dir is None and isinstance(meta.get("processed"), str):
-            processed_dir = Path(os.path.normpath(year_dir / meta["processed"]))
-    else:   # a folder published before publications were switched by a link
+    cur = current_publication(year_dir)
+    if cur is None:   # a folder published before publications were switched by a link: plain copies
         for n in names:
             if "/" not in n:
                 p = year_dir / n
                 if not p.is_file() or sha256_file(p) != out.get(n):
                     problems.append(f"{n} (đã bị sửa / modified)")
-    if processed_dir is not None and (processed_dir.exists() or processed_dir.is_symlink()):
-        target = _target(processed_dir) or processed_dir
-        if _target(processed_dir) is not None and f"-pub-{rid}-" not in target.name:
-            problems.append(f"{processed_dir.name}/ (bảng của một lần chạy khác / tables of another run)")
-        expected = {n: out["processed/" + n] for n in processed_names(m)}
-        problems += _compare(expected, target, set(), prefix=f"{processed_dir}/")
+        return run_dir, problems
+    site = cur / "site"
+    problems += _compare({n: out[n] for n in names if n in out}, site, {"LATEST", META}, prefix=f"{PUBLISHED}/")
+    try:
+        if (site / "LATEST").read_text(encoding="utf-8").strip() != rid:
+            problems.append("LATEST (không phải lần chạy đã công bố / not the published run)")
+    except OSError:
+        problems.append("LATEST (thiếu / missing)")
+    links = {PUBLISHED: f"{CURRENT}/site"} | {n: f"{PUBLISHED}/{n}" for n in LINKED if (site / n).exists()}
+    for n, want in links.items():
+        link = year_dir / n
+        if not link.is_symlink() or os.readlink(link) != want:
+            problems.append(f"{n} (không trỏ tới bản công bố / not the published copy)")
+    problems += _compare({n: out["processed/" + n] for n in processed_names(m)}, cur / "processed", set(),
+                         prefix="processed/")
+    meta = _read_meta(site)
+    if processed_dir is None and isinstance(meta.get("processed"), str):
+        processed_dir = Path(os.path.normpath(year_dir / meta["processed"]))
+    if processed_dir is not None:
+        if not processed_dir.is_symlink() or os.readlink(processed_dir) != _processed_link_target(year_dir,
+                                                                                                     processed_dir):
+            problems.append(f"{processed_dir} (không trỏ tới bảng đã công bố / not the published tables)")
     return run_dir, problems
 
 
-def _read_meta(pub: Path) -> dict:
+def _read_meta(site: Path) -> dict:
     try:
-        d = json.loads((pub / META).read_text(encoding="utf-8"))
+        d = json.loads((site / META).read_text(encoding="utf-8"))
         return d if isinstance(d, dict) else {}
     except (OSError, ValueError):
         return {}
@@ -357,6 +360,19 @@ def _swap_link(link: Path, target: str) -> None:
         raise
 
 
+def _ensure_link(link: Path, target: str) -> None:
+    """``link`` → ``target``; a real file or folder there (the old layout: copies) is replaced."""
+    if link.is_symlink() and os.readlink(link) == target:
+        return
+    if link.is_dir() and not link.is_symlink():
+        aside = link.with_name(f".{link.name}.old-{os.getpid()}")
+        link.rename(aside)
+        _swap_link(link, target)
+        shutil.rmtree(aside, ignore_errors=True)
+    else:
+        _swap_link(link, target)
+
+
 def _copy_checked(src: Path, dst: Path, digest: str) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dst)
@@ -373,33 +389,33 @@ def _remove(p: Path) -> None:
         shutil.rmtree(p, ignore_errors=True)
 
 
-def sync_links(year_dir: Path) -> None:
-    """One link per name of the current publication (``index.html -> published/index.html``…); links to
-    names it lacks and files of the old layout (copies) are removed."""
-    pub = _target(year_dir / PUBLISHED)
+def sync_links(year_dir: Path, processed_dir: Path | None = None) -> None:
+    """The fixed links of a publication: ``published -> .current/site``, one ``<name> -> published/<name>``
+    per name the current publication has (links to names it lacks, and copies of the old layout, removed),
+    and ``data/processed/<year>`` → ``.current/processed``."""
+    cur = current_publication(year_dir)
+    if cur is None:
+        return
+    _ensure_link(year_dir / PUBLISHED, f"{CURRENT}/site")
     for n in LINKED:
         link = year_dir / n
-        want = pub is not None and (pub / n).exists()
-        if want:
-            if link.is_symlink() and os.readlink(link) == f"{PUBLISHED}/{n}":
-                continue
-            if link.is_dir() and not link.is_symlink():   # a copy of the old layout
-                aside = year_dir / f".{n}.old-{os.getpid()}"
-                link.rename(aside)
-                _swap_link(link, f"{PUBLISHED}/{n}")
-                shutil.rmtree(aside, ignore_errors=True)
-            else:
-                _swap_link(link, f"{PUBLISHED}/{n}")
+        if (cur / "site" / n).exists():
+            _ensure_link(link, f"{PUBLISHED}/{n}")
         elif link.is_symlink() or link.exists():
             _remove(link)
+    if processed_dir is not None:
+        processed_dir.parent.mkdir(parents=True, exist_ok=True)
+        _ensure_link(processed_dir, _processed_link_target(year_dir, processed_dir))
 
 
 def clean_leftovers(year_dir: Path, processed_dir: Path | None = None) -> list[str]:
     """Remove what killed runs left (call with the year's locks held): abandoned staging folders, copies of a
-    publication that never became current, old-layout temporaries; bring the processed tables and the links
-    back in line with the published run. Returns the names removed."""
+    publication that never became current, temporary links, old-layout temporaries; put the fixed links
+    back. Returns the names removed."""
     removed: list[str] = []
+    year_dir = Path(year_dir)
     if year_dir.is_dir():
+        cur = current_publication(year_dir)
         for p in sorted(year_dir.iterdir()):
             n = p.name
             if n.startswith(".staging-") and not n.endswith(".lock"):
@@ -410,61 +426,24 @@ def clean_leftovers(year_dir: Path, processed_dir: Path | None = None) -> list[s
             elif n.startswith(".staging-") and n.endswith(".lock"):
                 if not (year_dir / n[:-5]).exists() and _abandoned(p):
                     _remove(p)
-            elif n.startswith((".latest-", ".pub-")) or ".old-" in n or ".link-" in n:
-                if n.startswith(".pub-") and _target(year_dir / PUBLISHED) == p:
-                    continue
+            elif (n.startswith((".latest-", ".pub-")) or ".old-" in n or ".link-" in n) and p != cur:
                 _remove(p)
                 removed.append(n)
     if processed_dir is not None and processed_dir.parent.is_dir():
         base = processed_dir.name
-        current = _target(processed_dir)
         for p in sorted(processed_dir.parent.iterdir()):
-            n = p.name
-            if n.startswith((f".{base}.new-", f".{base}.old-", f".{base}.link-")) or (
-                    n.startswith(f".{base}-pub-") and p != current):
+            if p.name.startswith((f".{base}.new-", f".{base}.old-", f".{base}.link-")):
                 _remove(p)
-                removed.append(n)
-        rid = published_run_id(year_dir) if year_dir.is_dir() else None
-        run_dir = published_run(year_dir) if rid else None
-        if run_dir is not None and (current is None or f"-pub-{rid}-" not in current.name):
-            # killed between the two switches: the processed tables follow the published run again
-            _publish_processed(run_dir, read_manifest(run_dir), processed_dir)
+                removed.append(p.name)
     if year_dir.is_dir():
-        sync_links(year_dir)
+        sync_links(year_dir, processed_dir)
     return removed
 
 
-def _publish_processed(run_dir: Path, m: dict, processed_dir: Path) -> tuple[Path, str | None, Path | None]:
-    """Copy a run's processed tables aside and switch ``processed_dir`` to them. Returns (new copy, old link
-    target or None, old real folder moved aside or None) — for rollback or removal."""
-    year = processed_dir.name
-    new = processed_dir.parent / f".{year}-pub-{run_dir.name}-{secrets.token_hex(3)}"
-    new.mkdir(parents=True)
-    try:
-        for rel in processed_names(m):
-            _copy_checked(run_dir / "processed" / rel, new / rel, m["outputs"]["processed/" + rel])
-        checkpoint("processed-copied")
-        old_target = os.readlink(processed_dir) if processed_dir.is_symlink() else None
-        aside = None
-        if processed_dir.exists() and not processed_dir.is_symlink():   # the old layout: a real folder
-            aside = processed_dir.with_name(f".{year}.old-{os.getpid()}")
-            processed_dir.rename(aside)
-        try:
-            _swap_link(processed_dir, new.name)
-        except BaseException:
-            if aside is not None:
-                aside.rename(processed_dir)
-            raise
-        return new, old_target, aside
-    except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
-        raise
-
-
-def publish_locked(run_dir: Path, year_dir: Path, processed_dir: Path, root: Path | None = None) -> None:
-    """Publish a promoted run (call with :func:`locked` held): copies assembled aside and checked against the
-    manifest, processed link switched, then the reports link (the commit point); on any failure before the
-    commit both copies are removed and the processed link put back — the previous publication stays whole."""
+def publish_locked(run_dir: Path, year_dir: Path, processed_dir: Path) -> None:
+    """Publish a promoted run (call with :func:`locked` held): the run checked against its manifest, its
+    copies assembled aside and checked, then ``.current`` switched (the one step). On any failure before the
+    switch the copy is removed and the previous publication is untouched."""
     run_dir, year_dir, processed_dir = Path(run_dir), Path(year_dir), Path(processed_dir)
     m, problems = check_run(run_dir)
     refuse(str(run_dir), problems)
@@ -472,49 +451,35 @@ def publish_locked(run_dir: Path, year_dir: Path, processed_dir: Path, root: Pat
     out = m["outputs"]
     pub = year_dir / f".pub-{run_dir.name}-{secrets.token_hex(3)}"
     pub.mkdir()
-    processed_switched = None
     try:
         checkpoint("start")
+        site = pub / "site"
+        site.mkdir()
         for i, n in enumerate(published_names(m)):
-            _copy_checked(run_dir / n, pub / n, out[n])
+            _copy_checked(run_dir / n, site / n, out[n])
             if i == 0:
                 checkpoint("copying-reports")
-        (pub / "LATEST").write_text(run_dir.name + "\n", encoding="utf-8")
-        rel_processed = os.path.relpath(processed_dir, year_dir)
-        (pub / META).write_text(json.dumps({"run_id": run_dir.name, "processed": rel_processed},
-                                           ensure_ascii=False) + "\n", encoding="utf-8")
+        (site / "LATEST").write_text(run_dir.name + "\n", encoding="utf-8")
+        (site / META).write_text(json.dumps({"run_id": run_dir.name,
+                                             "processed": os.path.relpath(processed_dir, year_dir)},
+                                            ensure_ascii=False) + "\n", encoding="utf-8")
         checkpoint("reports-copied")
-        processed_dir.parent.mkdir(parents=True, exist_ok=True)
-        processed_switched = _publish_processed(run_dir, m, processed_dir)
-        checkpoint("processed-switched")
-        old_pub = _target(year_dir / PUBLISHED)
-        _swap_link(year_dir / PUBLISHED, pub.name)   # the commit point
+        (pub / "processed").mkdir()
+        for rel in processed_names(m):
+            _copy_checked(run_dir / "processed" / rel, pub / "processed" / rel, out["processed/" + rel])
+        checkpoint("processed-copied")
+        old = current_publication(year_dir)
+        _swap_link(year_dir / CURRENT, pub.name)   # the one step
     except BaseException:
         shutil.rmtree(pub, ignore_errors=True)
-        if processed_switched is not None:
-            new, old_target, aside = processed_switched
-            with contextlib.suppress(OSError):
-                if old_target is not None:
-                    _swap_link(processed_dir, old_target)
-                elif aside is not None:
-                    processed_dir.unlink()
-                    aside.rename(processed_dir)
-                else:
-                    processed_dir.unlink()
-            shutil.rmtree(new, ignore_errors=True)
         raise
-    # committed: what follows only tidies (a failure here is repaired by the next run's clean_leftovers)
+    # switched: what follows only tidies (a failure here is repaired by the next run's clean_leftovers)
     try:
-        checkpoint("committed")
-        sync_links(year_dir)
-        if old_pub is not None and old_pub != pub:
-            shutil.rmtree(old_pub, ignore_errors=True)
-        new, old_target, aside = processed_switched
-        if old_target is not None and old_target != new.name:
-            _remove(processed_dir.parent / old_target)
-        if aside is not None:
-            shutil.rmtree(aside, ignore_errors=True)
-    except OSError:
+        checkpoint("switched")
+        sync_links(year_dir, processed_dir)
+        if old is not None and old != pub:
+            shutil.rmtree(old, ignore_errors=True)
+    except Exception:   # noqa: BLE001 - the publication is complete; the next run repairs the links
         pass
 
 
