@@ -504,9 +504,15 @@ def disk_error_message(e: OSError, where: str = "") -> str:
             errno.EDQUOT: ("đã hết hạn mức dung lượng", "disk quota exceeded"),
             errno.EROFS: ("thư mục chỉ cho phép đọc", "read-only file system"),
             errno.EACCES: ("không có quyền ghi hoặc đọc", "permission denied"),
-            errno.EPERM: ("không được phép thao tác", "operation not permitted")}.get(
+            errno.EPERM: ("không được phép thao tác", "operation not permitted"),
+            errno.EFBIG: ("tệp vượt quá kích thước cho phép", "file too large")}.get(
         e.errno, ("lỗi đọc/ghi tệp", e.strerror or "input/output error"))
-    path = e.filename or where
+    path = str(e.filename or where)
+    parts = Path(path).parts
+    for i, part in enumerate(parts):   # name the user's folder, not a temporary one inside it
+        if part.startswith((".pub-", ".staging-", ".current")):
+            path = str(Path(*parts[:i]))
+            break
     return (f"Không ghi/đọc được {path}: {what[0]}. Những gì lần chạy này đã ghi đã được xóa; bản công bố trước "
             f"vẫn giữ nguyên. Hãy giải phóng dung lượng hoặc kiểm tra quyền thư mục rồi chạy lại "
             f"[cannot write or read {path}: {what[1]}; what this run wrote was removed and the previous "
