@@ -249,8 +249,9 @@ def load_params(year: int, params_file: str | Path | None = None, sets: list[str
             loc = ".".join(str(x) for x in err["loc"])
             lines.append(f"{clip(loc, 100)}: {clip(err['msg'])}"
                          + (f" (got {quote(err['input'])})" if err["type"] != "missing" else ""))
+        keys = "\nValid keys: " + ", ".join(valid_keys())
         raise ParamsError(f"{origin}: tham số không hợp lệ [invalid parameters]:\n  - " + "\n  - ".join(lines)
-                          + "\nValid keys: " + ", ".join(valid_keys())) from None
+                          + keys) from None
     if p.year != year:
         raise ParamsError(f"{origin}: tham số của năm {p.year}, lần chạy là năm {year} "
                           f"[parameters are for year {p.year}, the run is for {year}]")

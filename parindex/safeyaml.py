@@ -141,7 +141,8 @@ def load_yaml(data: bytes | str, origin: str, *, max_bytes: int = 1 << 20, max_a
     except yaml.YAMLError as e:
         raise YamlError(f"{origin}: {vi} không đúng cú pháp YAML [{en} is not valid YAML]: {clip(e, 400)}") from None
     except (ValueError, TypeError, OverflowError) as e:  # e.g. a date that does not exist: 2023-02-30
-        raise YamlError(f"{origin}: giá trị không hợp lệ trong {vi} [invalid value in the {en}]: {clip(e)}") from None
+        raise YamlError(f"{origin}: giá trị không hợp lệ, chẳng hạn một ngày không có thật ({clip(e)}) "
+                        f"[invalid value, e.g. a date that does not exist: {clip(e)}]") from None
     except RecursionError:
         raise YamlError(f"{origin}: {vi} lồng nhau quá sâu [{en} nested too deeply]") from None
     finally:
