@@ -16,7 +16,7 @@ papermill (``notebooks=True``, what ``parindex run`` does) — then promotes the
 from __future__ import annotations
 
 import datetime as dt
-import os
+import errno
 import shutil
 import time
 from pathlib import Path
@@ -296,6 +296,9 @@ def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None 
     return outcome
 
 
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
+
+
 def _run_stage(run: Run, name: str) -> Run:
     """One stage in process, with the same error message as a failed notebook."""
     try:
@@ -304,6 +307,11 @@ def _run_stage(run: Run, name: str) -> Run:
         else:
             run = STAGE_FUNCTIONS[name](run)
             run.save()
+    except OSError as e:
+        if e.errno in DISK_ERRORS:
+            raise   # the command line explains it (parindex.publication.disk_error_message)
+        raise runner.RunError(f"Bước {STAGE_LABELS[name]} thất bại — {type(e).__name__}: {e}\n"
+                              "(nothing was written)") from None
     except runner.USER_ERRORS as e:
         raise runner.RunError(f"Bước {STAGE_LABELS[name]} thất bại — {type(e).__name__}: {e}\n"
                               "(nothing was written)") from None

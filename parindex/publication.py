@@ -169,10 +169,16 @@ def current_publication(year_dir: Path) -> Path | None:
 def published_run_id(year_dir: Path) -> str | None:
     """The run id published for a year (None: nothing published)."""
     latest = Path(year_dir) / "LATEST"
+    cur = current_publication(year_dir)
     try:
         rid = latest.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
-        return None
+        if cur is None:   # killed between the switch and the links: the publication itself says
+            return None
+        try:
+            rid = (cur / "site" / "LATEST").read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
     return rid if re.fullmatch(r"[0-9]{3,}-[0-9a-f]{8}", rid) else None
 
 

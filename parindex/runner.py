@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -217,6 +218,12 @@ def execute_notebook(name: str, label: str, stage_dir: Path, year: int, root: Pa
     env_before = os.environ.get("PLOTLY_RENDERER")
     os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
     _IPC_DIR = tempfile.mkdtemp(prefix="parindex-ipc-")
+    # papermill cannot parse the commented `run_dir = ""` line of the parameters cell and warns twice per
+    # notebook ("Unable to parse line", "Passed unknown parameter") although the parameter is injected fine
+    quiet = [logging.getLogger(n) for n in ("papermill.translators", "papermill.execute")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.ERROR)
     try:
         pm.execute_notebook(str(src_nb), str(out_nb), parameters={"year": year, "run_dir": str(stage_dir)},
                             kernel_name="python3", cwd=str(root), progress_bar=False, log_output=False,
@@ -225,6 +232,8 @@ def execute_notebook(name: str, label: str, stage_dir: Path, year: int, root: Pa
         raise RunError(f"Bước {label} thất bại — {e.ename}: {e.evalue}\n"
                        f"(notebook {name}, cell {e.exec_count}; nothing was written)") from None
     finally:
+        for lg, lv in zip(quiet, levels):
+            lg.setLevel(lv)
         shutil.rmtree(_IPC_DIR, ignore_errors=True)
         _IPC_DIR = None
         if env_before is None:

@@ -5,7 +5,6 @@ element, openpyxl data_type "s"), in CSV with a leading ' (OWASP), numbers stayi
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import json
@@ -23,7 +22,7 @@ from conftest import REFERENCE_METHODOLOGY, ROOT
 from parindex.csvsafe import TRIGGERS, neutralise, restore, safe_frame, restore_frame
 from parindex.methodology import parse_methodology
 from parindex.params import load_params
-from parindex.pipeline import publish, run_pipeline, start
+from parindex.pipeline import publish, run_pipeline
 from parindex.state import Run
 
 PAYLOADS = ['=HYPERLINK("http://x","y")', "+1", "-1+1", "@SUM(A1)"]
@@ -206,7 +205,6 @@ def test_processed_rejections_and_run_folder_csv_are_neutral_and_read_back_exact
 
 def test_compare_xlsx_holds_no_live_formula(poisoned_run, tmp_path):
     """Parameters and commune names reach compare.xlsx as text."""
-    from parindex.csvsafe import write_csv
     from parindex.publish.compare import write_comparison
     from parindex.runs import read_run
 

@@ -22,7 +22,7 @@ from parindex import publication
 from parindex.cli import main as cli_main
 from parindex.params import load_params
 from parindex.pipeline import run_pipeline
-from parindex.publication import VerifyError, published_run_id, verify
+from parindex.publication import published_run_id, verify
 from parindex.runner import RunError
 
 pytestmark = pytest.mark.e2e
