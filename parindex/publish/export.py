@@ -1,7 +1,8 @@
 """Tables for publication: ``results.csv`` (machine-readable) and ``results.xlsx`` (formatted, Vietnamese).
 
 * ``results.csv`` keeps the English column names other tools read, UTF-8 with BOM (so Excel shows
-  Vietnamese correctly), ``\\n`` line ends and floats rounded to 4 decimals.
+  Vietnamese correctly), ``\\n`` line ends and floats rounded to 4 decimals; a text cell a spreadsheet would
+  run as a formula starts with ``'`` (OWASP CSV injection; :mod:`parindex.csvsafe`), numbers stay numbers.
 * ``results.xlsx`` has one formatted sheet per table with Vietnamese headers, a bold frozen header
   row, ``0.00`` number formats and column widths; every text cell is stored as text, never as a formula
   (:func:`parindex.publish.xlsx.inert_text`). Its bytes are reproducible: the workbook's

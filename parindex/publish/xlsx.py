@@ -34,13 +34,6 @@ FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def set_text(cell: Cell, value) -> Cell:
-    """Write ``value`` into ``cell``; text is stored as text (never a formula)."""
-    cell.value = value
-    _inert(cell)
-    return cell
-
-
 def _inert(cell: Cell) -> bool:
     v = cell.value
     if not isinstance(v, str):
