@@ -38,8 +38,9 @@ $(VENV)/.installed-lab: $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[lab]'
 	touch $@
 
+# Benchmarks (on demand): prints a table and writes benchmarks/results.json (see benchmarks/README.md).
 bench: setup
-	$(PY) benchmarks/bench_robustness.py
+	$(PY) benchmarks/bench_pipeline.py
 
 demo-data: setup
 	$(PY) -m parindex.demo --year 2021 --seed 2021 --out data/raw/2021

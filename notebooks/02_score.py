@@ -43,3 +43,18 @@ run.table("results")[["rank", "commune_name", "points", "max_points", "index_pct
 
 # %%
 run.table("appraisal_changes").groupby(["kind", "flag"]).size()
+
+# %% [markdown]
+# ## Cách tính chỉ số hài lòng: hai cách, xã nào đổi xếp loại
+# *Index under both satisfaction estimators (the published one is the methodology's); communes whose band differs.*
+
+# %%
+chk = run.table("estimator_check")
+chk[chk["band_differs"]]
+
+# %% [markdown]
+# ## Điều chỉnh, loại trừ, trọng số 0 và điểm thưởng/trừ — ảnh hưởng đến điểm
+# *Every exclusion, zero weight, rescaling and bonus/deduction row with the points it moved.*
+
+# %%
+run.table("adjustment_log")

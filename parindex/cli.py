@@ -150,8 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     pb.set_defaults(func=_cmd_publish)
 
     from .cli_survey import register
+    from .project_init import register as register_init
 
     register(sub)
+    register_init(sub)
     return p
 
 

@@ -1,22 +1,23 @@
 """Commands of plan step 1: ``parindex sample-plan`` and ``parindex templates``.
 
-``register(subparsers)`` adds both to the project's argparse CLI. Defaults (methodology, commune list,
-raw folder, survey period) come from ``params/<year>.yaml`` when it exists, as for ``parindex run``.
+``register(subparsers)`` adds both to the project's argparse CLI. The district (its name, communes and
+survey sizes), the methodology, the raw folder and the survey period come from ``params/<year>.yaml``, as
+for ``parindex run``; options override them.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
 from pathlib import Path
 
-from .communes import load_communes
-from .district import resolve_district
+from .district import DistrictInfo, resolve_district
 from .ingest import InputError, find_raw_file
 from .methodology import MethodologyError, load_methodology
 from .params import ParamsError, load_params, project_path
-from .surveyplan.entry_templates import write_templates
+from .surveyplan.entry_templates import write_district_templates
 from .surveyplan.sampleplan import (
     DEFAULT_MARGIN,
     SHEET_REFERENCE,
@@ -43,13 +44,20 @@ def _group_sizes(items: list[str] | None) -> dict[str, int] | None:
     return out
 
 
-def _setup(a: argparse.Namespace):
-    """Project root, the year's parameters, and the methodology and commune list (options override them)."""
+def _setup(a: argparse.Namespace) -> tuple[Path, object, object, DistrictInfo]:
+    """Project root, the year's parameters, the methodology and the district (its communes and survey sizes);
+    the options --methodology, --communes and --group override them."""
     root = Path(a.root).resolve()
     params = load_params(a.year, a.params, [], root=root)
     meth = load_methodology(Path(a.methodology) if a.methodology else project_path(root, params.methodology))
-    communes = load_communes(Path(a.communes)) if a.communes else resolve_district(params.district, meth, root).communes
-    return root, params, meth, communes
+    block = params.district
+    if a.communes:   # a commune list file in place of the parameters' (it may name its district as well)
+        block = block.model_copy(update={"communes": str(Path(a.communes).resolve())})
+    district = resolve_district(block, meth, root)
+    extra = _group_sizes(a.group)
+    if extra:
+        district = dataclasses.replace(district, officials_groups={**district.officials_groups, **extra})
+    return root, params, meth, district
 
 
 def _fail(e: Exception) -> int:
@@ -62,17 +70,18 @@ def _fail(e: Exception) -> int:
 def cmd_sample_plan(a: argparse.Namespace) -> int:
     """``parindex sample-plan``: read the dossier counts, write the sample plan workbook."""
     try:
-        root, params, meth, communes = _setup(a)
+        root, params, meth, district = _setup(a)
         src = Path(a.dossiers) if a.dossiers else find_raw_file(project_path(root, params.inputs.raw_dir), "dossiers")
-        plan = build_sample_plan_from_file(src, meth, communes, year=a.year, n_per_commune=a.per_commune,
-                                           margin=a.margin, groups=_group_sizes(a.group))
+        plan = build_sample_plan_from_file(src, meth, district.communes, year=a.year,
+                                           n_per_commune=a.per_commune or district.ballots_per_commune,
+                                           margin=a.margin, groups=district.officials_groups)
         out = Path(a.out) if a.out else root / "reports" / str(a.year) / f"ke_hoach_mau_{a.year}.xlsx"
-        path = write_sample_plan(out, plan)
+        path = write_sample_plan(out, plan, district=district.authority)
     except (InputError, SamplePlanError, MethodologyError, ParamsError, ValueError, OSError) as e:
         return _fail(e)
     ref = plan.reference
     n_warn = int((ref["warning"] != "").sum())
-    print(f"Đã ghi kế hoạch mẫu năm {a.year}: {path}")
+    print(f"Đã ghi kế hoạch mẫu năm {a.year} — {district.name}, {district.province}: {path}")
     print(f"  số hồ sơ:  {src}")
     print(f"  hài lòng:  {len(plan.communes)} xã × {plan.n_per_commune} phiếu = "
           f"{int(plan.allocation['ballots'].sum())} phiếu")
@@ -87,17 +96,18 @@ def cmd_sample_plan(a: argparse.Namespace) -> int:
 def cmd_templates(a: argparse.Namespace) -> int:
     """``parindex templates``: write the three blank entry forms of the year."""
     try:
-        root, params, meth, communes = _setup(a)
+        root, params, meth, district = _setup(a)
         start = a.survey_start or params.survey.survey_start
         end = a.survey_end or params.survey.survey_end
         out = Path(a.out) if a.out else root / "templates" / str(a.year)
-        paths = write_templates(out, meth, communes, year=a.year, commune_code=a.commune,
-                                groups=_group_sizes(a.group), n_rows=a.rows, survey_start=start, survey_end=end)
+        paths = write_district_templates(out, meth, district, year=a.year, commune_code=a.commune, n_rows=a.rows,
+                                         survey_start=start, survey_end=end)
     except (InputError, SamplePlanError, MethodologyError, ParamsError, ValueError, OSError) as e:
         return _fail(e)
     shown_start = start or dt.date(a.year, 1, 1)
     shown_end = end or dt.date(a.year, 12, 31)
-    print(f"Đã ghi {len(paths)} mẫu nhập liệu năm {a.year} (phương pháp {meth.meta.id}):")
+    print(f"Đã ghi {len(paths)} mẫu nhập liệu năm {a.year} — {district.name}, {district.province} "
+          f"(phương pháp {meth.meta.id}):")
     for p in paths:
         print(f"  {p}")
     if a.commune:
@@ -122,7 +132,8 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--methodology", help="methodology YAML file (default: the one of the year's parameters)")
     p.add_argument("--communes", help="commune list CSV (default: the one of the year's parameters)")
     p.add_argument("--group", action="append", metavar="CODE=N",
-                   help="respondents of an officials' group, e.g. --group HDND=30 (repeatable; default: methodology)")
+                   help="respondents of an officials' group, e.g. --group HDND=30 (repeatable; default: "
+                        "district.officials_groups of the year's parameters, else the methodology's)")
     p.add_argument("--root", default=str(ROOT), help=argparse.SUPPRESS)
 
 
@@ -132,7 +143,8 @@ def register(subparsers) -> None:
     _common(s)
     s.add_argument("--dossiers", help="dossier counts (default: so_ho_so_<year>.xlsx in the year's raw folder)")
     s.add_argument("--per-commune", type=int, default=None,
-                   help="satisfaction ballots per commune (default: the methodology's, 50)")
+                   help="satisfaction ballots per commune (default: district.ballots_per_commune of the year's "
+                        "parameters, else the methodology's)")
     s.add_argument("--margin", type=float, default=DEFAULT_MARGIN,
                    help="margin e of the reference sample size n = N/(1+N·e²) (default 0.05)")
     s.add_argument("--out", help="output xlsx (default reports/<year>/ke_hoach_mau_<year>.xlsx)")
@@ -143,7 +155,7 @@ def register(subparsers) -> None:
     t.add_argument("--out", help="output folder (default templates/<year>/)")
     t.add_argument("--commune", help="self-assessment form for this commune code only")
     t.add_argument("--rows", type=int, default=None,
-                   help="blank satisfaction ballot rows (default: ballots per commune × communes)")
+                   help="blank satisfaction ballot rows (default: the district's ballots per commune × communes)")
     t.add_argument("--survey-start", type=_date, help="first day of the satisfaction survey (default: parameters)")
     t.add_argument("--survey-end", type=_date, help="last day of the satisfaction survey (default: parameters)")
     t.set_defaults(func=cmd_templates)

@@ -1,6 +1,11 @@
 """Seeded generator of SYNTHETIC demo raw files, in the formats of docs/ARCHITECTURE.md ("Raw files").
 
-    python -m parindex.demo --year 2023 --seed 2023 --out data/raw/2023
+    python -m parindex.demo --year 2023 --seed 2023 --out data/raw/2023     # the district of params/2023.yaml
+    python -m parindex.demo --year 2024 --district 042 --out /tmp/raw2024    # any district of the national list
+
+For any district and any number of communes: the communes, the issuing body on the forms, the province
+prefix of the ID numbers and the survey sizes (respondents per officials' group, satisfaction ballots per
+commune) come from the district (:class:`parindex.district.DistrictInfo`), never from this module.
 
 Every number, name, phone and ID number written here is invented. Communes get a latent quality that
 is correlated across years (a shared ``base_seed``) but redrawn in part every year (``seed``), so ranks
@@ -11,7 +16,9 @@ something to reject. Same arguments → byte-identical files (fixed workbook pro
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,16 +26,20 @@ import openpyxl
 import pandas as pd
 from openpyxl.styles import Alignment, Font
 
-from .communes import load_communes
+from .communes import CommuneMatcher, load_communes
+from .district import DistrictInfo, find_district, resolve_district
 from .methodology import Methodology, load_methodology
+from .params import District, ParamsError, load_params, survey_period
 from .publish import xlsx
-from .text import strip_diacritics
+from .text import name_key, strip_diacritics
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
 #: Seed of the part of commune quality shared by all years (years differ by their own ``seed``).
 BASE_SEED = 3395
-DISTRICT = "UBND HUYỆN THANH MIỆN"
+#: Names written on the one ballot from outside the district (an unknown commune for the cleaning stage): the
+#: first that is not a commune of the district is used.
+OUTSIDE_COMMUNES = ["Xã Thanh Lang", "Xã Tân Lập", "Xã Hòa Bình", "Xã Quang Trung"]
 
 # ------------------------------------------------------------------------------------------------
 # Invented vocabulary
@@ -153,13 +164,20 @@ def fake_phones(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.char.add(pre.astype(str), body.astype(str))
 
 
-def fake_ids(rng: np.random.Generator, n: int) -> np.ndarray:
-    """12-digit citizen ID numbers: province 030 (Hải Dương), sex/century digit, birth year, serial."""
+def id_prefix(province_code: str | None) -> str:
+    """The first three digits of a citizen ID number: the province's statistics-office code on three digits
+    (the ID-number province codes are those codes); "000" when the province code is unknown."""
+    code = str(province_code or "").strip()
+    return code.zfill(3) if code.isdigit() else "000"
+
+
+def fake_ids(rng: np.random.Generator, n: int, prefix: str) -> np.ndarray:
+    """12-digit citizen ID numbers: province ``prefix`` (3 digits), sex/century digit, birth year, serial."""
     year = rng.integers(1950, 2005, n)
     female = rng.random(n) < 0.5
     century = np.where(year >= 2000, 2, 0) + female
     serial = pd.Series(_unique_ints(rng, n, 10**6)).astype(str).str.zfill(6)
-    return ("030" + pd.Series(century).astype(str) + pd.Series(year % 100).astype(str).str.zfill(2)
+    return (prefix + pd.Series(century).astype(str) + pd.Series(year % 100).astype(str).str.zfill(2)
             + serial).to_numpy().astype(str)
 
 
@@ -232,7 +250,7 @@ def _assessment(rng: np.random.Generator, year: int, meth: Methodology, communes
     # Not applicable: apologies for late dossiers (3.3) in communes without late dossiers.
     na = np.zeros(len(ci), bool)
     if "3.3" in set(leaves["code"]):
-        na_communes = rng.choice(nc, size=int(rng.integers(2, 5)), replace=False)
+        na_communes = rng.choice(nc, size=min(nc, int(rng.integers(2, 5))), replace=False)
         na = np.isin(ci, na_communes) & (leaves["code"].to_numpy()[li] == "3.3")
     # Appraisal cuts: one step (sometimes two) with a reason; weaker communes lose more.
     p_cut = np.clip(0.14 - 0.035 * z, 0.03, 0.25)[ci]
@@ -288,24 +306,24 @@ def _assessment(rng: np.random.Generator, year: int, meth: Methodology, communes
     # Bonus for a few communes (better ones more likely), a deduction for one or two.
     adj = meth.adjustments
     pb = np.exp(z) / np.exp(z).sum()
-    for c in sorted(rng.choice(nc, size=int(rng.integers(2, 5)), replace=False, p=pb)):
+    for c in sorted(rng.choice(nc, size=min(nc, int(rng.integers(2, 5))), replace=False, p=pb)):
         v = float(rng.choice([0.5, 1.0, 1.5]))
         rows.append([code_c[c], name_c[c], adj.bonus.code, adj.bonus.label, adj.bonus.cap, v,
                      v if rng.random() < 0.7 else v - 0.5, BONUS_REASONS[rng.integers(len(BONUS_REASONS))], None,
                      None])
     pd_ = np.exp(-z) / np.exp(-z).sum()
-    for c in sorted(rng.choice(nc, size=int(rng.integers(1, 3)), replace=False, p=pd_)):
+    for c in sorted(rng.choice(nc, size=min(nc, int(rng.integers(1, 3))), replace=False, p=pd_)):
         v = float(rng.choice([0.5, 1.0]))
         rows.append([code_c[c], name_c[c], adj.deduction.code, adj.deduction.label, adj.deduction.cap, v, None,
                      DEDUCTION_REASONS[rng.integers(len(DEDUCTION_REASONS))], None, None])
     return header, rows
 
 
-def _officials(rng: np.random.Generator, meth: Methodology, communes: pd.DataFrame, z: np.ndarray
-               ) -> tuple[list[str], list[list]]:
+def _officials(rng: np.random.Generator, meth: Methodology, communes: pd.DataFrame, z: np.ndarray,
+               sizes: dict[str, int]) -> tuple[list[str], list[list]]:
     groups = meth.officials_survey.groups
     qs = meth.leaf_codes("officials_survey")
-    g_label = np.concatenate([[g.label] * g.size for g in groups])
+    g_label = np.concatenate([[g.label] * int(sizes.get(g.code, g.size)) for g in groups])
     nr, nc, nq = len(g_label), len(communes), len(qs)
     names = fake_names(rng, nr)
     lenient = rng.normal(0, 0.35, nr)
@@ -329,19 +347,24 @@ def _dossiers(rng: np.random.Generator, meth: Methodology, communes: pd.DataFram
     return pd.DataFrame(counts, columns=codes, index=communes["commune_code"].to_numpy())
 
 
+def _outside_commune(communes: pd.DataFrame) -> str:
+    m = CommuneMatcher(communes)
+    return next(n for n in OUTSIDE_COMMUNES if m.match(n) is None and name_key(n) not in m.ambiguous)
+
+
 def _satisfaction(rng: np.random.Generator, year: int, meth: Methodology, communes: pd.DataFrame, z: np.ndarray,
-                  dossiers: pd.DataFrame, start: dt.date, end: dt.date) -> tuple[list[str], list[list]]:
+                  dossiers: pd.DataFrame, start: dt.date, end: dt.date, per: int, id_pre: str
+                  ) -> tuple[list[str], list[list]]:
     sv = meth.satisfaction_survey
     qs = meth.satisfaction_questions()
     qcodes = qs["question"].tolist()
     labels = {p.code: p.label for p in sv.procedure_fields}
-    per = sv.ballots_per_commune
     alloc = dossiers.apply(lambda r: allocate(r, per), axis=1)
     stacked = alloc.stack()
     ci = np.repeat(np.arange(len(communes)), per)
     fields = np.repeat(stacked.index.get_level_values(1).to_numpy(), stacked.to_numpy())
     n = len(ci)
-    # Answers: ballot propensity around the commune's (Hải Dương SIPAS ≈ 90 %).
+    # Answers: ballot propensity around the commune's (SIPAS ≈ 90 %, as published for a province in 2023).
     p_c = np.clip(0.91 + 0.025 * z, 0.8, 0.985)
     p_b = np.clip(p_c[ci] + rng.normal(0, 0.06, n), 0.3, 1.0)
     pos = rng.random((n, len(qcodes))) < p_b[:, None]
@@ -354,7 +377,7 @@ def _satisfaction(rng: np.random.Generator, year: int, meth: Methodology, commun
     dates = (np.datetime64(start) + rng.integers(0, span + 1, n).astype("timedelta64[D]")).astype(object)
     names = fake_names(rng, n)
     phones = fake_phones(rng, n)
-    ids = fake_ids(rng, n)
+    ids = fake_ids(rng, n, id_pre)
     written = _written_name(rng, communes["commune_name"].iloc[ci].reset_index(drop=True),
                             communes["commune_type"].iloc[ci].reset_index(drop=True)).to_numpy()
     field_txt = np.where(rng.random(n) < 0.85, pd.Series(fields).map(labels).to_numpy(), fields)
@@ -373,9 +396,9 @@ def _satisfaction(rng: np.random.Generator, year: int, meth: Methodology, commun
     rows = [[None, dates[i], written[i], field_txt[i], names[i], phones[i], ids[i], *ans[i]] for i in order]
     # One extra ballot from outside the district (unknown commune), at a random place.
     extra_c = int(rng.integers(len(communes)))
-    extra = [None, start + dt.timedelta(days=int(rng.integers(0, span + 1))), "Xã Thanh Lang", labels["HT"]
-             if "HT" in labels else fields[0], str(fake_names(rng, 1)[0]), str(fake_phones(rng, 1)[0]),
-             str(fake_ids(rng, 1)[0]), *[int(v) for v in rng.choice([4, 5], len(qcodes))]]
+    extra = [None, start + dt.timedelta(days=int(rng.integers(0, span + 1))), _outside_commune(communes),
+             labels["HT"] if "HT" in labels else fields[0], str(fake_names(rng, 1)[0]), str(fake_phones(rng, 1)[0]),
+             str(fake_ids(rng, 1, id_pre)[0]), *[int(v) for v in rng.choice([4, 5], len(qcodes))]]
     rows.insert(int(np.flatnonzero(ci[order] == extra_c)[-1]) + 1, extra)
     for i, r in enumerate(rows):
         r[0] = f"HL{year % 100:02d}-{i + 1:04d}"
@@ -383,16 +406,20 @@ def _satisfaction(rng: np.random.Generator, year: int, meth: Methodology, commun
     return header, rows
 
 
-def generate(year: int, out_dir: Path, seed: int, meth: Methodology, communes: pd.DataFrame, *,
+def generate(year: int, out_dir: Path, seed: int, meth: Methodology, district: DistrictInfo, *,
              base_seed: int = BASE_SEED, survey_start: dt.date | None = None,
              survey_end: dt.date | None = None) -> list[Path]:
-    """Write the four SYNTHETIC raw files of ``year`` into ``out_dir`` and return their paths.
+    """Write the four SYNTHETIC raw files of ``year`` for ``district`` into ``out_dir`` and return their paths.
 
-    The satisfaction survey period defaults to 01/10/<year>–15/12/<year>; one ballot is dated three
-    days after its end on purpose."""
+    The district gives the communes, the issuing body of the forms, the province prefix of the ID numbers,
+    the respondents per officials' group and the satisfaction ballots per commune. The satisfaction survey
+    period defaults to the plan's (:func:`parindex.params.survey_period`, 01/10–15/12); one ballot is dated
+    three days after its end on purpose."""
+    communes = district.communes
+    authority = district.authority
     out_dir = Path(out_dir)
-    start = survey_start or dt.date(year, 10, 1)
-    end = survey_end or dt.date(year, 12, 15)
+    start = survey_start or survey_period(year)[0]
+    end = survey_end or survey_period(year)[1]
     ss = np.random.SeedSequence([seed, year])
     r_ass, r_off, r_dos, r_sat = (np.random.default_rng(s) for s in ss.spawn(4))
     z = commune_quality(year, seed, len(communes), base_seed)
@@ -401,49 +428,83 @@ def generate(year: int, out_dir: Path, seed: int, meth: Methodology, communes: p
 
     wb = openpyxl.Workbook()
     header, rows = _assessment(r_ass, year, meth, communes, z)
-    _sheet(wb, "ChamDiem", [DISTRICT, f"BẢNG TỔNG HỢP KẾT QUẢ TỰ ĐÁNH GIÁ, THẨM ĐỊNH CHỈ SỐ CCHC CẤP XÃ NĂM {year}"],
+    _sheet(wb, "ChamDiem", [authority, f"BẢNG TỔNG HỢP KẾT QUẢ TỰ ĐÁNH GIÁ, THẨM ĐỊNH CHỈ SỐ CCHC CẤP XÃ NĂM {year}"],
            header, rows, {"B": 22, "D": 48, "H": 40, "I": 44})
     paths.append(save_workbook(wb, out_dir / f"tu_danh_gia_tham_dinh_{year}.xlsx", stamp))
 
     wb = openpyxl.Workbook()
-    header, rows = _officials(r_off, meth, communes, z)
-    _sheet(wb, "PhieuCanBo", [DISTRICT, f"TỔNG HỢP PHIẾU ĐIỀU TRA XÃ HỘI HỌC XÁC ĐỊNH CHỈ SỐ CCHC CẤP XÃ NĂM {year}"],
+    header, rows = _officials(r_off, meth, communes, z, district.officials_groups)
+    _sheet(wb, "PhieuCanBo", [authority, f"TỔNG HỢP PHIẾU ĐIỀU TRA XÃ HỘI HỌC XÁC ĐỊNH CHỈ SỐ CCHC CẤP XÃ NĂM {year}"],
            header, rows, {"B": 36, "C": 24, "D": 20})
     paths.append(save_workbook(wb, out_dir / f"phieu_can_bo_{year}.xlsx", stamp))
 
     dos = _dossiers(r_dos, meth, communes)
     wb = openpyxl.Workbook()
-    header, rows = _satisfaction(r_sat, year, meth, communes, z, dos, start, end)
-    _sheet(wb, "PhieuHaiLong", [DISTRICT, "TỔNG HỢP PHIẾU KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN, TỔ CHỨC ĐỐI VỚI "
+    header, rows = _satisfaction(r_sat, year, meth, communes, z, dos, start, end, district.ballots_per_commune,
+                                 id_prefix(district.province_code))
+    _sheet(wb, "PhieuHaiLong", [authority, "TỔNG HỢP PHIẾU KHẢO SÁT SỰ HÀI LÒNG CỦA NGƯỜI DÂN, TỔ CHỨC ĐỐI VỚI "
                                           f"SỰ PHỤC VỤ CỦA UBND CẤP XÃ NĂM {year}"],
            header, rows, {"A": 12, "B": 13, "C": 18, "D": 20, "E": 24, "F": 13, "G": 15}, date_cols=(2,))
     paths.append(save_workbook(wb, out_dir / f"phieu_hai_long_{year}.xlsx", stamp))
 
     wb = openpyxl.Workbook()
     rows = [[c, n, *map(int, dos.loc[c])] for c, n in zip(communes["commune_code"], communes["commune_name"])]
-    _sheet(wb, "HoSo", [DISTRICT, f"SỐ HỒ SƠ THỦ TỤC HÀNH CHÍNH TIẾP NHẬN TẠI UBND CẤP XÃ NĂM {year}"],
+    _sheet(wb, "HoSo", [authority, f"SỐ HỒ SƠ THỦ TỤC HÀNH CHÍNH TIẾP NHẬN TẠI UBND CẤP XÃ NĂM {year}"],
            ["Mã xã", "Tên xã", *dos.columns], rows, {"B": 22})
     paths.append(save_workbook(wb, out_dir / f"so_ho_so_{year}.xlsx", stamp))
     return paths
 
 
-def main(argv: list[str] | None = None) -> None:
+def demo_district(year: int, root: Path = ROOT, *, district: str | None = None, province: str | None = None,
+                  params_file: Path | None = None, communes: Path | None = None,
+                  meth: Methodology | None = None) -> DistrictInfo:
+    """The district to invent data for: ``district`` (a statistics-office code or a name, ``province`` to choose
+    between districts of the same name) looked up in the national list, else the district block of the
+    year's parameters; ``communes`` (a commune list file) replaces its communes. The survey sizes are the
+    parameters' (their district block) or the methodology's."""
+    params = load_params(year, params_file, [], root=root)
+    meth = meth or load_methodology(DEFAULT_METHODOLOGY)
+    if district:
+        code = find_district(district, province, root=root).code
+        block = District(**{**params.district.model_dump(exclude={"code", "name", "province", "communes"}),
+                            "code": code})
+    else:
+        block = params.district
+    info = resolve_district(block, meth, root)
+    if communes:
+        info = dataclasses.replace(info, communes=load_communes(communes))
+    return info
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m parindex.demo",
                                  description="Write SYNTHETIC demo raw files of one year (invented data).")
     ap.add_argument("--year", type=int, required=True)
     ap.add_argument("--seed", type=int, default=None, help="random seed (default: the year)")
     ap.add_argument("--out", type=Path, default=None, help="output folder (default: data/raw/<year>)")
     ap.add_argument("--methodology", type=Path, default=DEFAULT_METHODOLOGY)
-    ap.add_argument("--communes", type=Path, default=None, help="commune list (default: the 17 of Thanh Miện)")
+    ap.add_argument("--district", help="statistics-office code or name of the district (default: the district of "
+                                       "params/<year>.yaml)")
+    ap.add_argument("--province", help="province of --district, when its name is used in several provinces")
+    ap.add_argument("--params", type=Path, default=None, help="parameters file (default: params/<year>.yaml)")
+    ap.add_argument("--communes", type=Path, default=None, help="commune list file replacing the district's")
     ap.add_argument("--base-seed", type=int, default=BASE_SEED,
                     help="seed of the commune quality shared by all years")
+    ap.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    communes = load_communes(a.communes) if a.communes else load_communes()
-    out = a.out or ROOT / "data" / "raw" / str(a.year)
+    meth = load_methodology(a.methodology)
+    try:
+        district = demo_district(a.year, a.root, district=a.district, province=a.province, params_file=a.params,
+                                 communes=a.communes, meth=meth)
+    except ParamsError as e:
+        print(f"LỖI / ERROR: {e}", file=sys.stderr)
+        return 2
+    out = a.out or a.root / "data" / "raw" / str(a.year)
     seed = a.year if a.seed is None else a.seed
-    for p in generate(a.year, out, seed, load_methodology(a.methodology), communes, base_seed=a.base_seed):
+    for p in generate(a.year, out, seed, meth, district, base_seed=a.base_seed):
         print(p)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,9 +17,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .safeyaml import YamlError, clip, load_yaml
-from .text import nfc
+from .text import nfc, round_half_up
 
 Source = Literal["appraisal", "officials_survey", "satisfaction_survey"]
+#: How a commune's satisfaction factor index is estimated from its ballots:
+#: ``plain_share`` — the share of valid answers that are positive (4–5), every ballot counting once: the rule
+#: as written (DOMAIN.md, SIPAS); ``dossier_weighted`` — the same share with each ballot weighted by its
+#: procedure field's share of the commune's dossiers over its share of the ballots (post-stratification,
+#: :func:`parindex.surveys.poststratify`). The methodology file declares one; the other is computed beside it
+#: (score stage, table ``estimator_check``).
+Estimator = Literal["plain_share", "dossier_weighted"]
+ESTIMATORS: tuple[str, ...] = ("plain_share", "dossier_weighted")
 SOURCES: tuple[str, ...] = ("appraisal", "officials_survey", "satisfaction_survey")
 TOL = 1e-9
 
@@ -131,6 +139,8 @@ class SatisfactionSurvey(_Model):
     scale: Scale
     positive_answers: list[int] = Field(min_length=1)
     ballots_per_commune: int = Field(ge=1)
+    # The official rule (plain share of positive answers) unless the file declares otherwise.
+    estimator: Estimator = "plain_share"
     factors: list[Factor] = Field(min_length=1)
     procedure_fields: list[ProcedureField] = Field(min_length=1)
 
@@ -174,11 +184,16 @@ class Methodology(_Model):
     def field_table(self) -> pd.DataFrame:
         return pd.DataFrame([dict(field_code=f.code, label=f.label, points=float(f.points)) for f in self.fields])
 
-    def band_of(self, pct: pd.Series) -> pd.Series:
-        """Band code for each index % (bands are ordered highest first, min inclusive)."""
+    def band_of(self, pct: pd.Series, decimals: int = 2) -> pd.Series:
+        """Band code for each index %: the band whose ``min_pct`` the **published** index reaches, i.e. the
+        index rounded half up to ``decimals`` places (the run's ``scoring.rank_decimals``) — 89.995 % is
+        published as 90.00 % and is "≥ 90 %"; 89.9949 % is published as 89.99 % and is not. Bands are
+        ordered highest first, min inclusive. The array twin is
+        :func:`parindex.uncertainty.rules.band_index`."""
+        shown = pd.Series(round_half_up(pct.astype(float), decimals), index=pct.index)
         out = pd.Series(self.bands[-1].code, index=pct.index, dtype="str")
         for b in reversed(self.bands):
-            out = out.mask(pct >= b.min_pct - TOL, b.code)
+            out = out.mask(shown >= b.min_pct - TOL, b.code)
         return out
 
     def satisfaction_questions(self) -> pd.DataFrame:
@@ -369,14 +384,42 @@ def with_satisfaction_points(data: dict, points: float) -> dict:
     raise MethodologyError("the methodology has no satisfaction-survey leaf to override")
 
 
-def write_effective_methodology(src: str | Path, dst: str | Path, satisfaction_points: float | None = None
-                                ) -> Methodology:
-    """Write the methodology a run uses: a byte copy of ``src``, or the overridden variant; return it loaded."""
+ESTIMATOR_LABELS = {"plain_share": "tỷ lệ đơn giản (mỗi phiếu như nhau, theo quy định)",
+                    "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực"}
+
+
+def with_satisfaction_estimator(data: dict, estimator: str) -> dict:
+    """A copy of a methodology mapping whose satisfaction survey uses ``estimator`` (a what-if of the run's
+    ``--set satisfaction.estimator=…``); the meta says so. The same mapping when it already declares it."""
+    import copy
+
+    if estimator not in ESTIMATORS:
+        raise MethodologyError(f"satisfaction estimator must be one of {', '.join(ESTIMATORS)}, got {estimator!r}")
+    declared = (data.get("satisfaction_survey") or {}).get("estimator", "plain_share")
+    if declared == estimator:
+        return data
+    d = copy.deepcopy(data)
+    d["satisfaction_survey"]["estimator"] = estimator
+    d["meta"]["id"] = f"{d['meta']['id']}+{estimator}"
+    d["meta"]["status"] = "variant"
+    d["meta"]["note"] = (f"{d['meta']['note']} — Biến thể: chỉ số hài lòng tính theo {ESTIMATOR_LABELS[estimator]} "
+                         f"(override satisfaction.estimator={estimator}).")
+    return d
+
+
+def write_effective_methodology(src: str | Path, dst: str | Path, satisfaction_points: float | None = None,
+                                satisfaction_estimator: str | None = None) -> Methodology:
+    """Write the methodology a run uses: a byte copy of ``src``, or the overridden variant (satisfaction
+    points and/or estimator); return it loaded. An override equal to what the file declares changes nothing."""
     src, dst = Path(src), Path(dst)
-    if satisfaction_points is None:
+    data = _parse_yaml(_read_bounded(src), str(src))
+    changed = data
+    if satisfaction_points is not None:
+        changed = with_satisfaction_points(changed, satisfaction_points)
+    if satisfaction_estimator is not None:
+        changed = with_satisfaction_estimator(changed, satisfaction_estimator)
+    if changed is data:
         dst.write_bytes(src.read_bytes())
     else:
-        data = _parse_yaml(_read_bounded(src), str(src))
-        data = with_satisfaction_points(data, satisfaction_points)
-        dst.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        dst.write_text(yaml.safe_dump(changed, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return load_methodology(dst)

@@ -12,9 +12,10 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .safeyaml import YamlError, clip, load_yaml, quote
+from .uncertainty.alternatives import ALTERNATIVES
 
 #: upper bounds of the counts a parameter file may ask for (a run must finish in minutes, not exhaust memory)
 MAX_CI_DRAWS = 20_000
@@ -44,9 +45,23 @@ class Scoring(_M):
     rank_decimals: int = Field(2, ge=0, le=6)
 
 
+#: keys that no longer exist → what replaces them (said when a file or --set still uses one)
+REMOVED_KEYS = {
+    "survey.poststratify": "the satisfaction estimator is declared by the methodology "
+                           "(satisfaction_survey.estimator: plain_share | dossier_weighted); for a what-if use "
+                           "--set satisfaction.estimator=dossier_weighted",
+}
+
+
 class Survey(_M):
     group_weighting: Literal["pooled", "equal"] = "pooled"
-    poststratify: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _removed(cls, d):
+        if isinstance(d, dict) and "poststratify" in d:
+            raise ValueError("survey.poststratify was removed: " + REMOVED_KEYS["survey.poststratify"])
+        return d
     survey_start: dt.date | None = None
     survey_end: dt.date | None = None
     ci_draws: int = Field(2000, ge=100, le=MAX_CI_DRAWS)  # percentile-bootstrap replicates of the survey intervals
@@ -62,9 +77,10 @@ class Survey(_M):
 class District(_M):
     """Who is scored: the district's identity is data, never code (see :mod:`parindex.district`).
 
-    ``code`` is the statistics-office district code (e.g. "300" for Huyện Thanh Miện); name, province and
+    ``code`` is the statistics-office district code (three digits, written as text); name, province and
     the commune list are looked up in the national reference list the project ships unless given here.
-    ``communes`` may name a commune list file instead (statistics-office or national layout)."""
+    ``communes`` may name a commune list file instead (statistics-office or national layout); ``name`` (with
+    ``province``) alone is looked up in the national list as well."""
     code: str | None = Field(None, max_length=20)
     name: str | None = Field(None, max_length=200)
     province: str | None = Field(None, max_length=200)
@@ -81,22 +97,93 @@ class District(_M):
                 raise ValueError(f"officials_groups: group {quote(k, 50)} has {v} respondents, expected 0 to 10000")
         return self
 
+    @field_validator("code", mode="before")
+    @classmethod
+    def _code_as_text(cls, v: Any) -> Any:
+        # YAML reads an unquoted 123 as a number, and 042 as the octal number 34: a number of three digits is
+        # taken as written, a smaller one is refused (its leading zeros are lost).
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, int):
+            if 100 <= v <= 999:
+                return str(v)
+            raise ValueError(f'mã huyện {v} mất các số 0 đứng đầu: ghi mã dạng chữ trong dấu nháy, ví dụ code: "042" '
+                             f'(write the district code as quoted text; YAML reads an unquoted 042 as the octal '
+                             f'number 34)')
+        return v
+
+
+def _options(name: str):
+    """The type of an alternative's option list: its options in the registry (parindex.uncertainty.alternatives)."""
+    return list[Literal[ALTERNATIVES[name].options]]
+
+
+def _all_options(name: str) -> list[str]:
+    return list(ALTERNATIVES[name].options)
+
+
+class Alternatives(_M):
+    """Scoring-rule alternatives of the robustness stage (switched on and off together by ``robustness.rules``):
+    for each, the options a Monte Carlo draw picks from, each equally likely. The published option (detected
+    from the published tables) must be listed; an empty list holds the alternative at the published option.
+    What each alternative does and how the array model applies it: :mod:`parindex.uncertainty.alternatives`."""
+    officials_groups: _options("officials_groups") = Field(default_factory=lambda: _all_options("officials_groups"))
+    satisfaction_factor: _options("satisfaction_factor") = Field(
+        default_factory=lambda: _all_options("satisfaction_factor"))
+    aggregation: _options("aggregation") = Field(default_factory=lambda: _all_options("aggregation"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_names(cls, data):
+        if isinstance(data, dict):
+            unknown = [k for k in data if k not in cls.model_fields]
+            if unknown:
+                raise ValueError(f"unknown rule alternative(s) {', '.join(map(repr, unknown))}; valid alternatives: "
+                                 + ", ".join(f"{n} ({' | '.join(ALTERNATIVES[n].options)})" for n in cls.model_fields))
+        return data
+
+    @field_validator("*")
+    @classmethod
+    def _no_repeats(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"an option is listed twice: {v}")
+        return v
+
 
 class Robustness(_M):
+    """Monte Carlo robustness of the ranking (:mod:`parindex.uncertainty.robustness`)."""
     enabled: bool = True
     n_draws: int = Field(1000, ge=10, le=MAX_ROBUSTNESS_DRAWS)
     weights: bool = True
     weight_spread: float = Field(0.25, ge=0, lt=1)
     weight_dist: Literal["uniform", "dirichlet"] = "uniform"
     sampling: bool = True
-    rules: bool = True
     officials_joint: bool = True  # resample officials once for all communes (each rates every commune)
+    n_replicates: int = Field(2000, ge=1, le=100_000)  # bootstrap replicates in the pool the draws pick from
+    rules: bool = True            # master switch of the rule alternatives below
+    alternatives: Alternatives = Alternatives()
     top_k: int = Field(3, ge=1, le=1000)
+    sobol_n: int = Field(1024, ge=2, le=2**16)     # Saltelli base sample (a power of 2), size of the realisation pools
+    sobol_resamples: int = Field(100, ge=10, le=10_000)  # bootstrap resamples of the Sobol confidence intervals
+    outrank_max_communes: int = Field(2000, ge=2, le=100_000)  # the communes × communes outranking matrix is skipped above this
+
+    @field_validator("sobol_n")
+    @classmethod
+    def _power_of_two(cls, v: int) -> int:
+        if v & (v - 1):
+            raise ValueError(f"sobol_n must be a power of 2 (2, 4, …, 1024, …), got {v}")
+        return v
 
 
 class Overrides(_M):
-    """Methodology overrides applied on load (e.g. satisfaction.points=15)."""
+    """Methodology overrides applied on load (e.g. satisfaction.points=15), for what-ifs: the run's
+    ``methodology.yaml`` records the variant. Unset = what the methodology file declares.
+
+    ``estimator``: how the satisfaction index is estimated (``plain_share`` | ``dossier_weighted``, see
+    :data:`parindex.methodology.Estimator`); the methodology declares it (``satisfaction_survey.estimator``),
+    so there is one switch, and this override rewrites it."""
     satisfaction_points: float | None = Field(None, gt=0, le=1000)
+    estimator: Literal["plain_share", "dossier_weighted"] | None = None
 
 
 class RunParams(_M):
@@ -181,9 +268,21 @@ def flatten_params(d: dict, prefix: str = "") -> dict[str, object]:
 _ALIASES = {"satisfaction.points": "satisfaction.satisfaction_points"}
 
 
+def _is_text(dotted: str) -> bool:
+    """Whether the parameter at ``dotted`` holds text (str or str | None)."""
+    model: type[BaseModel] = RunParams
+    *parents, last = dotted.split(".")
+    for name in parents:
+        model = model.model_fields[name].annotation
+    ann = model.model_fields[last].annotation
+    return ann is str or ann == (str | None)
+
+
 def _set(d: dict, dotted: str, raw: str) -> None:
     dotted = _ALIASES.get(dotted, dotted)
     keys = valid_keys()
+    if dotted in REMOVED_KEYS:
+        raise ParamsError(f"parameter {dotted!r} was removed: {REMOVED_KEYS[dotted]}")
     if dotted not in keys:
         shown = [k if k != "satisfaction.satisfaction_points" else "satisfaction.points" for k in keys]
         raise ParamsError(f"tham số không tồn tại {quote(dotted, 100)} [unknown parameter {quote(dotted, 100)}]. "
@@ -199,14 +298,16 @@ def _set(d: dict, dotted: str, raw: str) -> None:
 
 
 def parse_set_value(key: str, raw: str):
-    """The value of ``--set key=raw`` read as one YAML scalar (``true``, ``15``, ``equal``, ``2023-10-01``…).
-    Refused: text longer than :data:`MAX_SET_CHARS`, values starting with a character YAML reserves
+    """The value of ``--set key=raw``: text parameters as typed (unless quoted), others read as one YAML
+    scalar (``true``, ``15``, ``equal``, ``2023-10-01``…). Refused: text longer than :data:`MAX_SET_CHARS`, values starting with a character YAML reserves
     (``@``, `` ` ``, ``%``, ``&``, ``*``, ``!``, ``|``, ``>``) unless quoted, and anything that is not YAML."""
     if raw == "":
         return None
     if len(raw) > MAX_SET_CHARS:
         raise ParamsError(f"--set {key}: giá trị quá dài ({len(raw)} ký tự, tối đa {MAX_SET_CHARS}) "
                           f"[value too long: {len(raw)} characters, at most {MAX_SET_CHARS}]")
+    if _is_text(key) and raw[:1] not in ("'", '"'):
+        return raw            # text as typed: --set district.code=042 stays "042"
     if raw[0] in "@`%&*!|>":
         raise ParamsError(f"--set {key}={clip(raw, 60)}: giá trị không được bắt đầu bằng ký tự {raw[0]!r}; nếu "
                           f"đó là một chuỗi, hãy đặt trong dấu nháy, ví dụ --set '{key}=\"{clip(raw, 30)}\"' "
@@ -222,6 +323,12 @@ def default_params(year: int) -> dict[str, Any]:
     """The parameters every run starts from before its file and ``--set`` values: only what depends on the
     year (every other default lives in the models above)."""
     return {"year": year, "seed": year, "inputs": {"raw_dir": f"data/raw/{year}"}}
+
+
+def survey_period(year: int) -> tuple[dt.date, dt.date]:
+    """The satisfaction survey period the district plan sets for ``year`` (1 October – 15 December): what
+    ``parindex init`` writes into a new year's parameters and what the demo generator dates its ballots in."""
+    return dt.date(year, 10, 1), dt.date(year, 12, 15)
 
 
 def load_params(year: int, params_file: str | Path | None = None, sets: list[str] | None = None,

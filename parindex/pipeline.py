@@ -60,7 +60,8 @@ def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, p
         read_results_table(Path(previous))   # refused before anything is copied
         base = Baseline(Path(previous), None, None)
     folder.mkdir(parents=True, exist_ok=True)
-    write_effective_methodology(src, folder / "methodology.yaml", params.satisfaction.satisfaction_points)
+    write_effective_methodology(src, folder / "methodology.yaml", params.satisfaction.satisfaction_points,
+                                params.satisfaction.estimator)
     meth = load_methodology(folder / "methodology.yaml")
     district = resolve_district(params.district, meth, root)
     if recorded is not None:
@@ -78,22 +79,25 @@ def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, p
 # Stages
 # ------------------------------------------------------------------------------------------------
 def clean(run: Run) -> Run:
-    """Read and clean the raw files; post-stratify the satisfaction ballots (when asked)."""
+    """Read and clean the raw files; weight the satisfaction ballots as the methodology's estimator says
+    (``satisfaction_survey.estimator``: 1 each for the plain share, dossier weights otherwise). The table of
+    dossier weights (``satisfaction_weights``) is kept either way, for the other estimator's check."""
     from .ingest import clean_year
-    from .surveys import poststratify
+    from .surveys import apply_estimator
 
     p = run.params
     raw = project_path(run.root, p.inputs.raw_dir)
     data = clean_year(raw, run.methodology, run.communes, survey_start=p.survey.survey_start,
                       survey_end=p.survey.survey_end, salt=run.district.salt)
     tables = {t: getattr(data, t) for t in ("assessment", "officials", "satisfaction", "ballots", "dossiers")}
-    if p.survey.poststratify:
-        tables["satisfaction"], tables["satisfaction_weights"] = poststratify(data.satisfaction, data.dossiers)
+    estimator = run.methodology.satisfaction_survey.estimator
+    tables["satisfaction"], tables["satisfaction_weights"] = apply_estimator(data.satisfaction, data.dossiers,
+                                                                             estimator)
     tables["rejections"] = data.rejections
     inputs = {runner.rel_path(run.root, f): sha256_file(f) for f in runner.raw_input_files(raw)}
     run.record("clean", tables, function="parindex.ingest.clean_year",
                arguments={"raw_dir": p.inputs.raw_dir, "survey_start": p.survey.survey_start,
-                          "survey_end": p.survey.survey_end, "poststratify": p.survey.poststratify},
+                          "survey_end": p.survey.survey_end, "satisfaction_estimator": estimator},
                inputs=inputs)
     return run
 
@@ -107,13 +111,15 @@ def score(run: Run) -> Run:
     p = run.params
     scored = score_all(c["assessment"], c["officials"], c["satisfaction"], run.methodology, run.communes,
                        allow_missing_as_zero=p.scoring.allow_missing_as_zero,
-                       group_weighting=p.survey.group_weighting, rank_decimals=p.scoring.rank_decimals)
+                       group_weighting=p.survey.group_weighting, rank_decimals=p.scoring.rank_decimals,
+                       dossiers=c["dossiers"])
     scored["results"] = survey_columns(scored["results"], c["satisfaction"], c["officials"], c["ballots"],
                                        run.methodology, group_weighting=p.survey.group_weighting,
                                        n_boot=p.survey.ci_draws, seed=p.seed)
     run.record("score", scored, function="parindex.scoring.score_all",
                arguments={"scoring": p.scoring.model_dump(mode="json"),
-                          "group_weighting": p.survey.group_weighting, "ci_draws": p.survey.ci_draws, "seed": p.seed},
+                          "group_weighting": p.survey.group_weighting, "ci_draws": p.survey.ci_draws, "seed": p.seed,
+                          "satisfaction_estimator": run.methodology.satisfaction_survey.estimator},
                inputs={f"clean/{k}": v for k, v in run.table_hashes("clean").items()})
     return run
 
@@ -121,7 +127,7 @@ def score(run: Run) -> Run:
 def uncertainty(run: Run) -> Run:
     """Monte Carlo robustness of the ranking (:mod:`parindex.uncertainty.robustness`); nothing when
     ``robustness.enabled`` is false."""
-    from .uncertainty.robustness import RobustnessParams, run_robustness
+    from .uncertainty.robustness import run_robustness
 
     p = run.params
     if not p.robustness.enabled:
@@ -130,16 +136,18 @@ def uncertainty(run: Run) -> Run:
         return run
     c, s = run.stage_tables("clean"), run.stage_tables("score")
     r = p.robustness
-    rparams = RobustnessParams(n_draws=r.n_draws, seed=p.seed, weights=r.weights, weight_spread=r.weight_spread,
-                               weight_dist=r.weight_dist, sampling=r.sampling, rules=r.rules, top_k=r.top_k,
-                               officials_joint=r.officials_joint, rank_decimals=p.scoring.rank_decimals)
-    rob = run_robustness(run.methodology, s["leaf_scores"], c["officials"], c["satisfaction"], s["results"], rparams)
+    # the officials' option scoring used is declared, so the robustness stage checks it rather than detects it
+    published = {"officials_groups": p.survey.group_weighting}
+    rob = run_robustness(run.methodology, s["leaf_scores"], c["officials"], c["satisfaction"], s["results"], r,
+                         seed=p.seed, rank_decimals=p.scoring.rank_decimals, published=published)
     tables = {"robustness": rob.per_commune, "outrank": rob.outrank.reset_index(), "leave_one_out": rob.leave_one_out,
               "sobol": rob.sobol, "convergence": rob.convergence}
     inputs = {f"clean/{k}": v for k, v in run.table_hashes("clean").items() if k in ("officials", "satisfaction")}
     inputs.update({f"score/{k}": v for k, v in run.table_hashes("score").items() if k in ("leaf_scores", "results")})
     run.record("uncertainty", tables, function="parindex.uncertainty.robustness.run_robustness",
-               arguments=r.model_dump(mode="json") | {"seed": p.seed}, inputs=inputs, info=rob.summary)
+               arguments=r.model_dump(mode="json") | {"seed": p.seed, "rank_decimals": p.scoring.rank_decimals,
+                                                      "published": published},
+               inputs=inputs, info=rob.summary)
     return run
 
 
@@ -191,7 +199,8 @@ def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
         charts["khoang_thu_hang"] = robustness_figures.fig_rank_intervals(tables["robustness"])
     paths = [out / "results.csv", out / "results.xlsx"]
     write_results_csv(results, meth, out / "results.csv")
-    write_results_xlsx(tables, meth, out / "results.xlsx")
+    write_results_xlsx(tables, meth, out / "results.xlsx", district=run.district.public(),
+                       rank_decimals=run.params.scoring.rank_decimals)
     if "robustness" in tables:
         write_csv(tables["robustness"], out / "robustness.csv")
         paths.append(out / "robustness.csv")

@@ -6,7 +6,13 @@ Clean input tables (as written by the cleaning stage):
   one row per commune × appraised leaf, plus optional rows for the bonus / deduction codes.
 * ``officials``: ballot_id, group, commune_code, question, answer ("A".."D" or "" for no answer).
 * ``satisfaction``: ballot_id, commune_code, procedure_field, question, answer (Int64, <NA> = blank),
-  and optionally ``weight`` (ballot weight, default 1).
+  and optionally ``weight`` (ballot weight, default 1: the weights of the methodology's satisfaction
+  estimator, :func:`parindex.surveys.apply_estimator`).
+* ``dossiers`` (optional): commune_code, procedure_field, dossiers — for the other estimator's check
+  (``estimator_check``) and the dossier lines of the ``adjustment_log``.
+
+Bands and rank ties are decided on the **published** index: index_pct rounded half up to
+``rank_decimals`` places (:func:`parindex.text.round_half_up`), the figure people read.
 
 Every function returns a new DataFrame and never mutates its inputs.
 """
@@ -16,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .methodology import Methodology
-from .text import fmt_num
+from .methodology import ESTIMATORS, Methodology
+from .text import fmt_num, round_half_up
 
 LEAF_DTYPES = {"commune_code": "str", "code": "str", "field_code": "str", "source": "str", "max_points": "float64",
                "points": "float64", "self_points": "float64", "applicable": "bool", "n_answers": "Int64",
@@ -116,6 +122,11 @@ def score_appraisal(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame
     leaves = meth.leaves()
     leaves = leaves[leaves.source == "appraisal"][["code", "field_code", "source", "points"]]
     a = assessment.merge(leaves, on="code", how="inner", validate="many_to_one")
+    dup = a.duplicated(["commune_code", "code"])
+    if dup.any():
+        r = a[dup].iloc[0]
+        raise ValueError(f"commune {r.commune_code}, criterion {r.code} has more than one row (only bonus and "
+                         "deduction rows may repeat)")
     appraised = a["appraised_points"].astype(float).fillna(a["self_points"].astype(float))
     form_max = _form_max(a)
     na = a["not_applicable"].astype(bool)
@@ -221,16 +232,35 @@ def off_step_scores(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame
     return out.astype({c: "str" for c in OFF_STEP_COLUMNS if c != "value"}).reset_index(drop=True)
 
 
-def adjustments(assessment: pd.DataFrame, meth: Methodology, communes: pd.Series) -> pd.DataFrame:
-    """Bonus and deduction per commune, each capped: columns commune_code, bonus, deduction."""
-    out = pd.DataFrame({"commune_code": communes.values})
+def adjustment_rows(assessment: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
+    """The bonus and deduction rows as entered, one per row (a commune may have several of each: one per
+    ground): commune_code, kind ("bonus" / "deduction"), value (the appraised points, else the self-score),
+    self_points, reason, evidence; in the order of the assessment table."""
+    parts = []
     for name, adj in (("bonus", meth.adjustments.bonus), ("deduction", meth.adjustments.deduction)):
         rows = assessment[assessment["code"] == adj.code]
-        val = rows["appraised_points"].astype(float).fillna(rows["self_points"].astype(float))
+        val = rows["appraised_points"].astype(float).fillna(rows["self_points"].astype(float)).fillna(0.0)
         if (val < 0).any():
             c = rows.loc[val < 0, "commune_code"].iloc[0]
             raise ValueError(f"{adj.label} ({adj.code}) of commune {c} is negative; enter it as a positive number")
-        s = val.groupby(rows["commune_code"]).sum()
+        parts.append(pd.DataFrame({
+            "commune_code": rows["commune_code"].astype(str), "kind": name, "value": val,
+            "self_points": rows["self_points"].astype(float),
+            "reason": rows["reason"].fillna("").astype(str) if "reason" in rows else "",
+            "evidence": rows["evidence"].fillna("").astype(str) if "evidence" in rows else "",
+            "_row": rows.index}))
+    out = pd.concat(parts, ignore_index=True).sort_values("_row", kind="stable").drop(columns="_row")
+    return out.reset_index(drop=True)
+
+
+def adjustments(assessment: pd.DataFrame, meth: Methodology, communes: pd.Series) -> pd.DataFrame:
+    """Bonus and deduction per commune: all its rows of each summed, then the sum capped (each row is
+    listed in the ``adjustment_log``, and what the cap cut): columns commune_code, bonus, deduction."""
+    rows = adjustment_rows(assessment, meth)
+    out = pd.DataFrame({"commune_code": communes.values})
+    for name, adj in (("bonus", meth.adjustments.bonus), ("deduction", meth.adjustments.deduction)):
+        r = rows[rows["kind"] == name]
+        s = r["value"].groupby(r["commune_code"]).sum()
         out[name] = out["commune_code"].map(s).fillna(0.0).clip(upper=adj.cap).astype(float)
     return out
 
@@ -290,7 +320,9 @@ def score_officials(officials: pd.DataFrame, meth: Methodology, communes: pd.Ser
 # Satisfaction survey (SIPAS)
 # ------------------------------------------------------------------------------------------------
 def satisfaction_factors(satisfaction: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
-    """Factor index per commune: (weighted) share of valid answers that are positive (4 or 5).
+    """Factor index per commune: (weighted) share of valid answers that are positive (4 or 5). A factor
+    without any valid answer (of weight > 0) has no row: SIPAS is then the mean of the other factors, and
+    the ``adjustment_log`` lists it.
 
     Returns commune_code, factor, n_answers, n_positive, index (0..1)."""
     sv = meth.satisfaction_survey
@@ -298,6 +330,7 @@ def satisfaction_factors(satisfaction: pd.DataFrame, meth: Methodology) -> pd.Da
     s = satisfaction.merge(q, on="question", how="inner")
     s = s[s["answer"].notna()]
     w = s["weight"].astype(float) if "weight" in s.columns else pd.Series(1.0, index=s.index)
+    s, w = s[w > 0], w[w > 0]  # a ballot of weight 0 (dossier weighting, field without dossiers) is not counted
     pos = s["answer"].isin(sv.positive_answers).to_numpy()
     s = s.assign(_w=w.to_numpy(), _wp=w.to_numpy() * pos, _p=pos.astype(int))
     g = s.groupby(["commune_code", "factor"]).agg(
@@ -339,8 +372,10 @@ def score_satisfaction(factors: pd.DataFrame, meth: Methodology, communes: pd.Se
 # Totals, index, rank, band
 # ------------------------------------------------------------------------------------------------
 def rank_desc(values: pd.Series, decimals: int = 2) -> pd.Series:
-    """Rank, highest first; values equal at the published precision share the best rank (1, 2, 2, 4)."""
-    return values.round(decimals).rank(method="min", ascending=False).astype(int)
+    """Rank, highest first; values equal at the published precision (rounded half up to ``decimals``)
+    share the best rank (1, 2, 2, 4)."""
+    shown = pd.Series(round_half_up(values.astype(float), decimals), index=values.index)
+    return shown.rank(method="min", ascending=False).astype(int)
 
 
 def aggregate(leaf_scores: pd.DataFrame, adj: pd.DataFrame, meth: Methodology, communes: pd.DataFrame,
@@ -369,22 +404,239 @@ def aggregate(leaf_scores: pd.DataFrame, adj: pd.DataFrame, meth: Methodology, c
                          "be computed")
     res["index_pct"] = res["points"] / res["max_points"] * 100.0
     res["rank"] = rank_desc(res["index_pct"], rank_decimals)
-    res["band"] = meth.band_of(res["index_pct"].round(rank_decimals))
+    res["band"] = meth.band_of(res["index_pct"], rank_decimals)
     first = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"]
     res = res[first + [c for c in res.columns if c not in first]]
     return res.sort_values(["rank", "commune_code"]).reset_index(drop=True)
 
 
+# ------------------------------------------------------------------------------------------------
+# The satisfaction estimator: the declared one and the other, side by side
+# ------------------------------------------------------------------------------------------------
+ESTIMATOR_CHECK_COLUMNS = (["commune_code"] + [f"index_{e}" for e in ESTIMATORS] + [f"rank_{e}" for e in ESTIMATORS]
+                           + [f"band_{e}" for e in ESTIMATORS] + ["band_differs"])
+
+
+def _with_satisfaction_leaf(leaf_scores: pd.DataFrame, sat_leaf: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([leaf_scores[leaf_scores["source"] != "satisfaction_survey"], sat_leaf], ignore_index=True)
+
+
+def check_estimator_weights(satisfaction: pd.DataFrame, dossiers: pd.DataFrame, meth: Methodology) -> None:
+    """Refuse a satisfaction table whose ``weight`` column is not that of the methodology's estimator (one
+    place decides: the methodology; the cleaning stage applies it)."""
+    from .surveys import apply_estimator
+
+    est = meth.satisfaction_survey.estimator
+    want = apply_estimator(satisfaction, dossiers, est)[0]["weight"].to_numpy(dtype=float)
+    have = (satisfaction["weight"].to_numpy(dtype=float) if "weight" in satisfaction.columns
+            else np.ones(len(satisfaction)))
+    bad = ~np.isclose(have, want, rtol=1e-9, atol=1e-12)
+    if bad.any():
+        r = satisfaction.iloc[int(np.argmax(bad))]
+        raise ValueError(f"satisfaction ballot {r['ballot_id']} (commune {r['commune_code']}) weighs {have[bad][0]:g} "
+                         f"but the methodology's estimator {est!r} gives {want[bad][0]:g}: the satisfaction table was "
+                         "weighted for another estimator; weight it with parindex.surveys.apply_estimator")
+
+
+def estimator_check(leaf_scores: pd.DataFrame, adj: pd.DataFrame, satisfaction: pd.DataFrame,
+                    dossiers: pd.DataFrame, meth: Methodology, communes: pd.DataFrame,
+                    rank_decimals: int = 2) -> pd.DataFrame:
+    """Index, rank and band of every commune under each satisfaction estimator (plain share, dossier
+    weighted), everything else as published; ``band_differs`` marks a commune whose band depends on the
+    estimator. One of the two is the published result (the methodology's ``satisfaction_survey.estimator``).
+    Rows in commune order of ``communes``."""
+    from .surveys import apply_estimator
+
+    codes = communes["commune_code"]
+    out = pd.DataFrame({"commune_code": codes.astype(str).to_numpy()})
+    for est in ESTIMATORS:
+        sat = apply_estimator(satisfaction, dossiers, est)[0]
+        leaf = score_satisfaction(satisfaction_factors(sat, meth), meth, codes)
+        res = aggregate(_with_satisfaction_leaf(leaf_scores, leaf), adj, meth, communes, rank_decimals)
+        res = res.set_index(res["commune_code"].astype(str))
+        for col in ("index", "rank", "band"):
+            out[f"{col}_{est}"] = out["commune_code"].map(res["index_pct" if col == "index" else col])
+    out["band_differs"] = out[[f"band_{e}" for e in ESTIMATORS]].nunique(axis=1) > 1
+    return out.astype({f"band_{e}": "str" for e in ESTIMATORS} | {f"rank_{e}": "int64" for e in ESTIMATORS})[
+        ESTIMATOR_CHECK_COLUMNS]
+
+
+# ------------------------------------------------------------------------------------------------
+# Every exclusion, zero weight, rescaling and adjustment, with the points it moved
+# ------------------------------------------------------------------------------------------------
+ADJUSTMENT_LOG_COLUMNS = ["commune_code", "kind", "detail", "points_effect", "max_effect", "index_effect"]
+#: kinds of the adjustment log, in the order they are listed within a commune
+ADJUSTMENT_KINDS = ("rescaled_form_maximum", "question_without_answers", "survey_without_answers",
+                    "factor_without_answers", "commune_without_dossiers", "field_without_dossiers",
+                    "field_without_ballots", "bonus", "bonus_cap", "deduction", "deduction_cap")
+
+
+def _pts(v: float) -> str:
+    """Points as people write them: 1.5 → "1,5", 2 → "2", 0.3333 → "0,33"."""
+    return fmt_num(float(v), 2).rstrip("0").rstrip(",")
+
+
+def _log_frame(rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["commune_code", "kind", "detail", "points_effect", "max_effect"])
+    return df.astype({"commune_code": "str", "kind": "str", "detail": "str", "points_effect": "float64",
+                      "max_effect": "float64"})
+
+
+def adjustment_log(assessment: pd.DataFrame, leaf_scores: pd.DataFrame, factors: pd.DataFrame,
+                   satisfaction: pd.DataFrame, dossiers: pd.DataFrame | None, results: pd.DataFrame,
+                   meth: Methodology, missing_surveys: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One line per decision that moved (or could have moved) a commune's score outside the plain reading
+    of its entries: commune_code, kind, detail (Vietnamese), points_effect and max_effect (what the rule did
+    to the commune's points and applicable maximum), index_effect (published index − the index without that
+    rule, percentage points; each line on its own, other lines as published).
+
+    Kinds (:data:`ADJUSTMENT_KINDS`), and the alternative each effect is measured against:
+
+    * ``rescaled_form_maximum`` — a score entered against another maximum on the form, counted as the same
+      share of this methodology's maximum (vs the score as entered);
+    * ``question_without_answers`` — an officials' survey question without any valid answer for the commune
+      (all "không biết" / blank): it leaves points and maximum (vs counting it 0 of its points);
+      ``survey_without_answers`` — every leaf of a survey the commune has no valid answer in (only with
+      ``allow_missing_as_zero``), the same way;
+    * ``factor_without_answers`` — SIPAS factors without any valid answer: SIPAS is the mean of the other
+      factors (vs counting them 0);
+    * ``commune_without_dossiers``, ``field_without_dossiers``, ``field_without_ballots`` — the dossier counts
+      and the ballots do not meet (:func:`parindex.surveys.dossier_gaps`); under ``dossier_weighted`` the
+      ballots of a field without dossiers weigh 0 (vs weight 1); the others move nothing, they are listed;
+    * ``bonus`` / ``deduction`` — each row as entered (vs without that row, before the cap);
+      ``bonus_cap`` / ``deduction_cap`` — what the cap took off the sum of the rows (vs no cap).
+    """
+    from .surveys import apply_estimator, dossier_gaps
+
+    lv = meth.leaves().set_index("code")
+    rows: list[dict] = []
+    # Scores entered against another maximum.
+    app = assessment.merge(lv.loc[lv["source"] == "appraisal", ["points"]], left_on="code", right_index=True)
+    if "max_points_form" in app.columns:
+        app = app[app["max_points_form"].notna() & ~app["not_applicable"].astype(bool)]
+        app = app[(app["max_points_form"].astype(float) - app["points"]).abs() > 1e-9]
+        val = app["appraised_points"].astype(float).fillna(app["self_points"].astype(float))
+        for r, v in zip(app.itertuples(), val):
+            counted = v * r.points / r.max_points_form
+            rows.append(dict(commune_code=r.commune_code, kind="rescaled_form_maximum", points_effect=counted - v,
+                             max_effect=0.0,
+                             detail=f"Tiêu chí {r.code}: {_pts(v)}/{_pts(r.max_points_form)} điểm theo điểm tối đa "
+                                    f"trên biểu mẫu, quy đổi thành {_pts(counted)}/{_pts(r.points)} điểm theo bộ "
+                                    "tiêu chí (cùng tỷ lệ)"))
+    # Survey leaves without any valid answer.
+    gone = leaf_scores[leaf_scores["source"].isin(["officials_survey", "satisfaction_survey"])
+                       & ~leaf_scores["applicable"].astype(bool)]
+    whole = set()
+    if missing_surveys is not None and len(missing_surveys):
+        whole = set(zip(missing_surveys["commune_code"].astype(str), missing_surveys["code"].astype(str)))
+    for r in gone.itertuples():
+        q = float(lv.at[r.code, "points"])
+        src = SURVEY_LABELS.get(r.source, r.source)
+        if (str(r.commune_code), str(r.code)) in whole or r.source == "satisfaction_survey":
+            rows.append(dict(commune_code=r.commune_code, kind="survey_without_answers", points_effect=0.0,
+                             max_effect=-q, detail=f"Tiêu chí {r.code}: xã không có câu trả lời hợp lệ nào của "
+                                                   f"{src} — không tính vào điểm đạt và điểm tối đa ({_pts(q)} điểm)"))
+        else:
+            rows.append(dict(commune_code=r.commune_code, kind="question_without_answers", points_effect=0.0,
+                             max_effect=-q, detail=f"Tiêu chí {r.code} ({lv.at[r.code, 'label']}): không có câu trả "
+                                                   "lời hợp lệ nào (mọi phiếu “không biết” hoặc bỏ trống) — không "
+                                                   f"tính vào điểm đạt và điểm tối đa ({_pts(q)} điểm)"))
+    # SIPAS factors without any valid answer.
+    sat_leaf = lv[lv["source"] == "satisfaction_survey"]
+    if len(sat_leaf) and len(factors):
+        k = len(meth.satisfaction_survey.factors)
+        labels = {f.code: f.label for f in meth.satisfaction_survey.factors}
+        g = factors.groupby("commune_code")["index"].agg(["sum", "mean", "size"])
+        for c, x in g[g["size"] < k].iterrows():
+            have = set(factors.loc[factors["commune_code"] == c, "factor"])
+            miss = [f.code for f in meth.satisfaction_survey.factors if f.code not in have]
+            pts = float(sat_leaf["points"].iloc[0])
+            rows.append(dict(commune_code=c, kind="factor_without_answers", max_effect=0.0,
+                             points_effect=(x["mean"] - x["sum"] / k) * pts,
+                             detail="Khảo sát sự hài lòng: yếu tố " + ", ".join(f"{m} ({labels[m]})" for m in miss)
+                                    + f" không có câu trả lời hợp lệ — SIPAS là bình quân của {int(x['size'])} yếu tố "
+                                      f"còn lại thay vì {k}"))
+    # Dossier counts vs ballots.
+    if dossiers is not None:
+        est = meth.satisfaction_survey.estimator
+        weighted = est == "dossier_weighted"
+        pf = {p.code: p.label for p in meth.satisfaction_survey.procedure_fields}
+        gaps = dossier_gaps(satisfaction, dossiers)
+        pub_sat = leaf_scores[leaf_scores["source"] == "satisfaction_survey"].set_index("commune_code")["points"]
+        for r in gaps.itertuples():
+            label = pf.get(r.procedure_field, r.procedure_field)
+            effect = 0.0
+            if r.kind == "commune_without_dossiers":
+                why = ("xã không có trong tệp số hồ sơ" if r.reason == "absent"
+                       else "số hồ sơ bằng 0 ở mọi lĩnh vực có phiếu")
+                detail = (f"{r.ballots} phiếu hài lòng hợp lệ, {why}: "
+                          + ("không gia quyền được, các phiếu giữ trọng số 1 (tỷ lệ đơn giản)" if weighted else
+                             "không ảnh hưởng đến điểm (tỷ lệ đơn giản); khi gia quyền theo hồ sơ, xã này vẫn tính "
+                             "tỷ lệ đơn giản"))
+            elif r.kind == "field_without_dossiers":
+                if weighted:
+                    one = satisfaction[satisfaction["commune_code"] == r.commune_code]
+                    w = apply_estimator(one, dossiers, est)[0]["weight"].to_numpy(dtype=float).copy()
+                    w[(one["procedure_field"] == r.procedure_field).to_numpy()] = 1.0
+                    cf = score_satisfaction(satisfaction_factors(one.assign(weight=w), meth), meth,
+                                            pd.Series([r.commune_code]))["points"].iloc[0]
+                    effect = float(pub_sat.get(r.commune_code, 0.0)) - float(cf)
+                detail = (f"{r.ballots} phiếu hài lòng của lĩnh vực {label} nhưng tệp số hồ sơ ghi 0 hồ sơ: "
+                          + ("trọng số 0 (không được tính)" if weighted else
+                             "vẫn tính như mọi phiếu (tỷ lệ đơn giản); khi gia quyền theo hồ sơ, các phiếu này có "
+                             "trọng số 0"))
+            else:
+                detail = (f"Lĩnh vực {label} có {r.dossiers} hồ sơ nhưng không có phiếu hài lòng hợp lệ nào"
+                          + ("; trọng số của lĩnh vực được chia cho các lĩnh vực có phiếu" if weighted else ""))
+            rows.append(dict(commune_code=r.commune_code, kind=r.kind, detail=detail, points_effect=effect,
+                             max_effect=0.0))
+    # Bonus and deduction rows, and the caps.
+    adj_rows = adjustment_rows(assessment, meth)
+    for name, adj, sign in (("bonus", meth.adjustments.bonus, 1.0), ("deduction", meth.adjustments.deduction, -1.0)):
+        a = adj_rows[(adj_rows["kind"] == name) & (adj_rows["value"] > 0)]
+        for r in a.itertuples():
+            note = "; ".join(t for t in (r.evidence.strip(), r.reason.strip()) if t)
+            changed = (f" (tự chấm {_pts(r.self_points)}, thẩm định {_pts(r.value)})"
+                       if pd.notna(r.self_points) and abs(r.self_points - r.value) > 1e-9 else "")
+            rows.append(dict(commune_code=r.commune_code, kind=name, points_effect=sign * r.value, max_effect=0.0,
+                             detail=f"{adj.label} ({adj.code}): {_pts(r.value)} điểm{changed}"
+                                    + (f" — {note}" if note else "")))
+        tot = a.groupby("commune_code")["value"].agg(["sum", "size"])
+        for c, x in tot[tot["sum"] > adj.cap + 1e-9].iterrows():
+            rows.append(dict(commune_code=c, kind=f"{name}_cap", points_effect=-sign * (x["sum"] - adj.cap),
+                             max_effect=0.0,
+                             detail=f"Tổng {adj.label.lower()} {_pts(x['sum'])} điểm ({int(x['size'])} dòng) vượt mức "
+                                    f"tối đa {_pts(adj.cap)} điểm: chỉ tính {_pts(adj.cap)} điểm"))
+    log = _log_frame(rows)
+    res = results.set_index(results["commune_code"].astype(str))
+    p = log["commune_code"].map(res["points"]).astype(float)
+    m = log["commune_code"].map(res["max_points"]).astype(float)
+    idx = log["commune_code"].map(res["index_pct"]).astype(float)
+    log["index_effect"] = idx - (p - log["points_effect"]) / (m - log["max_effect"]) * 100.0
+    order = {k: i for i, k in enumerate(ADJUSTMENT_KINDS)}
+    corder = {c: i for i, c in enumerate(results.sort_values(["rank", "commune_code"])["commune_code"].astype(str))}
+    log = log.assign(_c=log["commune_code"].map(corder), _k=log["kind"].map(order))
+    log = log.sort_values(["_c", "_k"], kind="stable").drop(columns=["_c", "_k"])
+    return log[ADJUSTMENT_LOG_COLUMNS].reset_index(drop=True)
+
+
 def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: pd.DataFrame,
               meth: Methodology, communes: pd.DataFrame, *, allow_missing_as_zero: bool = False,
-              group_weighting: str = "pooled", rank_decimals: int = 2) -> dict[str, pd.DataFrame]:
+              group_weighting: str = "pooled", rank_decimals: int = 2,
+              dossiers: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Run the whole scoring core; returns the named tables of the scored stage.
 
     Refuses with one IncompleteDataError listing every gap — appraised leaves without a row and communes
     without any valid answer in a survey — unless ``allow_missing_as_zero``: then the missing appraised
     leaves score 0 of their maximum (``missing``) and the survey leaves of a commune missing from a survey
-    leave points and maximum (``missing_surveys``; zero would cost the commune for the survey team's gap)."""
+    leave points and maximum (``missing_surveys``; zero would cost the commune for the survey team's gap).
+
+    With ``dossiers`` (the pipeline always gives them): the satisfaction weights are checked against the
+    methodology's estimator, ``estimator_check`` holds index, rank and band under both estimators, and the
+    ``adjustment_log`` has the dossier lines; without, both lack what needs the dossiers."""
     codes = communes["commune_code"]
+    if dossiers is not None:
+        check_estimator_weights(satisfaction, dossiers, meth)
     off_step = off_step_scores(assessment, meth)  # rows as entered (before any missing leaf is filled with 0)
     factors = satisfaction_factors(satisfaction, meth)
     survey_leaves = pd.concat([score_officials(officials, meth, codes, group_weighting),
@@ -400,6 +652,14 @@ def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: p
         ["commune_code", "_o"]).drop(columns="_o").reset_index(drop=True)
     adj = adjustments(assessment, meth, codes)
     results = aggregate(leaf_scores, adj, meth, communes, rank_decimals)
+    if dossiers is not None:
+        check = estimator_check(leaf_scores, adj, satisfaction, dossiers, meth, communes, rank_decimals)
+        check = check.set_index("commune_code").loc[results["commune_code"].astype(str)].reset_index()
+    else:
+        check = pd.DataFrame({c: pd.Series(dtype="bool" if c == "band_differs" else "str" if c == "commune_code"
+                                           or c.startswith("band_") else "int64" if c.startswith("rank_") else
+                                           "float64") for c in ESTIMATOR_CHECK_COLUMNS})
+    log = adjustment_log(assessment, leaf_scores, factors, satisfaction, dossiers, results, meth, missing_surveys)
     return dict(results=results, leaf_scores=leaf_scores, satisfaction_factors=factors,
                 appraisal_changes=appraisal_changes(assessment, meth), missing=missing,
-                missing_surveys=missing_surveys, off_step=off_step)
+                missing_surveys=missing_surveys, off_step=off_step, estimator_check=check, adjustment_log=log)

@@ -268,5 +268,6 @@ def _district_from_folder(params: RunParams, meth: Methodology, folder: Path, ro
         return DistrictInfo(code=d.get("code"), name=d["name"], province=d["province"],
                             communes=restore_frame(load_communes(folder / "communes.csv")),
                             officials_groups={k: int(v) for k, v in d["officials_groups"].items()},
-                            ballots_per_commune=int(d["ballots_per_commune"]), salt=params.district.salt)
+                            ballots_per_commune=int(d["ballots_per_commune"]), salt=params.district.salt,
+                            province_code=d.get("province_code"))
     return resolve_district(params.district, meth, root)

@@ -9,12 +9,15 @@ import pandas as pd
 import pytest
 
 from parindex.communes import load_communes
+from parindex.district import resolve_district
 from parindex.methodology import load_methodology, parse_methodology
+from parindex.params import load_params
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
-# ../shared beside the clone (as in CI); the national list is kept there, not copied into the project.
-NATIONAL = ROOT.parent / "shared" / "reference" / "vn_admin_units_2023-04-10.csv"
+# Shipped with the project (data/reference/README.md): the national list and the demo district's own list.
+NATIONAL = ROOT / "data" / "reference" / "vn_admin_units_2023-04-10.csv"
+THANH_MIEN = ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"
 
 # Scale 20 points:
 #   field 1 (10): 1.1 (4 = 1.1.1: 2 + 1.1.2: 2, appraisal), 1.2 (3, appraisal), 1.3 (3, officials' survey)
@@ -60,7 +63,26 @@ def meth():
 @pytest.fixture(scope="session")
 def communes():
     """The 17 communes of Thanh Miện."""
-    return load_communes()
+    return load_communes(THANH_MIEN)
+
+
+def write_params(root: Path, year: int, district: dict) -> Path:
+    """A minimal params/<year>.yaml under ``root`` with this district block (for commands run with --root)."""
+    import yaml
+
+    p = root / "params" / f"{year}.yaml"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(yaml.safe_dump({"year": year, "district": district}, allow_unicode=True), encoding="utf-8")
+    return p
+
+
+TM_BLOCK = {"name": "Huyện Thanh Miện", "province": "Tỉnh Hải Dương"}
+
+
+@pytest.fixture(scope="session")
+def district(meth):
+    """Huyện Thanh Miện as the demo parameters name it (params/2023.yaml gives district.code only)."""
+    return resolve_district(load_params(2023, root=ROOT).district, meth, ROOT)
 
 
 @pytest.fixture

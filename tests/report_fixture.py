@@ -43,6 +43,7 @@ from parindex.uncertainty.intervals import survey_columns
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
+THANH_MIEN = ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"
 VARIANT_METHODOLOGY = ROOT / "methodologies" / "variant-survey40-v1.yaml"
 
 SCRIPT_INJECTION = "<script>window.__pwned=1</script>"
@@ -79,7 +80,7 @@ def methodology() -> Methodology:
 
 
 def communes() -> pd.DataFrame:
-    c = load_communes()
+    c = load_communes(THANH_MIEN)
     c = c[c["commune_code"].isin(CODES)].reset_index(drop=True)
     c.loc[c["commune_code"] == "11248", "commune_name"] = "Xã Ngô Quyền " + SCRIPT_INJECTION
     return c
@@ -178,7 +179,8 @@ def scored_tables(with_quality: bool = True, with_surveys: bool = True) -> tuple
         tables["rejections"] = rejections()
         tables["ballots"] = ballots()
     if with_surveys:
-        tables["results"] = survey_columns(tables["results"], s, o, ballots(), meth, n_boot=200, seed=1)
+        tables["results"] = survey_columns(tables["results"], s, o, ballots(), meth, group_weighting="pooled",
+                                           n_boot=200, seed=1)
         tables["satisfaction"] = s
         tables["officials"] = o
     return tables, meth
@@ -287,7 +289,7 @@ def comparison_runs(folder: Path) -> tuple[Run, Run]:
         shutil.copyfile(meth_file, d / "methodology.yaml")
         meth = load_methodology(d / "methodology.yaml")
         params = {"year": 2023, "seed": 2023, "methodology": f"methodologies/{meth_file.name}",
-                  "inputs": {"raw_dir": raw}, "survey": {"group_weighting": weighting, "poststratify": True}}
+                  "inputs": {"raw_dir": raw}, "survey": {"group_weighting": weighting}}
         manifest = {"run_id": name, "year": 2023, "seed": 2023, "started": "2024-01-15T08:30:00+00:00",
                     "methodology": {"id": meth.meta.id, "path": params["methodology"]}, "params": params}
         runs.append(Run(d, manifest, params, results.reset_index(drop=True)))

@@ -23,7 +23,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 @pytest.fixture(scope="module")
 def report_path():
     tables, meth, summary = full_tables()
-    html = render_report(tables, meth, ReportContext(year=2023, run_label="fixture", params={"seed": 1},
+    html = render_report(tables, meth, ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", run_label="fixture", params={"seed": 1},
                                                      robustness_summary=summary, previous_year=2022))
     path = ARTIFACTS / "report.html"
     write_report(html, path)

@@ -16,11 +16,11 @@ FILES = ["tu_danh_gia_tham_dinh_{y}.xlsx", "phieu_can_bo_{y}.xlsx", "phieu_hai_l
 
 
 @pytest.fixture(scope="module")
-def years(tmp_path_factory, meth, communes):
+def years(tmp_path_factory, meth, district):
     out = {}
     for y in (2022, 2023):
         d = tmp_path_factory.mktemp(f"raw{y}")
-        demo.generate(y, d, y, meth, communes)
+        demo.generate(y, d, y, meth, district)
         out[y] = d
     return out
 
@@ -31,8 +31,8 @@ def rows_of(path, sheet):
     return pd.DataFrame(rows[4:], columns=rows[3])  # two title lines, a blank line, header on row 4
 
 
-def test_same_seed_gives_identical_bytes(tmp_path, meth, communes, years):
-    paths = demo.generate(2023, tmp_path, 2023, meth, communes)
+def test_same_seed_gives_identical_bytes(tmp_path, meth, district, years):
+    paths = demo.generate(2023, tmp_path, 2023, meth, district)
     assert [p.name for p in paths] == [f.format(y=2023) for f in FILES]
     for p in paths:
         assert p.read_bytes() == (years[2023] / p.name).read_bytes(), p.name
@@ -46,13 +46,13 @@ def test_committed_demo_files_match_the_generator(years):
             assert (ROOT / "data" / "raw" / str(y) / name).read_bytes() == (d / name).read_bytes(), name
 
 
-def test_different_years_and_seeds_differ(tmp_path, meth, communes, years):
+def test_different_years_and_seeds_differ(tmp_path, meth, district, years):
     a22 = rows_of(years[2022] / "tu_danh_gia_tham_dinh_2022.xlsx", "ChamDiem")
     a23 = rows_of(years[2023] / "tu_danh_gia_tham_dinh_2023.xlsx", "ChamDiem")
     assert not a22["Điểm thẩm định"].equals(a23["Điểm thẩm định"])
     for f in FILES:
         assert (years[2022] / f.format(y=2022)).read_bytes() != (years[2023] / f.format(y=2023)).read_bytes()
-    other = demo.generate(2023, tmp_path, 7, meth, communes)
+    other = demo.generate(2023, tmp_path, 7, meth, district)
     assert other[2].read_bytes() != (years[2023] / "phieu_hai_long_2023.xlsx").read_bytes()
 
 

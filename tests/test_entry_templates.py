@@ -12,7 +12,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import REFERENCE_METHODOLOGY, ROOT
+from conftest import REFERENCE_METHODOLOGY, ROOT, TM_BLOCK, write_params
 from parindex.communes import CommuneMatcher
 from parindex.surveyplan.entry_templates import (
     ASSESSMENT_HEADER, LIST_SHEET, assessment_template, officials_template, satisfaction_template,
@@ -24,6 +24,7 @@ from parindex.surveyplan.sampleplan import save_workbook
 COMMUNES_CSV = ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"
 HR = 5  # header row: two title lines, one note line, one label line, then the header
 STAMP = dt.datetime(2023, 12, 1, 8, 0)
+TITLE = "UBND HUYỆN THANH MIỆN"  # the issuing body written on each form's first line
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ APPRAISED = ["1.1.1", "1.1.2", "1.2", "1.3.1", "1.3.2", "1.4", "1.5", "2.1.1", "
 
 
 def test_assessment_template_layout(tmp_path, meth, communes):
-    wb = saved(assessment_template(meth, communes, year=2023, commune_code="11251"), tmp_path / "t.xlsx")
+    wb = saved(assessment_template(meth, communes, year=2023, district=TITLE, commune_code="11251"), tmp_path / "t.xlsx")
     assert wb.sheetnames == ["ChamDiem"]
     ws = wb["ChamDiem"]
     assert [c.value for c in ws[HR]] == ASSESSMENT_HEADER
@@ -82,16 +83,16 @@ def test_assessment_template_layout(tmp_path, meth, communes):
 
 
 def test_assessment_all_communes(tmp_path, meth, communes):
-    wb = saved(assessment_template(meth, communes, year=2023), tmp_path / "t.xlsx")
+    wb = saved(assessment_template(meth, communes, year=2023, district=TITLE), tmp_path / "t.xlsx")
     ws = wb["ChamDiem"]
     assert ws.max_row == HR + 17 * 41  # 697 rows
     assert ws.cell(HR + 41 + 1, 1).value == "11242"  # the second commune starts after 41 rows
     with pytest.raises(ValueError, match="mã xã '99999'"):
-        assessment_template(meth, communes, year=2023, commune_code="99999")
+        assessment_template(meth, communes, year=2023, district=TITLE, commune_code="99999")
 
 
 def test_assessment_round_trip(tmp_path, meth, communes, matcher):
-    wb = saved(assessment_template(meth, communes, year=2023, commune_code="11251"), tmp_path / "t.xlsx")
+    wb = saved(assessment_template(meth, communes, year=2023, district=TITLE, commune_code="11251"), tmp_path / "t.xlsx")
     ws = wb["ChamDiem"]
     row = {ws.cell(r, 3).value: r for r in range(HR + 1, ws.max_row + 1)}
     maxima = {ws.cell(r, 3).value: ws.cell(r, 5).value for r in row.values()}
@@ -136,7 +137,7 @@ def test_assessment_round_trip(tmp_path, meth, communes, matcher):
 
 def test_untouched_assessment_form_is_refused_naming_the_cells(tmp_path, meth, communes, matcher):
     path = tmp_path / "tu_danh_gia_tham_dinh_2023.xlsx"
-    save_workbook(assessment_template(meth, communes, year=2023, commune_code="11251"), path, STAMP)
+    save_workbook(assessment_template(meth, communes, year=2023, district=TITLE, commune_code="11251"), path, STAMP)
     with pytest.raises(InputError) as e:
         read_assessment(path, meth, matcher)
     # 39 leaves without a self-score; the T/TR rows (preset 0) are accepted.
@@ -153,7 +154,7 @@ OFFICIAL_QS = ["1.6", "2.4", "3.7", "4.3", "5.5", "6.4", "7.6", "8.4.1", "8.4.2"
 
 def test_officials_layout_and_round_trip(tmp_path, meth, communes, matcher):
     two = communes[communes["commune_code"].isin(["11239", "11251"])].reset_index(drop=True)
-    wb = saved(officials_template(meth, two, year=2023, groups={"HDND": 2, "PCM": 1}), tmp_path / "t.xlsx")
+    wb = saved(officials_template(meth, two, year=2023, district=TITLE, groups={"HDND": 2, "PCM": 1}), tmp_path / "t.xlsx")
     ws = wb["PhieuCanBo"]
     assert [c.value for c in ws[HR]] == ["Mã phiếu", "Nhóm đối tượng", "Họ và tên", "Xã, thị trấn"] + OFFICIAL_QS
     assert ws.cell(HR - 1, 5).value.startswith("1.6. Đánh giá của đại biểu")  # labels above the codes
@@ -209,7 +210,7 @@ FIELD_LABELS = ["Hộ tịch", "Chứng thực", "Đất đai", "Bảo trợ xã
 
 
 def test_satisfaction_layout(tmp_path, meth, communes):
-    wb = saved(satisfaction_template(meth, communes, year=2023, survey_start=dt.date(2023, 10, 1),
+    wb = saved(satisfaction_template(meth, communes, year=2023, district=TITLE, survey_start=dt.date(2023, 10, 1),
                                      survey_end=dt.date(2023, 12, 15)), tmp_path / "t.xlsx")
     assert wb.sheetnames == ["PhieuHaiLong", LIST_SHEET]
     ws = wb["PhieuHaiLong"]
@@ -235,7 +236,7 @@ def test_satisfaction_layout(tmp_path, meth, communes):
 
 
 def test_satisfaction_round_trip(tmp_path, meth, communes, matcher):
-    wb = saved(satisfaction_template(meth, communes, year=2023, n_rows=5, survey_start=dt.date(2023, 10, 1),
+    wb = saved(satisfaction_template(meth, communes, year=2023, district=TITLE, n_rows=5, survey_start=dt.date(2023, 10, 1),
                                      survey_end=dt.date(2023, 12, 15)), tmp_path / "t.xlsx")
     ws = wb["PhieuHaiLong"]
     assert ws.max_row == HR + 5
@@ -274,8 +275,8 @@ def test_satisfaction_round_trip(tmp_path, meth, communes, matcher):
 def test_same_arguments_same_bytes(tmp_path, meth, communes):
     kw = dict(year=2023, n_rows=20, groups={"HDND": 3}, survey_start=dt.date(2023, 10, 1),
               survey_end=dt.date(2023, 12, 15))
-    a = write_templates(tmp_path / "a", meth, communes, **kw)
-    b = write_templates(tmp_path / "b", meth, communes, **kw)
+    a = write_templates(tmp_path / "a", meth, communes, district=TITLE, **kw)
+    b = write_templates(tmp_path / "b", meth, communes, district=TITLE, **kw)
     assert [p.name for p in a] == ["tu_danh_gia_tham_dinh_2023.xlsx", "phieu_can_bo_2023.xlsx",
                                    "phieu_hai_long_2023.xlsx"]
     assert [p.read_bytes() for p in a] == [p.read_bytes() for p in b]
@@ -285,6 +286,8 @@ def test_same_arguments_same_bytes(tmp_path, meth, communes):
 
 def test_templates_command(tmp_path, capsys):
     from parindex.cli_survey import register
+
+    write_params(tmp_path, 2023, TM_BLOCK)   # the district's name and province (its communes: --communes)
 
     p = argparse.ArgumentParser(prog="parindex")
     register(p.add_subparsers(dest="command", required=True))
@@ -307,6 +310,7 @@ def test_templates_command(tmp_path, capsys):
     assert validations(ws)[("date", "DATE(2023,10,1)", "DATE(2023,12,15)")] == f"B{HR + 1}:B{HR + 10}"
     # 46 respondents (33 + 1 + 12) × 17 communes.
     assert openpyxl.load_workbook(out / names[1])["PhieuCanBo"].max_row == HR + 46 * 17
+    assert openpyxl.load_workbook(out / names[1])["PhieuCanBo"]["A1"].value == "UBND HUYỆN THANH MIỆN"
 
     args = p.parse_args(["templates", "--year", "2023", "--out", str(out), "--commune", "123",
                          "--methodology", str(REFERENCE_METHODOLOGY), "--communes", str(COMMUNES_CSV),

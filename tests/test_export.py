@@ -23,7 +23,7 @@ CSV_COLUMNS = ["commune_code", "commune_name", "points", "max_points", "index_pc
                "sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
                "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
 SHEETS = ["Kết quả", "Điểm theo lĩnh vực", "Điểm tiêu chí", "Thẩm định", "Hài lòng", "Thiếu dữ liệu",
-          "Dòng bị loại", "Phiếu hài lòng", "Phương pháp"]
+          "Dòng bị loại", "Phiếu hài lòng", "Điều chỉnh và loại trừ", "Phương pháp"]
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def test_xlsx_robustness_sheet(scored, tmp_path):
     path = tmp_path / "r.xlsx"
     write_results_xlsx({**tables, **rob}, meth, path)
     wb = openpyxl.load_workbook(path)
-    assert wb.sheetnames == SHEETS[:-1] + ["Độ vững xếp hạng", "Phương pháp"]
+    assert wb.sheetnames == SHEETS[:-2] + ["Độ vững xếp hạng", "Điều chỉnh và loại trừ", "Phương pháp"]
     ws = wb["Độ vững xếp hạng"]
     assert [c.value for c in ws[1]] == [
         "Hạng công bố", "Mã xã", "Tên xã, thị trấn", "Hạng trung vị", "Hạng: phân vị 5 %", "Hạng: phân vị 95 %",
@@ -207,7 +207,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 def test_chart_images_are_valid_pngs_and_leave_the_html_alone(scored, tmp_path):
     tables, meth = scored
     rob, summary = robustness_tables()
-    ctx = ReportContext(year=2023, robustness_summary=summary)
+    ctx = ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương",
+                        robustness_summary=summary)
     before = render_report({**tables, **rob}, meth, ctx)
     figs = {"xep_hang": F.fig_ranking(tables["results"], meth), "diem_linh_vuc": F.fig_fields(tables["results"], meth),
             "khoang_thu_hang": RF.fig_rank_intervals(rob["robustness"])}

@@ -16,7 +16,7 @@ from bad_inputs import (CASES, COMMUNES, OFF_HEADER, OFF_SHEET, SAT_HEADER, ball
 from conftest import REFERENCE_METHODOLOGY
 
 from parindex import demo
-from parindex.communes import CommuneMatcher, load_communes
+from parindex.communes import CommuneMatcher
 from parindex.ingest import (CleanData, InputError, clean_year, read_assessment, read_dossiers, read_officials,
                              read_satisfaction)
 from parindex.methodology import load_methodology, parse_methodology
@@ -288,11 +288,11 @@ def test_dossiers_long_table_blank_is_zero(tmp_path, mini):
 
 # -------------------------------------------------------------- whole year: demo data ----
 @pytest.fixture(scope="module")
-def demo2023(tmp_path_factory):
+def demo2023(tmp_path_factory, district):
     meth = load_methodology(REFERENCE_METHODOLOGY)
-    communes = load_communes()
+    communes = district.communes
     raw = tmp_path_factory.mktemp("raw2023")
-    demo.generate(2023, raw, 2023, meth, communes)
+    demo.generate(2023, raw, 2023, meth, district)
     cd = clean_year(raw, meth, communes, survey_start=dt.date(2023, 10, 1), survey_end=dt.date(2023, 12, 15))
     return raw, meth, communes, cd
 

@@ -35,7 +35,7 @@ def scored():
 @pytest.fixture(scope="module")
 def context():
     _, summary = robustness_tables()
-    return ReportContext(year=2023, run_label="reference-default-v1 · seed 7", params={"seed": 7},
+    return ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", run_label="reference-default-v1 · seed 7", params={"seed": 7},
                          notes=["Ghi chú kiểm thử: 1 tiêu chí thiếu dữ liệu"], robustness_summary=summary,
                          previous_year=2022)
 
@@ -539,8 +539,8 @@ def test_parameter_names_and_values_in_words():
 
     # every parameter a run can have has a Vietnamese name
     assert sorted(valid_keys()) == sorted(PARAM_LABELS)
-    assert flatten_params({"seed": 7, "survey": {"group_weighting": "equal", "poststratify": False}}) == {
-        "seed": 7, "survey.group_weighting": "equal", "survey.poststratify": False}
+    assert flatten_params({"seed": 7, "survey": {"group_weighting": "equal", "ci_draws": 500}}) == {
+        "seed": 7, "survey.group_weighting": "equal", "survey.ci_draws": 500}
     assert param_label("survey.group_weighting") == "Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)"
     assert param_label("unknown.key") == "unknown.key"
     assert [param_value(v) for v in (True, False, "False", None, "None", "equal", 0.25, 1000, 20000, "a/b.yaml")] == [

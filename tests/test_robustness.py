@@ -25,8 +25,10 @@ import pandas as pd
 import pytest
 
 from parindex.methodology import parse_methodology
-from parindex.uncertainty.robustness import (RobustnessParams, _Draws, _index, _original_arrays, _prepare, band_index,
-                                 rank_rows, run_robustness, sobol_indices)
+from parindex.params import Robustness
+from parindex.uncertainty.alternatives import RuleSpace
+from parindex.uncertainty.robustness import _Draws, _index, _original_pool, _prepare, run_robustness, sobol_indices
+from parindex.uncertainty.rules import band_index, rank_rows
 from parindex.publish.robustness_figures import fig_outrank_heatmap, fig_rank_intervals, fig_sobol, plain_language
 from parindex.scoring import score_all
 
@@ -106,7 +108,12 @@ def _run(toy, **kw):
     kw.setdefault("n_draws", 200)
     kw.setdefault("sobol_n", 64)
     kw.setdefault("n_replicates", 200)
-    return run_robustness(*toy, RobustnessParams(**kw))
+    seed = kw.pop("seed", 2023)
+    return run_robustness(*toy, Robustness(**kw), seed=seed, rank_decimals=2)
+
+
+def _draws(prep, seed=2023, **kw):
+    return _Draws(prep, Robustness(**kw), seed)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -119,18 +126,25 @@ def test_fixture_published_values(toy):
 
 def test_rank_rows_ties_and_band_index(toy):
     # rounded to 2 decimals: 90.00, 90.00, 85.00, 90.00 → ranks 1, 1, 4, 1 (ties share the best rank)
-    assert rank_rows(np.array([[90.004, 90.001, 85.0, 90.001]])).tolist() == [[1, 1, 4, 1]]
+    assert rank_rows(np.array([[90.004, 90.001, 85.0, 90.001]]), 2).tolist() == [[1, 1, 4, 1]]
     # 89.996 rounds to 90.00 → band A (index 0); 79.99 → C (2); 80 → B (1)
-    assert band_index(np.array([89.996, 79.99, 80.0, 95.0]), toy[0]).tolist() == [0, 2, 1, 0]
+    assert band_index(np.array([89.996, 79.99, 80.0, 95.0]), toy[0], 2).tolist() == [0, 2, 1, 0]
 
 
 def test_index_under_rule_alternatives_by_hand(toy):
-    prep = _prepare(*toy, decimals=2)
-    surv = _original_arrays(prep)
+    prep = _prepare(*toy, decimals=2, officials_joint=True)
+    assert prep.published == {"officials_groups": "pooled", "satisfaction_factor": "share_positive",
+                              "aggregation": "arithmetic"}
     one = np.ones((1, 2))
 
     def idx(bits, lam=one):
-        return _index(prep, lam, np.array([bits]), np.zeros(1, dtype=np.int64), surv, anchor=False)[0]
+        # bits: (equal groups, rescaled mean, geometric) → one named option per alternative
+        opts = {"officials_groups": ("pooled", "equal")[bits[0]],
+                "satisfaction_factor": ("share_positive", "rescaled_mean")[bits[1]],
+                "aggregation": ("arithmetic", "geometric")[bits[2]]}
+        space = RuleSpace({n: (o,) for n, o in opts.items()}, opts)
+        zero = np.zeros(1, dtype=np.int64)
+        return _index(prep, space, lam, zero, zero, _original_pool(prep, space), anchor=False)[0]
 
     # published options reproduce the published index
     assert idx([False, False, False]) == pytest.approx([100.0, 80.5, 76.0 + 1 / 6])
@@ -212,17 +226,17 @@ def test_stratified_bootstrap_of_officials(toy, joint):
     # Field 1 of X2 = 36 + that (2.2 is all A → 10 in field 2 whatever the replicate). The marginal distribution
     # of one commune is the same whether respondents are drawn jointly for all communes or per commune.
     prep = _prepare(*toy, decimals=2, officials_joint=joint)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=5, officials_joint=joint))
-    f1 = d.pool["PA"][:d.n_replicates, 1, 0]           # pooled option, commune X2, field 1
+    d = _draws(prep, n_replicates=2000, seed=5, officials_joint=joint)
+    f1 = d.pool.PA[:d.n_replicates, 1, 0]              # pooled option (variant 0), commune X2, field 1
     vals, counts = np.unique(np.round(f1, 6), return_counts=True)
     assert vals.tolist() == pytest.approx([36 + 28 / 3, 48.0, 36 + 44 / 3])
     assert (counts / counts.sum()) == pytest.approx([0.25, 0.5, 0.25], abs=0.04)
-    assert np.allclose(d.pool["PA"][:d.n_replicates, 1, 1], 18 + 10)
+    assert np.allclose(d.pool.PA[:d.n_replicates, 1, 1], 18 + 10)
 
 
 def test_weight_draws_stay_within_spread(toy):
-    prep = _prepare(*toy, decimals=2)
-    lam = _Draws(prep, RobustnessParams(sampling=False, seed=3)).weights(0)
+    prep = _prepare(*toy, decimals=2, officials_joint=True)
+    lam = _draws(prep, sampling=False, seed=3).weights(0)
     w = lam * prep.W
     assert np.allclose(w.sum(axis=1), 100.0)
     # each share (1 ± 0.25) W renormalised by a total within (0.75, 1.25) × 100
@@ -244,14 +258,15 @@ def test_inconsistent_tables_are_refused(toy):
     bad = off.copy()
     bad.loc[(bad["commune_code"] == "X2") & (bad["question"] == "2.2"), "answer"] = "B"
     with pytest.raises(ValueError, match=r"commune X2, question 2\.2"):
-        run_robustness(meth, leaf, bad, sat, res, RobustnessParams(n_draws=10))
+        run_robustness(meth, leaf, bad, sat, res, Robustness(n_draws=10), seed=1, rank_decimals=2)
     with pytest.raises(ValueError, match="weight_dist"):
-        run_robustness(*toy, RobustnessParams(weight_dist="normal"))
+        Robustness(weight_dist="normal")
 
 
 def test_figures_and_plain_language(toy):
     meth, leaf, off, sat, res = _tables(names=("Xã <b>An</b>", "Xã Bình", "Xã Cường"))
-    r = run_robustness(meth, leaf, off, sat, res, RobustnessParams(n_draws=200, sobol_n=64, n_replicates=200))
+    r = run_robustness(meth, leaf, off, sat, res, Robustness(n_draws=200, sobol_n=64, n_replicates=200), seed=1,
+                       rank_decimals=2)
     f = fig_rank_intervals(r.per_commune)
     assert f.layout.separators == ",."
     labels = list(f.data[0].y)
@@ -299,9 +314,9 @@ def test_weighted_satisfaction_bootstrap_within_procedure_field():
     scored = score_all(assessment, officials, sat, meth, communes)
     leaf = scored["leaf_scores"].set_index(["commune_code", "code"])
     assert leaf.loc[("X3", "2.3"), "points"] == pytest.approx(8.75)
-    prep = _prepare(meth, scored["leaf_scores"], officials, sat, scored["results"], decimals=2)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=8))
-    s3 = d.pool["S"][:d.n_replicates, 2]                # share of 4–5, commune X3
+    prep = _prepare(meth, scored["leaf_scores"], officials, sat, scored["results"], decimals=2, officials_joint=True)
+    d = _draws(prep, n_replicates=2000, seed=8)
+    s3 = d.pool.S[:d.n_replicates, 2]                   # share of 4–5 (variant 0), commune X3
     vals, counts = np.unique(np.round(s3, 6), return_counts=True)
     assert vals.tolist() == pytest.approx([7.5, 8.75, 10.0])
     assert (counts / counts.sum()) == pytest.approx([0.25, 0.5, 0.25], abs=0.04)
@@ -362,11 +377,11 @@ def test_joint_officials_bootstrap_moves_communes_together():
     # X3 is rated by R1 only: k ≥ 1 → all A → officials 30 of max 30; k = 0 → no valid answer, points and
     # maximum both drop → officials' max 0 exactly when X1's officials' points are 0.
     tabs = _two_raters()
-    prep = _prepare(*tabs, decimals=2)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=9))
+    prep = _prepare(*tabs, decimals=2, officials_joint=True)
+    d = _draws(prep, n_replicates=2000, seed=9)
     R = d.n_replicates
     x1, x2, x3 = (list(prep.codes).index(c) for c in ("X1", "X2", "X3"))   # pool order = published order
-    pa, ma = d.pool["PA"][:R], d.pool["MA"][:R]            # pooled option: (replicate, commune, field)
+    pa, ma = d.pool.PA[:R], d.pool.MA[:R]                  # pooled option: (replicate, commune, field)
     assert np.allclose(pa[:, x1, 0] - pa[:, x2, 0], 2.0) and np.allclose(pa[:, x1, 1] - pa[:, x2, 1], 0.0)
     off1 = pa[:, x1, 0] - 40 + pa[:, x1, 1] - 20            # X1's officials' points
     vals, counts = np.unique(np.round(off1, 6), return_counts=True)
@@ -384,10 +399,10 @@ def test_per_commune_officials_bootstrap_lets_communes_differ():
     # X3's only G1 ballot is R1's → always drawn → X3's officials' points always 30 of 30.
     tabs = _two_raters()
     prep = _prepare(*tabs, decimals=2, officials_joint=False)
-    d = _Draws(prep, RobustnessParams(n_replicates=2000, seed=9, officials_joint=False))
+    d = _draws(prep, n_replicates=2000, seed=9, officials_joint=False)
     R = d.n_replicates
     x1, x2, x3 = (list(prep.codes).index(c) for c in ("X1", "X2", "X3"))
-    pa, ma = d.pool["PA"][:R], d.pool["MA"][:R]
+    pa, ma = d.pool.PA[:R], d.pool.MA[:R]
     diff = pa[:, x1, 0] - pa[:, x2, 0]
     vals = np.unique(np.round(diff, 6))
     assert vals.tolist() == [-18.0, -8.0, 2.0, 12.0, 22.0]
@@ -403,8 +418,8 @@ def test_joint_resampling_keeps_rank_differences_that_a_common_rater_effect_cann
     # Joint: X1 is ahead of X2 in every draw (outrank 1 and 0); X3 is ahead of X1 when k ≤ 1 (¾ of the draws).
     # Per commune: X2 overtakes X1 when k2 > k1: P(k1 = 0)·P(k2 ≥ 1) + P(k1 = 1)·P(k2 = 2) = ¼·¾ + ½·¼ = 5/16.
     common = dict(weights=False, rules=False, n_draws=2000, n_replicates=2000, sobol_n=64)
-    joint = run_robustness(*_two_raters(), RobustnessParams(**common))
-    per = run_robustness(*_two_raters(), RobustnessParams(officials_joint=False, **common))
+    joint = run_robustness(*_two_raters(), Robustness(**common), seed=2023, rank_decimals=2)
+    per = run_robustness(*_two_raters(), Robustness(officials_joint=False, **common), seed=2023, rank_decimals=2)
     assert joint.outrank.loc["X1", "X2"] == 1.0 and joint.outrank.loc["X2", "X1"] == 0.0
     assert per.outrank.loc["X2", "X1"] == pytest.approx(5 / 16, abs=0.04)
     pc = joint.per_commune.set_index("commune_code")
@@ -428,7 +443,7 @@ def test_joint_resampling_with_every_source_off_and_mode_mismatch(toy):
     # The design and the parameters must agree.
     prep = _prepare(*toy, decimals=2, officials_joint=True)
     with pytest.raises(ValueError, match="officials_joint"):
-        _Draws(prep, RobustnessParams(officials_joint=False))
+        _draws(prep, officials_joint=False)
 
 
 def test_joint_layout_too_large_is_refused(toy, monkeypatch):
@@ -439,4 +454,257 @@ def test_joint_layout_too_large_is_refused(toy, monkeypatch):
     with pytest.raises(ValueError, match=r"table 'officials': 3 respondents .* officials_joint=False"):
         _prepare(*toy, decimals=2, officials_joint=True)
     monkeypatch.setattr(rob, "_JOINT_BYTES", 288)
-    assert _prepare(*toy, decimals=2, officials_joint=True).off.n_slots == 3
+    assert _prepare(*toy, decimals=2, officials_joint=True).off.n_units == 3
+
+
+# ------------------------------------------------------------------------------------------------
+# Named rule alternatives (hand-computed, MINI methodology of conftest: scale 20)
+# ------------------------------------------------------------------------------------------------
+def _mini_tables(mini, group_weighting="pooled"):
+    """Two communes scored with MINI. The same respondents b1, b2 (G1) and b3 (G2) rate both on 1.3 (3 points).
+
+    X1: appraisal 1.1.1 2 + 1.1.2 2 + 1.2 3 + 2.1 4 = 11; officials A, A | D → pooled 2/3 → 2, equal
+        (1 + 0)/2 → 1.5; SIPAS ballots (Q1, Q2 | Q3) = (5, 4 | 5), (3, 2 | 4): F1 share of 4–5 = 2/4 = 0.5,
+        F2 1 → 0.75 → 3.75; rescaled mean F1 (4 + 3 + 2 + 1)/16 = 0.625, F2 (4 + 3)/8 = 0.875 → 0.75 → 3.75.
+    X2: appraisal 2 + 1 + 3 + 4.5 = 10.5; officials B, B | A → pooled 2.2/3 → 2.2, equal (0.6 + 1)/2 → 2.4;
+        SIPAS (5, 5 | 5), (1, 3 | 5): F1 share 0.5, F2 1 → 0.75 → 3.75; rescaled F1 (4 + 4 + 0 + 2)/16 = 0.625,
+        F2 1 → 0.8125 → 4.0625.
+    Index (of 20), per (officials_groups, satisfaction_factor):
+        pooled, share:    X1 16.75 → 83.75 %   X2 16.45   → 82.25 %     (published: X1 1st, X2 2nd)
+        equal, share:     X1 16.25 → 81.25 %   X2 16.65   → 83.25 %
+        pooled, rescaled: X1 83.75 %           X2 16.7625 → 83.8125 %
+        equal, rescaled:  X1 81.25 %           X2 16.9625 → 84.8125 %
+    Geometric aggregation (field 1 of 10, field 2 of 10), pooled, share: X1 √(0.9 · 0.775) = 0.835165 → 83.5165 %."""
+    communes = pd.DataFrame({"commune_code": ["X1", "X2"], "commune_name": ["Xã Một", "Xã Hai"],
+                             "commune_type": "Xã"})
+    assessment = pd.DataFrame({"commune_code": ["X1"] * 4 + ["X2"] * 4,
+                               "code": ["1.1.1", "1.1.2", "1.2", "2.1"] * 2,
+                               "self_points": [2, 2, 3, 4, 2, 1, 3, 4.5], "appraised_points": np.nan,
+                               "not_applicable": False, "reason": "", "evidence": ""})
+    rated = {"X1": ("A", "A", "D"), "X2": ("B", "B", "A")}
+    officials = pd.DataFrame([(b, g, c, "1.3", a) for c, ans in rated.items()
+                              for b, g, a in zip(("b1", "b2", "b3"), ("G1", "G1", "G2"), ans)],
+                             columns=["ballot_id", "group", "commune_code", "question", "answer"])
+    ballots = {"X1": [(5, 4, 5), (3, 2, 4)], "X2": [(5, 5, 5), (1, 3, 5)]}
+    rows = [(f"{c}-{i}", c, "HT", q, a) for c, bs in ballots.items() for i, b in enumerate(bs)
+            for q, a in zip(("Q1", "Q2", "Q3"), b)]
+    satisfaction = pd.DataFrame(rows, columns=["ballot_id", "commune_code", "procedure_field", "question", "answer"])
+    satisfaction["answer"] = satisfaction["answer"].astype("Int64")
+    satisfaction["weight"] = 1.0
+    scored = score_all(assessment, officials, satisfaction, mini, communes, group_weighting=group_weighting)
+    return mini, scored["leaf_scores"], officials, satisfaction, scored["results"]
+
+
+HOLD = {"officials_groups": [], "satisfaction_factor": [], "aggregation": []}
+
+
+def _draw_values(prep, alternatives, **kw):
+    """Index (rounded) of each draw of one block: weights and sampling off, the given alternatives."""
+    d = _draws(prep, weights=False, sampling=False, alternatives=alternatives, **kw)
+    combo = d.rules(0)
+    vals = _index(prep, d.space, np.ones((len(combo), 2)), combo, np.zeros(len(combo), dtype=np.int64), d.pool)
+    return d, combo, {tuple(v) for v in np.round(vals, 4).tolist()}
+
+
+def test_named_alternatives_select_the_options_of_the_draws(mini):
+    tabs = _mini_tables(mini)
+    assert tabs[4].set_index("commune_code")["index_pct"].to_dict() == pytest.approx({"X1": 83.75, "X2": 82.25})
+    prep = _prepare(*tabs, decimals=2, officials_joint=True)
+    assert prep.published == {"officials_groups": "pooled", "satisfaction_factor": "share_positive",
+                              "aggregation": "arithmetic"}
+    # only officials_groups varies: the draws use pooled or equal groups, nothing else
+    d, combo, vals = _draw_values(prep, HOLD | {"officials_groups": ["pooled", "equal"]})
+    assert d.space.n_combos == 2 and vals == {(83.75, 82.25), (81.25, 83.25)}
+    assert 0.35 < combo.mean() < 0.65                           # each option equally likely (256 draws)
+    # only satisfaction_factor varies
+    _, _, vals = _draw_values(prep, HOLD | {"satisfaction_factor": ["share_positive", "rescaled_mean"]})
+    assert vals == {(83.75, 82.25), (83.75, 83.8125)}
+    # both (listed in any order): the four combinations, each drawn
+    d, combo, vals = _draw_values(prep, HOLD | {"officials_groups": ["equal", "pooled"],
+                                                "satisfaction_factor": ["rescaled_mean", "share_positive"]})
+    assert vals == {(83.75, 82.25), (81.25, 83.25), (83.75, 83.8125), (81.25, 84.8125)}
+    assert np.bincount(combo, minlength=4).min() > 30
+    assert d.space.options["officials_groups"] == ("pooled", "equal")    # registry order, whatever the listing
+    # only aggregation varies: arithmetic (published) or geometric
+    _, _, vals = _draw_values(prep, HOLD | {"aggregation": ["arithmetic", "geometric"]})
+    assert (83.75, 82.25) in vals and len(vals) == 2
+    assert min(v[0] for v in vals) == pytest.approx(100 * np.sqrt(0.9 * 0.775), abs=1e-4)
+    # rules switched off: every draw uses the published options, whatever is listed
+    _, _, vals = _draw_values(prep, {"officials_groups": ["pooled", "equal"]}, rules=False)
+    assert vals == {(83.75, 82.25)}
+
+
+def test_named_alternatives_in_the_monte_carlo_and_sobol(mini):
+    # Only officials_groups varies (weights, sampling off): X2 overtakes X1 exactly in the draws with equal
+    # groups (½); the rank is the only output that varies, and it depends on the rules factor alone.
+    p = Robustness(weights=False, sampling=False, n_draws=400, sobol_n=256,
+                   alternatives=HOLD | {"officials_groups": ["pooled", "equal"]})
+    r = run_robustness(*_mini_tables(mini), p, seed=3, rank_decimals=2)
+    assert r.summary["sources_on"] == ["rules"]
+    assert r.summary["rule_alternatives"] == {"officials_groups": ["pooled", "equal"]}
+    assert r.summary["rule_combinations"] == 2
+    assert r.summary["rules_published"]["officials_groups"] == "pooled"
+    assert r.outrank.loc["X2", "X1"] == pytest.approx(0.5, abs=0.08)
+    assert r.per_commune["p_band_B"].tolist() == [1.0, 1.0]      # 81.25 … 83.75: band B in every draw
+    s = r.sobol.set_index("source")
+    assert list(s.index) == ["rules"] and s.loc["rules", "S1"] == pytest.approx(1.0, abs=0.1)
+    # every alternative held: the rules are no source at all
+    r = run_robustness(*_mini_tables(mini), Robustness(weights=False, sampling=False, n_draws=20, alternatives=HOLD),
+                       seed=3, rank_decimals=2)
+    assert r.summary["sources_on"] == [] and r.summary["rule_alternatives"] == {}
+    assert r.per_commune["mean_abs_shift"].eq(0).all()
+
+
+def test_unknown_or_unlisted_alternatives_are_refused(mini):
+    from pydantic import ValidationError
+
+    from parindex.params import ParamsError, load_params
+    with pytest.raises(ValidationError, match=r"unknown rule alternative\(s\) 'officials_group'; valid alternatives: "
+                                              r"officials_groups \(pooled \| equal\), satisfaction_factor"):
+        Robustness(alternatives={"officials_group": ["pooled"]})
+    with pytest.raises(ValidationError, match=r"alternatives\.aggregation\.1\n.*'arithmetic' or 'geometric'"):
+        Robustness(alternatives={"aggregation": ["arithmetic", "harmonic"]})
+    with pytest.raises(ValidationError, match="listed twice"):
+        Robustness(alternatives={"aggregation": ["geometric", "geometric"]})
+    with pytest.raises(ParamsError, match=r"robustness\.alternatives\.satisfaction_factor\.0: Input should be "
+                                          r"'share_positive' or 'rescaled_mean'"):
+        load_params(2023, None, ["robustness.alternatives.satisfaction_factor=[median]"])
+    assert load_params(2023, None, ["robustness.alternatives.aggregation=[arithmetic]"]).robustness.alternatives \
+        .model_dump() == {"officials_groups": ["pooled", "equal"], "satisfaction_factor": ["share_positive",
+                          "rescaled_mean"], "aggregation": ["arithmetic"]}
+    tabs = _mini_tables(mini)
+    # the published option must be among the listed ones
+    with pytest.raises(ValueError, match=r"alternatives\.officials_groups lists \['equal'\] but the published "
+                                         r"results use 'pooled'"):
+        run_robustness(*tabs, Robustness(n_draws=10, alternatives={"officials_groups": ["equal"]}), seed=1,
+                       rank_decimals=2)
+    # an option the run declares is checked, not detected
+    with pytest.raises(ValueError, match=r"commune X1, question 1\.3 scores 1\.5 .*officials_groups='equal'.* but 2 "
+                                         r"in leaf_scores \(the option the parameters declare\)"):
+        run_robustness(*tabs, Robustness(n_draws=10), seed=1, rank_decimals=2, published={"officials_groups": "equal"})
+    with pytest.raises(ValueError, match="valid options"):
+        run_robustness(*tabs, Robustness(n_draws=10), seed=1, rank_decimals=2, published={"officials_groups": "mean"})
+
+
+def test_published_option_is_detected_and_declared(mini):
+    # Scored with equal-weight groups: X1 1.5 + …, X2 2.4 + … → the published option is detected as equal …
+    tabs = _mini_tables(mini, group_weighting="equal")
+    assert tabs[4].set_index("commune_code")["index_pct"].to_dict() == pytest.approx({"X1": 81.25, "X2": 83.25})
+    assert _prepare(*tabs, decimals=2, officials_joint=True).published["officials_groups"] == "equal"
+    # … and accepted when declared (the pipeline declares survey.group_weighting)
+    r = run_robustness(*tabs, Robustness(n_draws=10, sobol_n=8, n_replicates=20), seed=1, rank_decimals=2,
+                       published={"officials_groups": "equal"})
+    assert r.summary["rules_published"]["officials_groups"] == "equal"
+
+
+# ------------------------------------------------------------------------------------------------
+# The array rules equal parindex.scoring on random tables
+# ------------------------------------------------------------------------------------------------
+def _random_tables(mini, seed, group_weighting):
+    """Random MINI tables: 6 communes (X6 a copy of X5's data, so that they tie), random step scores, 1.2 not
+    applicable now and then, bonus and deduction, 5 respondents (3 G1, 2 G2) with blank answers, 3–7
+    satisfaction ballots per commune in HT / CT with blanks and ballot weights."""
+    rng = np.random.default_rng(seed)
+    codes = [f"X{i}" for i in range(1, 7)]
+    communes = pd.DataFrame({"commune_code": codes, "commune_name": [f"Xã {c}" for c in codes], "commune_type": "Xã"})
+    a, o, s = [], [], []
+    step = [.05, .15, .8]                            # P(0, 1, 2 points): indices about 75–98, across the bands
+    for c in codes[:5]:
+        a += [(c, "1.1.1", float(rng.choice([0, 1, 2], p=step)), False),
+              (c, "1.1.2", float(rng.choice([0, 1, 2], p=step)), False),
+              (c, "1.2", round(rng.uniform(2, 3), 2), bool(rng.random() < 0.2)),
+              (c, "2.1", round(rng.uniform(3.5, 5), 2), False)]
+        if rng.random() < 0.5:
+            a.append((c, "T", round(rng.uniform(0, 3), 1), False))
+        if rng.random() < 0.5:
+            a.append((c, "TR", round(rng.uniform(0, 1), 1), False))
+        for i, g in enumerate(("G1", "G1", "G1", "G2", "G2")):
+            o.append((f"b{i}", g, c, "1.3", rng.choice(["A", "B", "C", "D", ""], p=[.55, .15, .07, .03, .2])))
+        for b in range(int(rng.integers(3, 8))):
+            f, w = rng.choice(["HT", "CT"]), round(rng.uniform(0.5, 2), 3)
+            for q in ("Q1", "Q2", "Q3"):
+                ans = int(rng.choice([1, 2, 3, 4, 5], p=[.02, .03, .1, .35, .5]))
+                s.append((f"{c}-{b}", c, f, q, ans if rng.random() > 0.15 else None, w))
+    a += [("X6",) + r[1:] for r in a if r[0] == "X5"]
+    o += [r[:2] + ("X6",) + r[3:] for r in o if r[2] == "X5"]
+    s += [(r[0].replace("X5", "X6"), "X6") + r[2:] for r in s if r[1] == "X5"]
+    assessment = pd.DataFrame(a, columns=["commune_code", "code", "self_points", "not_applicable"]).assign(
+        appraised_points=np.nan, reason="", evidence="")
+    officials = pd.DataFrame(o, columns=["ballot_id", "group", "commune_code", "question", "answer"])
+    sat = pd.DataFrame(s, columns=["ballot_id", "commune_code", "procedure_field", "question", "answer", "weight"])
+    sat["answer"] = sat["answer"].astype("Int64")
+    scored = score_all(assessment, officials, sat, mini, communes, allow_missing_as_zero=True,
+                       group_weighting=group_weighting)
+    return scored, officials, sat
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_array_rules_equal_scoring_on_random_tables(mini, seed):
+    from parindex.scoring import officials_mean_weight, satisfaction_factors
+    from parindex.uncertainty import rules
+    for gw in ("pooled", "equal"):
+        scored, officials, sat = _random_tables(mini, seed, gw)
+        res = scored["results"].set_index("commune_code").sort_index()
+        codes = res.index.tolist()
+        # mean answer weight per commune × question (one question, 1.3): per-group sums → the array rule
+        o = officials.assign(w=officials["answer"].map(mini.officials_survey.answer_weights))
+        o = o[o["w"].notna()]
+        g = o.groupby(["group", "commune_code"])["w"].agg(["size", "sum"])
+        idx = pd.MultiIndex.from_product([["G1", "G2"], codes])
+        n = g["size"].reindex(idx, fill_value=0).to_numpy(float).reshape(2, len(codes), 1)
+        w = g["sum"].reindex(idx, fill_value=0).to_numpy(float).reshape(2, len(codes), 1)
+        ref = officials_mean_weight(officials, mini, gw).set_index("commune_code")["mean_weight"].reindex(codes)
+        assert rules.mean_answer_weight(n, w, gw, axis=0)[:, 0] == pytest.approx(ref.to_numpy(), nan_ok=True, abs=1e-12)
+        # SIPAS: per commune × factor weighted valid answers and weighted values (share of 4–5) → the array rule
+        sv = mini.satisfaction_survey
+        q = mini.satisfaction_questions().set_index("question")["factor"]
+        t = sat[sat["answer"].notna()].assign(factor=lambda d: d["question"].map(q))
+        t = t.assign(v=rules.answer_values(t["answer"].to_numpy(float), "share_positive", sv.positive_answers,
+                                           sv.scale.min, sv.scale.max) * t["weight"])
+        sums = t.groupby(["commune_code", "factor"])[["weight", "v"]].sum()
+        fidx = pd.MultiIndex.from_product([codes, ["F1", "F2"]])
+        valid = sums["weight"].reindex(fidx, fill_value=0).to_numpy().reshape(len(codes), 2)
+        value = sums["v"].reindex(fidx, fill_value=0).to_numpy().reshape(len(codes), 2)
+        ref = satisfaction_factors(sat, mini).groupby("commune_code")["index"].mean().reindex(codes)
+        assert rules.satisfaction_index(valid, value) == pytest.approx(ref.to_numpy(), nan_ok=True, abs=1e-12)
+        # field totals, index, rank, band from the leaf scores
+        ls = scored["leaf_scores"]
+        leaves = mini.leaves()["code"].tolist()
+        leaf_field = (mini.leaves()["field_code"].to_numpy()[:, None] == np.array(["1", "2"])).astype(float)
+        pts = ls.pivot_table(index="commune_code", columns="code", values="points", aggfunc="sum").reindex(
+            index=codes, columns=leaves).fillna(0).to_numpy()
+        mx = ls.pivot_table(index="commune_code", columns="code", values="max_points", aggfunc="sum").reindex(
+            index=codes, columns=leaves).fillna(0).to_numpy()
+        P, M = rules.field_totals(pts, leaf_field), rules.field_totals(mx, leaf_field)
+        assert P == pytest.approx(res[["field_1_points", "field_2_points"]].to_numpy(), abs=1e-12)
+        index = rules.index_pct(P, M, (res["bonus"] - res["deduction"]).to_numpy())
+        assert index == pytest.approx(res["index_pct"].to_numpy(), abs=1e-9)
+        assert rules.rank_rows(res["index_pct"].to_numpy(), 2).tolist() == res["rank"].tolist()
+        assert res.loc["X5", "rank"] == res.loc["X6", "rank"]          # the copy ties
+        bands = [b.code for b in mini.bands]
+        assert [bands[i] for i in rules.band_index(res["index_pct"].to_numpy(), mini, 2)] == res["band"].tolist()
+        # … and the robustness stage's own check (published leaf scores, index, ranking) passes, in both designs,
+        # with the published option detected
+        for joint in (True, False):
+            prep = _prepare(mini, ls, officials, sat, scored["results"], decimals=2, officials_joint=joint)
+            if gw == "equal" and not np.allclose(
+                    officials_mean_weight(officials, mini, "pooled")["mean_weight"],
+                    officials_mean_weight(officials, mini, "equal")["mean_weight"]):
+                assert prep.published["officials_groups"] == "equal"
+            assert np.abs(prep.base_index - res.reindex(prep.codes)["index_pct"].to_numpy()).max() < 1e-9
+
+
+def test_published_check_fails_when_the_rules_diverge(toy, monkeypatch):
+    # The published-reproduction check is what holds the array rules equal to scoring.py on every run: a rule
+    # that drifts (here SIPAS doubled, then the index shifted by 0.01 points) is refused.
+    from parindex.uncertainty import rules
+    meth, leaf, off, sat, res = toy
+    real = rules.satisfaction_index
+    monkeypatch.setattr(rules, "satisfaction_index", lambda v, x, axis=-1: real(v, x, axis) * 2)
+    with pytest.raises(ValueError, match="table 'satisfaction' does not reproduce 'leaf_scores'"):
+        _prepare(meth, leaf, off, sat, res, decimals=2, officials_joint=True)
+    monkeypatch.undo()
+    real_idx = rules.index_pct
+    monkeypatch.setattr(rules, "index_pct", lambda *a, **k: real_idx(*a, **k) + 0.01)
+    with pytest.raises(ValueError, match="table 'results': index_pct of commune"):
+        _prepare(meth, leaf, off, sat, res, decimals=2, officials_joint=True)

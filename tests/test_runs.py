@@ -105,7 +105,7 @@ def test_run_refuses_unknown_parameter_and_writes_nothing(tmp_path, capsys):
     code = cli_main(["run", "--year", "2023", "--set", "survey.weights=on", "--output", str(tmp_path / "r")])
     assert code == 2
     err = capsys.readouterr().err
-    assert "unknown parameter 'survey.weights'" in err and "survey.poststratify" in err
+    assert "unknown parameter 'survey.weights'" in err and "survey.group_weighting" in err
     assert not (tmp_path / "r").exists()
 
 

@@ -17,12 +17,12 @@ from parindex.surveyplan.sampleplan import (
     reference_size, reference_table, write_sample_plan,
 )
 
-from conftest import REFERENCE_METHODOLOGY
+from conftest import REFERENCE_METHODOLOGY, THANH_MIEN, TM_BLOCK, write_params
 
 
 @pytest.fixture(scope="module")
 def two_communes():
-    c = load_communes()
+    c = load_communes(THANH_MIEN)
     return c[c["commune_code"].isin(["11239", "11251"])].reset_index(drop=True)
 
 
@@ -169,8 +169,8 @@ DOSSIER_ROWS = [
 def test_workbook_sheets_headers_and_totals(tmp_path, meth, two_communes):
     src = write_dossier_file(tmp_path / "raw" / "so_ho_so_2023.xlsx", DOSSIER_ROWS)
     plan = build_sample_plan_from_file(src, meth, two_communes, year=2023)
-    p1 = write_sample_plan(tmp_path / "a" / "ke_hoach_mau_2023.xlsx", plan)
-    p2 = write_sample_plan(tmp_path / "b" / "ke_hoach_mau_2023.xlsx", plan)
+    p1 = write_sample_plan(tmp_path / "a" / "ke_hoach_mau_2023.xlsx", plan, district="UBND HUYỆN THANH MIỆN")
+    p2 = write_sample_plan(tmp_path / "b" / "ke_hoach_mau_2023.xlsx", plan, district="UBND HUYỆN THANH MIỆN")
     assert p1.read_bytes() == p2.read_bytes()
     wb = openpyxl.load_workbook(p1)
     assert wb.sheetnames == [SHEET_ALLOCATION, SHEET_REFERENCE, SHEET_OFFICIALS, SHEET_DETAIL]
@@ -238,6 +238,7 @@ def _parser():
 
 
 def test_sample_plan_command(tmp_path, capsys, two_communes):
+    write_params(tmp_path, 2023, TM_BLOCK)   # the district's name and province (its communes: --communes)
     src = write_dossier_file(tmp_path / "so_ho_so_2023.xlsx", DOSSIER_ROWS)
     communes_csv = tmp_path / "communes.csv"
     two_communes.to_csv(communes_csv, index=False)
@@ -255,9 +256,11 @@ def test_sample_plan_command(tmp_path, capsys, two_communes):
     ws = wb[SHEET_REFERENCE]
     assert [ws.cell(6, 4).value, ws.cell(7, 4).value] == [91, 84]
     assert ws.cell(5, 4).value.endswith("e = 10\u00a0%")
+    assert all(wb[s]["A1"].value == "UBND HUYỆN THANH MIỆN" for s in wb.sheetnames)   # from the parameters
 
 
 def test_sample_plan_command_reports_a_bad_file(tmp_path, capsys, two_communes):
+    write_params(tmp_path, 2023, TM_BLOCK)
     src = write_dossier_file(tmp_path / "so_ho_so_2023.xlsx", [DOSSIER_ROWS[0], ["11251", "Xã Đoàn Tùng", "nhiều"]])
     communes_csv = tmp_path / "communes.csv"
     two_communes.to_csv(communes_csv, index=False)

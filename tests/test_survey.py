@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -66,7 +67,7 @@ def officials(rows):
 
 def test_officials_interval_zero_width_when_everyone_agrees(mini):
     o = officials([(f"b{i}", "G1" if i < 3 else "G2", "X1", "1.3", "B") for i in range(5)])
-    r = intervals.officials_interval(o, mini, pd.Series(["X1"]), n_boot=200, seed=1).iloc[0]
+    r = intervals.officials_interval(o, mini, pd.Series(["X1"]), "pooled", n_boot=200, seed=1).iloc[0]
     # every answer B = 0.6 of 3 points = 1.8 in every resample
     assert (r["officials_ci_low"], r["officials_ci_high"]) == pytest.approx((1.8, 1.8))
 
@@ -107,7 +108,7 @@ def test_satisfaction_bootstrap_resamples_within_procedure_field(mini):
 def test_officials_interval_is_blank_without_any_answer(mini):
     # X2 has no respondent at all: no officials' score, so no interval either (not 0–0)
     o = officials([("b1", "G1", "X1", "1.3", "A"), ("b2", "G1", "X1", "1.3", "C"), ("b3", "G1", "X3", "1.3", "")])
-    r = intervals.officials_interval(o, mini, pd.Series(["X1", "X2", "X3"]), n_boot=200, seed=1).set_index(
+    r = intervals.officials_interval(o, mini, pd.Series(["X1", "X2", "X3"]), "pooled", n_boot=200, seed=1).set_index(
         "commune_code")
     assert r.loc["X2"].isna().all()
     assert r.loc["X3"].isna().all()  # only a blank answer
@@ -122,10 +123,10 @@ def test_intervals_do_not_depend_on_the_block_size(mini, monkeypatch):
                    for i in range(12) for c in ("X1", "X2")])
     codes = pd.Series(["X1", "X2"])
     big_s = intervals.satisfaction_interval(s, mini, codes, n_boot=300, seed=5)
-    big_o = intervals.officials_interval(o, mini, codes, n_boot=300, seed=5)
+    big_o = intervals.officials_interval(o, mini, codes, "pooled", n_boot=300, seed=5)
     monkeypatch.setattr(bootstrap, "MAX_CELLS", 1)  # one replicate per block
     pd.testing.assert_frame_equal(intervals.satisfaction_interval(s, mini, codes, n_boot=300, seed=5), big_s)
-    pd.testing.assert_frame_equal(intervals.officials_interval(o, mini, codes, n_boot=300, seed=5), big_o)
+    pd.testing.assert_frame_equal(intervals.officials_interval(o, mini, codes, "pooled", n_boot=300, seed=5), big_o)
 
 
 def test_poststratification_field_without_dossiers_and_commune_without_dossiers():
@@ -138,3 +139,119 @@ def test_poststratification_field_without_dossiers_and_commune_without_dossiers(
     # X2: no dossiers at all → dossier share = ballot share → weight 1
     assert w == pytest.approx({"p1": 3.0, "p2": 0.0, "p3": 0.0, "p4": 1.0, "p5": 1.0})
     assert table["dossiers"].tolist() == [0, 30, 0, 0]  # X1 CT, X1 HT, X2 CT, X2 HT
+
+
+# ------------------------------------------------------------------- the bootstrap engine ----
+def test_engine_layouts_by_hand():
+    # Units 0..6 in strata (2, 0, 1, 0, 2, 2, 1): stratum 0 = units {1, 3}, 1 = {2, 6}, 2 = {0, 4, 5}.
+    d = bootstrap.StratifiedDesign(np.array([2, 0, 1, 0, 2, 2, 1]))
+    assert d.size.tolist() == [2, 2, 3] and d.width == 3
+    assert d.positions.tolist() == [[1, 3, -1], [2, 6, -1], [0, 4, 5]]
+    assert d.n_slots("padded") == 9 and d.n_slots("compact") == 7
+    # One replicate from uniforms we choose: slot u → unit ⌊u · n_s⌋ of the stratum (table order).
+    class U:                                       # a generator that returns fixed uniforms
+        def __init__(self, u):
+            self.u = np.asarray(u)
+
+        def random(self, shape, dtype=np.float64):
+            return self.u.reshape(shape).astype(dtype)
+    # padded: stratum 0 cells (0.9, 0.1, pad) → units 3, 1; stratum 1 (0.5, 0.49, pad) → 6, 2;
+    # stratum 2 (0.0, 0.34, 0.99) → ⌊0⌋ = 0 → unit 0, ⌊1.02⌋ = 1 → unit 4, ⌊2.97⌋ = 2 → unit 5
+    rows = d.draw(U([0.9, 0.1, 0.7, 0.5, 0.49, 0.7, 0.0, 0.34, 0.99]), 1, "padded")
+    assert rows.tolist() == [[[3, 1, -1], [6, 2, -1], [0, 4, 5]]]
+    # compact: slots in stratum order (units 1, 3 | 2, 6 | 0, 4, 5), one uniform each
+    drawn = d.draw(U([0.9, 0.1, 0.5, 0.49, 0.0, 0.34, 0.99]), 1, "compact")
+    assert drawn.tolist() == [[3, 1, 6, 2, 0, 4, 5]]
+    # how many times each unit was drawn, either layout
+    assert bootstrap.unit_counts(rows, 7).tolist() == [[1, 1, 1, 1, 1, 1, 1]]
+    assert bootstrap.unit_counts(np.array([[[1, 1, -1], [6, 6, -1], [5, 5, 0]]]), 7).tolist() == [
+        [1, 2, 0, 0, 0, 2, 2]]
+
+
+@pytest.mark.parametrize("layout", ["padded", "compact"])
+def test_engine_replicates_never_mix_strata(layout):
+    rng = np.random.default_rng(0)
+    strata = rng.integers(0, 6, 40)
+    strata[:6] = np.arange(6)                      # every stratum has a unit; sizes uneven
+    d = bootstrap.StratifiedDesign(strata, 6)
+    onehot = (strata[:, None] == np.arange(6)).astype(int)
+    blocks = list(d.replicates(300, seed=4, layout=layout, block=64))
+    assert [len(b) for b in blocks] == [64, 64, 64, 64, 44]
+    drawn = np.concatenate(blocks)
+    if layout == "padded":                         # row s of a replicate = slots of stratum s
+        slot_stratum = np.broadcast_to(np.arange(6)[:, None], drawn.shape[1:])
+    else:                                          # slot k = the k-th unit in stratum order
+        slot_stratum = np.sort(strata)
+    ok = drawn >= 0
+    assert np.array_equal(strata[drawn[ok]], np.broadcast_to(slot_stratum, drawn.shape)[ok])
+    # each replicate draws exactly as many units of each stratum as the stratum has
+    counts = bootstrap.unit_counts(drawn, len(strata))
+    assert (counts @ onehot == d.size).all()
+    # every unit of a stratum is drawn equally often in the long run (uniform within the stratum)
+    freq = counts.mean(axis=0)
+    assert freq == pytest.approx(np.ones(len(strata)), abs=0.25)
+
+
+@pytest.mark.parametrize("layout", ["padded", "compact"])
+def test_engine_replicates_depend_neither_on_blocks_nor_on_how_many(layout):
+    d = bootstrap.StratifiedDesign(np.array([0, 0, 0, 1, 1, 2, 2, 2, 2]))
+    a = np.concatenate(list(d.replicates(50, seed=9, layout=layout, block=7)))
+    b = np.concatenate(list(d.replicates(100, seed=9, layout=layout, block=32)))
+    assert np.array_equal(a, b[:50])
+    assert not np.array_equal(a, np.concatenate(list(d.replicates(50, seed=10, layout=layout))))
+
+
+def test_engine_refuses_bad_strata():
+    with pytest.raises(ValueError, match="≥ 0"):
+        bootstrap.StratifiedDesign(np.array([0, -1]))
+    with pytest.raises(ValueError, match="n_strata"):
+        bootstrap.StratifiedDesign(np.array([0, 3]), 2)
+    with pytest.raises(ValueError, match="layout"):
+        bootstrap.StratifiedDesign(np.array([0, 1])).draw(np.random.default_rng(1), 1, "ragged")
+
+
+# ------------------------------------------------------------ regression of the intervals ----
+def _regression_tables():
+    """Satisfaction: 36 ballots of X1 and X2 in HT and CT (uneven strata), a blank Q2 on every 5th ballot,
+    post-stratified by dossiers; X3 has none. Officials: 9 respondents (6 G1, 3 G2) rate X1, X2, X3 on 1.3,
+    with blanks."""
+    rows = []
+    for i in range(36):
+        ans = {"Q1": 1 + (i * 3) % 5, "Q2": 5 - i % 4, "Q3": 1 + (i * 7) % 5}
+        if i % 5 == 0:
+            ans["Q2"] = None
+        rows.append((f"p{i:02d}", ("X1", "X2")[i % 2], "HT" if i % 3 else "CT", ans))
+    d = pd.DataFrame({"commune_code": ["X1", "X1", "X2", "X2"], "procedure_field": ["HT", "CT", "HT", "CT"],
+                      "dossiers": [70, 30, 40, 60]})
+    s, _ = surveys.poststratify(sat_rows(rows), d)
+    orows = []
+    for i in range(9):
+        for c in ("X1", "X2", "X3"):
+            a = "" if (i + ord(c[-1])) % 7 == 0 else "ABCD"[(i + 2 * len(c) + ord(c[-1])) % 4]
+            orows.append((f"b{i}", "G1" if i < 6 else "G2", c, "1.3", a))
+    return s, officials(orows)
+
+
+def test_intervals_unchanged_for_a_fixed_seed(mini):
+    # REGRESSION values, not computed by hand: recorded from the survey intervals as they were before the one
+    # bootstrap engine (commit b28a172, intervals.py with its own pad_strata / resample_positions) on these
+    # tables. The intervals must stay bit for bit the same — published intervals and replays of earlier runs
+    # depend on it — so the comparison is exact. (The hand-computed tests above check what they mean.)
+    s, o = _regression_tables()
+    codes = pd.Series(["X1", "X2", "X3"])
+    sat = intervals.satisfaction_interval(s, mini, codes, n_boot=500, seed=11)
+    assert sat["sat_ci_low"].tolist()[:2] == [32.40006748174024, 29.81739261340827]
+    assert sat["sat_ci_high"].tolist()[:2] == [52.95643939393938, 52.88074712643677]
+    assert sat.loc[2, ["sat_index_pct", "sat_ci_low", "sat_ci_high"]].isna().all()   # X3: no ballot
+    pooled = intervals.officials_interval(o, mini, codes, "pooled", n_boot=500, seed=12)
+    assert pooled["officials_ci_low"].tolist() == [0.34285714285714286, 0.45000000000000007, 0.2571428571428572]
+    assert pooled["officials_ci_high"].tolist() == [2.0, 1.7999999999999998, 1.7683333333333318]
+    equal = intervals.officials_interval(o, mini, codes, "equal", n_boot=500, seed=12)
+    assert equal["officials_ci_low"].tolist() == [0.2447500000000001, 0.5, 0.25]
+    assert equal["officials_ci_high"].tolist() == [1.8914999999999986, 1.7499999999999998, 1.7009999999999987]
+
+
+def test_officials_interval_refuses_an_unknown_option(mini):
+    o = officials([("b1", "G1", "X1", "1.3", "A")])
+    with pytest.raises(ValueError, match="unknown option 'median'; valid options: pooled, equal"):
+        intervals.officials_interval(o, mini, pd.Series(["X1"]), "median", n_boot=10, seed=1)

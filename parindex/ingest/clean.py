@@ -27,7 +27,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "self_points": pa.Column(float, nullable=True), "appraised_points": pa.Column(float, nullable=True),
         "not_applicable": pa.Column(bool, **_S), "reason": pa.Column(str, **_S), "evidence": pa.Column(str, **_S),
         "max_points_form": pa.Column(float, pa.Check.gt(0), nullable=True),
-    }, strict=True, ordered=True, unique=["commune_code", "code"]),
+    }, strict=True, ordered=True),  # commune × leaf is unique (the reader refuses repeats); T/TR rows may repeat
     "officials": pa.DataFrameSchema({
         "ballot_id": pa.Column(str, **_S), "group": pa.Column(str, **_S), "commune_code": pa.Column(str, **_S),
         "question": pa.Column(str, **_S),

@@ -47,7 +47,8 @@ def read_assessment(path: Path, meth: Methodology, matcher: CommuneMatcher) -> t
     made for another methodology version is checked against its own maxima, and scoring rescales the
     scores to this methodology's maxima. Any problem row (unknown commune or criterion, score not a
     number or outside 0..maximum, missing self-score, maximum not a positive number, duplicate commune ×
-    criterion, a raise when the rules refuse raises) is collected and all are raised as one InputError."""
+    criterion, a raise when the rules refuse raises) is collected and all are raised as one InputError.
+    A commune may have several bonus (T) or deduction (TR) rows, one per ground."""
     cols = [Col("commune_code", ("Mã xã",)), Col("commune_name", ("Tên xã", "Xã, thị trấn"), False),
             Col("code", ("Mã tiêu chí",)), Col("label", ("Tên tiêu chí",), False),
             Col("max", ("Điểm tối đa",), False), Col("self", ("Điểm tự chấm", "Điểm tự đánh giá")),
@@ -128,8 +129,9 @@ def read_assessment(path: Path, meth: Methodology, matcher: CommuneMatcher) -> t
     self_pts = self_pts.mask(is_adj & self_pts.isna(), 0.0)
     appr = score("appraised", "điểm thẩm định", "appraised score", pd.Series(True, index=d.index))
 
-    # Duplicates of commune × criterion.
-    keyed = commune.notna() & known
+    # Duplicates of commune × criterion (bonus / deduction rows may repeat: one row per ground, summed
+    # before the cap in scoring, each listed).
+    keyed = commune.notna() & known & ~is_adj
     rows = pd.Series(d.index.astype(str), index=d.index)
     k = commune.fillna("") + "\x1f" + code
     first = rows.groupby(k).transform("first")

@@ -10,6 +10,7 @@ reads is Vietnamese, numbers in Vietnamese format; all input text is escaped (Ji
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -208,6 +209,13 @@ def _commune_rows(cmp: pd.DataFrame, ma: Methodology, mb: Methodology) -> list[d
     return rows
 
 
+def _place(r: Run) -> str:
+    """"Tỉnh … · Huyện …" of a run: its district.json (or the district block of its parameters)."""
+    f = r.path / "district.json"
+    d = json.loads(f.read_text(encoding="utf-8")) if f.exists() else (r.params.get("district") or {})
+    return " · ".join(str(x) for x in (d.get("province"), d.get("name")) if x)
+
+
 def render_comparison(a: Run, b: Run, tables: dict[str, pd.DataFrame] | None = None) -> str:
     """The comparison page as one self-contained HTML string (same runs → same bytes)."""
     t = tables if tables is not None else comparison_tables(a, b)
@@ -216,6 +224,7 @@ def render_comparison(a: Run, b: Run, tables: dict[str, pd.DataFrame] | None = N
     years = sorted({text_cell(a.manifest.get("year")), text_cell(b.manifest.get("year"))})
     html = template_env().get_template("compare.html.j2").render(
         title=f"So sánh hai lần chạy Chỉ số CCHC năm {' và '.join(years)}",
+        place=" / ".join(dict.fromkeys(x for x in (_place(a), _place(b)) if x)),
         runs=[_run_info(a, ma, RUN_NAMES[0]), _run_info(b, mb, RUN_NAMES[1])],
         summary=compare_summary(cmp, ma, mb), params=_param_rows(a, b), meth=methodology_changes(ma, mb),
         rows=_commune_rows(cmp, ma, mb),

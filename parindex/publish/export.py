@@ -25,7 +25,14 @@ from openpyxl.utils import get_column_letter
 
 from ..csvsafe import write_csv
 from ..methodology import Methodology
-from .labels import KIND_LABELS, WHICH_LABELS
+from .labels import (
+    ADJUSTMENT_KIND_LABELS,
+    ESTIMATOR_LABELS,
+    ESTIMATOR_SHORT_LABELS,
+    KIND_LABELS,
+    WHICH_LABELS,
+    band_rule_text,
+)
 from .xlsx import FIXED_TIME, ZIP_TIME, write_bytes_atomic
 from .xlsx import workbook_bytes as _workbook_bytes
 
@@ -131,8 +138,11 @@ def _leaf_labels(meth: Methodology) -> pd.Series:
     return pd.Series(lv["label"].to_numpy(), index=lv["code"].to_numpy())
 
 
-def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbook:
-    """One formatted sheet per table present (results is required)."""
+def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district: dict | None = None,
+                   rank_decimals: int = 2) -> Workbook:
+    """One formatted sheet per table present (results is required); ``district`` (name, province, code: what
+    :meth:`parindex.district.DistrictInfo.public` gives) heads the sheet "Phương pháp"; ``rank_decimals`` is the
+    run's published precision, stated there with the band rule."""
     if "results" not in tables:
         raise ValueError("write_results_xlsx: the table 'results' is required")
     res = results_frame(tables["results"], meth)
@@ -248,10 +258,22 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
             Col("rank_median", "Hạng trung vị", "num"), Col("rank_p05", "Hạng: phân vị 5 %", "num"),
             Col("rank_p95", "Hạng: phân vị 95 %", "num")] + bcols + extra)
 
+    _decision_sheets(wb, tables, results, meth)
+
     m = meth.meta
-    info = pd.DataFrame({"key": ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú", "Chờ",
-                                 "SHA-256 tệp phương pháp"],
-                         "value": [m.id, m.version, m.title, m.status, m.note, m.pending or "", meth.sha256 or ""]})
+    d = district or {}
+    adj = meth.adjustments
+    place = [(k, str(d[f])) for k, f in (("Huyện", "name"), ("Tỉnh", "province"), ("Mã huyện (Tổng cục Thống kê)", "code"))
+             if d.get(f)]
+    rules = [("Cách tính chỉ số hài lòng", ESTIMATOR_LABELS[meth.satisfaction_survey.estimator]),
+             ("Quy tắc xếp loại", band_rule_text(meth, rank_decimals)),
+             (f"{adj.bonus.label}, {adj.deduction.label.lower()} nhiều dòng",
+              f"Các dòng của một xã được cộng lại rồi mới áp mức tối đa ({adj.bonus.cap:g} / {adj.deduction.cap:g} "
+              "điểm); từng dòng ở trang “Điều chỉnh và loại trừ”.")]
+    info = pd.DataFrame({"key": [k for k, _ in place] + ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú",
+                                                          "Chờ", "SHA-256 tệp phương pháp"] + [k for k, _ in rules],
+                         "value": [v for _, v in place] + [m.id, m.version, m.title, m.status, m.note, m.pending or "",
+                                                            meth.sha256 or ""] + [v for _, v in rules]})
     _sheet(wb, "Phương pháp", info, [Col("key", "Thông tin"), Col("value", "Giá trị")])
 
     wb.properties.creator = "parindex"
@@ -261,14 +283,42 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology) -> Workbo
     return wb
 
 
+def _decision_sheets(wb: Workbook, tables: dict[str, pd.DataFrame], results: pd.DataFrame,
+                     meth: Methodology) -> None:
+    """The score stage's ``adjustment_log`` (every exclusion, zero weight, rescaling and bonus/deduction row
+    with the points it moved) and ``estimator_check`` (index and band under both satisfaction estimators)."""
+    log = tables.get("adjustment_log")
+    if isinstance(log, pd.DataFrame) and len(log):
+        d = _add_names(log, results).assign(kind_label=log["kind"].map(ADJUSTMENT_KIND_LABELS).fillna(log["kind"])
+                                            .astype("str"))
+        _sheet(wb, "Điều chỉnh và loại trừ", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("kind", "Mã loại"),
+            Col("kind_label", "Loại"), Col("detail", "Nội dung"),
+            Col("points_effect", "Thay đổi điểm đạt", "num"), Col("max_effect", "Thay đổi điểm tối đa", "num"),
+            Col("index_effect", "Thay đổi chỉ số (điểm %)", "num")])
+    chk = tables.get("estimator_check")
+    if isinstance(chk, pd.DataFrame) and len(chk):
+        est = meth.satisfaction_survey.estimator
+        d = _add_names(chk, results).assign(
+            differs=np.where(chk["band_differs"].astype(bool), "khác", ""))
+        cols = [Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn")]
+        for e, lab in ESTIMATOR_SHORT_LABELS.items():
+            tag = " — công bố" if e == est else ""
+            cols += [Col(f"index_{e}", f"Chỉ số (%): {lab}{tag}", "num"), Col(f"rank_{e}", f"Hạng: {lab}{tag}", "int"),
+                     Col(f"band_{e}", f"Xếp loại: {lab}{tag}")]
+        _sheet(wb, "Kiểm tra cách tính hài lòng", d, cols + [Col("differs", "Xếp loại thay đổi")])
+
+
 def workbook_bytes(wb: Workbook) -> bytes:
     """Serialise a workbook with fixed timestamps (document properties and zip entries); see parindex.xlsx."""
     return _workbook_bytes(wb, FIXED_TIME, ZIP_TIME)
 
 
-def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path) -> None:
-    """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes."""
-    write_bytes_atomic(workbook_bytes(build_workbook(tables, meth)), Path(path))
+def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path,
+                       district: dict | None = None, rank_decimals: int = 2) -> None:
+    """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes; ``district`` and
+    ``rank_decimals`` as in :func:`build_workbook`."""
+    write_bytes_atomic(workbook_bytes(build_workbook(tables, meth, district, rank_decimals)), Path(path))
 
 
 def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:

@@ -43,9 +43,8 @@ PARAM_LABELS = {
     "district.salt": "Chuỗi mã hóa dùng để phát hiện phiếu trùng (bí mật, không công bố)",
     "inputs.previous_results": "Kết quả năm trước (để so sánh)",
     "scoring.allow_missing_as_zero": "Tính 0 điểm cho tiêu chí thiếu dữ liệu",
-    "scoring.rank_decimals": "Số chữ số thập phân của chỉ số khi xếp hạng",
+    "scoring.rank_decimals": "Số chữ số thập phân của chỉ số công bố (dùng để xếp hạng và xếp loại)",
     "survey.group_weighting": "Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)",
-    "survey.poststratify": "Gia quyền phiếu hài lòng theo số hồ sơ từng lĩnh vực",
     "survey.survey_start": "Ngày bắt đầu khảo sát",
     "survey.survey_end": "Ngày kết thúc khảo sát",
     "survey.ci_draws": "Số lần lấy mẫu lại (bootstrap) để tính khoảng tin cậy 95 %",
@@ -55,14 +54,42 @@ PARAM_LABELS = {
     "robustness.weight_spread": "Biên độ thay đổi trọng số",
     "robustness.weight_dist": "Phân phối trọng số",
     "robustness.sampling": "Chọn lại mẫu khảo sát (bootstrap)",
-    "robustness.rules": "Thay đổi quy tắc tính điểm",
     "robustness.officials_joint": "Chọn lại người trả lời phiếu cán bộ chung cho mọi xã",
+    "robustness.n_replicates": "Số mẫu lặp bootstrap dùng chung cho các lần mô phỏng",
+    "robustness.rules": "Thay đổi quy tắc tính điểm",
+    "robustness.alternatives.officials_groups": "Phương án gộp các nhóm đối tượng điều tra cán bộ được thử",
+    "robustness.alternatives.satisfaction_factor": "Phương án tính chỉ số từng yếu tố hài lòng được thử",
+    "robustness.alternatives.aggregation": "Phương án tổng hợp điểm các lĩnh vực (cộng / nhân) được thử",
     "robustness.top_k": "Số xã của nhóm dẫn đầu",
+    "robustness.sobol_n": "Cỡ mẫu cơ sở của phân tích Sobol",
+    "robustness.sobol_resamples": "Số lần lấy mẫu lại để tính khoảng tin cậy của chỉ số Sobol",
+    "robustness.outrank_max_communes": "Số xã tối đa để tính ma trận xác suất xếp trên nhau",
     "satisfaction.satisfaction_points": "Điểm tối đa của khảo sát sự hài lòng (thay cho bộ tiêu chí)",
+    "satisfaction.estimator": "Cách tính chỉ số hài lòng (thay cho bộ tiêu chí)",
 }
 PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhóm có trọng số bằng nhau",
                       "uniform": "phân phối đều",
-                      "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)"}
+                      "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)",
+                      "plain_share": "tỷ lệ đơn giản (mỗi phiếu như nhau)",
+                      "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực"}
+#: kinds of the score stage's adjustment_log (parindex.scoring.ADJUSTMENT_KINDS)
+ADJUSTMENT_KIND_LABELS = {
+    "rescaled_form_maximum": "Quy đổi theo điểm tối đa của biểu mẫu",
+    "question_without_answers": "Câu hỏi không có câu trả lời hợp lệ",
+    "survey_without_answers": "Khảo sát không có câu trả lời hợp lệ",
+    "factor_without_answers": "Yếu tố hài lòng không có câu trả lời",
+    "commune_without_dossiers": "Xã không có số hồ sơ",
+    "field_without_dossiers": "Phiếu của lĩnh vực không có hồ sơ",
+    "field_without_ballots": "Lĩnh vực có hồ sơ nhưng không có phiếu",
+    "bonus": "Điểm thưởng (từng dòng)",
+    "bonus_cap": "Điểm thưởng vượt mức tối đa",
+    "deduction": "Điểm trừ (từng dòng)",
+    "deduction_cap": "Điểm trừ vượt mức tối đa",
+}
+#: satisfaction estimators (methodology satisfaction_survey.estimator)
+ESTIMATOR_LABELS = {"plain_share": "tỷ lệ đơn giản (mỗi phiếu như nhau, theo quy định)",
+                    "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực"}
+ESTIMATOR_SHORT_LABELS = {"plain_share": "tỷ lệ đơn giản", "dossier_weighted": "gia quyền theo hồ sơ"}
 SOURCE_LABELS = {"appraisal": "Thẩm định", "officials_survey": "Điều tra cán bộ",
                  "satisfaction_survey": "Khảo sát hài lòng"}
 UNCERTAINTY_SOURCE_LABELS = {"weights": "Trọng số lĩnh vực", "sampling": "Chọn mẫu khảo sát", "rules": "Quy tắc tính điểm"}
@@ -131,6 +158,17 @@ def rank_text(x) -> str:
         return "–"
     x = float(x)
     return fmt_num(x, 0) if x.is_integer() else fmt_num(x, 1)
+
+
+def band_rule_text(meth, decimals: int = 2) -> str:
+    """The one rule for bands at the boundary, as the report's method appendix and the xlsx state it."""
+    top = meth.bands[0]
+    t = float(top.min_pct)
+    step = 10.0 ** -decimals
+    return (f"Xếp loại và xếp hạng theo chỉ số công bố: chỉ số làm tròn đến {decimals} chữ số thập phân (từ 5 trở "
+            f"lên làm tròn lên) rồi so với ngưỡng, ví dụ {fmt_num(t - step / 2, decimals + 1)} % được công bố là "
+            f"{fmt_num(t, decimals)} % và thuộc loại “{top.label}”; {fmt_num(t - 0.51 * step, decimals + 2)} % được "
+            f"công bố là {fmt_num(t - step, decimals)} % và không thuộc loại đó.")
 
 
 def signed_text(x, d: int = 2) -> str:

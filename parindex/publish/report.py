@@ -24,9 +24,12 @@ from ..text import fmt_num, fmt_pct, nfc
 from . import figures as F
 from . import robustness_figures as RF
 from .labels import (
+    ADJUSTMENT_KIND_LABELS,
+    ESTIMATOR_LABELS,
     KIND_LABELS,
     STATUS_LABELS,
     WHICH_LABELS,
+    band_rule_text,
     num_text,
     param_label,
     param_value,
@@ -56,8 +59,8 @@ MAX_ROWS = 500  # longest data-quality listing shown in the page (the xlsx/csv c
 @dataclass
 class ReportContext:
     year: int
-    district: str = "Huyện Thanh Miện"
-    province: str = "Tỉnh Hải Dương"
+    district: str                    # the run's district and province (parindex.district.DistrictInfo)
+    province: str
     run_label: str = ""              # e.g. methodology id + seed, shown in a footer
     params: dict = field(default_factory=dict)   # shown in the methodology appendix
     notes: list[str] = field(default_factory=list)  # warnings shown prominently in the summary
@@ -243,6 +246,7 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
     rules.append(f"Sự hài lòng (SIPAS): chỉ số mỗi yếu tố = tỷ lệ câu trả lời hợp lệ đạt mức "
                  f"{', '.join(str(a) for a in sv.positive_answers)} trên thang {sv.scale.min}–{sv.scale.max}; "
                  "SIPAS = bình quân các yếu tố; điểm SIPAS = SIPAS × điểm tối đa của tiêu chí.")
+    rules += _decision_rules(meth, context)
     groups = [dict(code=g.code, label=g.label, size=g.size) for g in os_.groups]
     factors = [dict(code=f.code, label=f.label, questions="; ".join(f"{q.code}: {q.label}" for q in f.questions))
                for f in sv.factors]
@@ -302,6 +306,90 @@ def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | N
                        steps=text_cell(x.steps)) for x in off.head(MAX_ROWS).itertuples()],
             n=len(off), truncated=len(off) > MAX_ROWS)
     return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Decisions made visible (issue 12): the satisfaction estimator, bands at the boundary, bonus rows, and every
+# exclusion / zero weight / rescaling with the points it moved (score tables estimator_check, adjustment_log)
+# ------------------------------------------------------------------------------------------------
+def _rank_decimals(context: ReportContext) -> int:
+    return int((context.params.get("scoring") or {}).get("rank_decimals", 2))
+
+
+def _decision_rules(meth: Methodology, context: ReportContext) -> list[str]:
+    """Method-appendix lines: which satisfaction estimator, the band rule, several bonus/deduction rows."""
+    est = meth.satisfaction_survey.estimator
+    other = next(e for e in ESTIMATOR_LABELS if e != est)
+    adj = meth.adjustments
+    return [
+        f"Chỉ số hài lòng của mỗi yếu tố được tính theo {ESTIMATOR_LABELS[est]}; cách tính "
+        f"{ESTIMATOR_LABELS[other]} được tính song song để đối chiếu (Phụ lục Chất lượng dữ liệu).",
+        band_rule_text(meth, _rank_decimals(context)),
+        f"Một xã có thể có nhiều dòng {adj.bonus.label.lower()} ({adj.bonus.code}) hoặc {adj.deduction.label.lower()} "
+        f"({adj.deduction.code}), mỗi dòng một nội dung: các dòng được cộng lại rồi mới áp mức tối đa; từng dòng "
+        "được liệt kê ở Phụ lục Chất lượng dữ liệu.",
+    ]
+
+
+def _decisions(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | None:
+    """Data-quality block: the estimator used and the communes whose band the other would change
+    (``estimator_check``), and every line of the ``adjustment_log`` with the points it moved."""
+    check, log = _present(tables, "estimator_check"), _present(tables, "adjustment_log")
+    if check is None and log is None:
+        return None
+    names = _names(results)
+    est = meth.satisfaction_survey.estimator
+    other = next(e for e in ESTIMATOR_LABELS if e != est)
+    out: dict = dict(estimator=ESTIMATOR_LABELS[est], other=ESTIMATOR_LABELS[other], changes=None, rows=None,
+                     n=0, truncated=False)
+    if check is not None and len(check):
+        bands = {b.code: b.label for b in meth.bands}
+        moved = check[check["band_differs"].astype(bool)]
+        out["changes"] = [dict(code=text_cell(x["commune_code"]), name=names.get(str(x["commune_code"]), ""),
+                               index=pct_text(x[f"index_{est}"]), band=bands.get(x[f"band_{est}"], x[f"band_{est}"]),
+                               other_index=pct_text(x[f"index_{other}"]),
+                               other_band=bands.get(x[f"band_{other}"], x[f"band_{other}"]))
+                          for _, x in moved.iterrows()]
+    if log is not None:
+        log = _collapse_rescaled(log)
+        out["n"] = len(log)
+        out["rows"] = [dict(code=text_cell(x.commune_code), name=names.get(str(x.commune_code), ""),
+                            kind=ADJUSTMENT_KIND_LABELS.get(x.kind, text_cell(x.kind)), detail=text_cell(x.detail),
+                            points=signed_text(x.points_effect), max=signed_text(x.max_effect),
+                            index=signed_text(x.index_effect))
+                       for x in log.head(MAX_ROWS).itertuples()]
+        out["truncated"] = len(log) > MAX_ROWS
+    return out
+
+
+def _collapse_rescaled(log: pd.DataFrame, keep: int = 3) -> pd.DataFrame:
+    """A commune with more than ``keep`` scores rescaled from the form's maximum (a whole form made for another
+    methodology version) gets one line for them in the page: their count and the points they moved together
+    (exact: a rescaling changes points, not the maximum, so the effects add up). The xlsx lists each."""
+    r = log["kind"] == "rescaled_form_maximum"
+    n = r.groupby(log["commune_code"]).transform("sum")
+    many = r & (n > keep)
+    if not many.any():
+        return log
+    g = log[many].groupby("commune_code", sort=False).agg(
+        points_effect=("points_effect", "sum"), max_effect=("max_effect", "sum"), index_effect=("index_effect", "sum"),
+        n=("kind", "size"), first=("kind", lambda x: x.index[0]))
+    g["kind"] = "rescaled_form_maximum"
+    g["detail"] = (g["n"].astype(str) + " tiêu chí chấm theo điểm tối đa trên biểu mẫu khác bộ tiêu chí, quy đổi "
+                   "cùng tỷ lệ (từng tiêu chí ở trang “Điều chỉnh và loại trừ” của tệp results.xlsx)")
+    g = g.reset_index().set_index("first")
+    out = pd.concat([log[~many], g[log.columns]]).sort_index(kind="stable")
+    return out.reset_index(drop=True)
+
+
+def _decision_notes(decisions: dict | None) -> list[str]:
+    """Summary notes: a commune whose band depends on the satisfaction estimator."""
+    if not decisions or not decisions.get("changes"):
+        return []
+    parts = [f"{c['name'] or c['code']} ({c['index']}, {c['band']}; theo cách kia {c['other_index']}, "
+             f"{c['other_band']})" for c in decisions["changes"]]
+    return [f"Chỉ số hài lòng tính theo {decisions['estimator']}. Nếu tính theo {decisions['other']}, xếp loại "
+            "sẽ khác ở: " + "; ".join(parts) + " — xem Phụ lục Chất lượng dữ liệu."]
 
 
 def _score(x) -> str:
@@ -644,9 +732,13 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
     section("results", "Bảng kết quả")
     section("methodology", "Phương pháp tính", appendix=True)
     quality = _quality(tables, results, meth)
+    decisions = _decisions(tables, results, meth)
+    if quality is None and decisions is not None:
+        quality = dict(rejections=None, ballots=None, missing=None, off_step=None)
     if quality is not None:
         section("quality", "Chất lượng dữ liệu", appendix=True)
     summary = _summary(results, meth, missing, context, _present(tables, "missing_surveys"))
+    summary["notes"] += _decision_notes(decisions)
     if yoy_note:
         summary["notes"].append(yoy_note)
     summary["movers"] = _movers(moves)
@@ -662,7 +754,7 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
         sat_positive=", ".join(str(a) for a in meth.satisfaction_survey.positive_answers),
         has_sources="fig-sources" in figs, has_criteria="fig-criteria" in figs, scorecard=scorecard,
         surveys=surveys, robustness=robustness, yoy=yoy,
-        method=_methodology(meth, context), quality=quality,
+        method=_methodology(meth, context), quality=quality, decisions=decisions,
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
         js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
         plotlyjs=Markup(plotlyjs()),

@@ -112,7 +112,7 @@ def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.Dat
     name = dict(zip(pc["commune_code"].astype(str), pc["disp"]))
     band_label = {b.code: b.label for b in meth.bands}
     band = (pc["band"].astype(str) if "band" in pc.columns
-            else meth.band_of(pc["index_pct"].astype(float).round(rank_decimals)))
+            else meth.band_of(pc["index_pct"].astype(float), rank_decimals))
     parts: list[str] = []
 
     fixed = pc[(pc["rank_p05"] == pc["rank_p95"]) & (pc["rank_p05"] == pc["rank"])]

@@ -29,7 +29,6 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..ingest import RAW_FILES
 from ..methodology import Methodology
 from .sampleplan import (
-    DISTRICT,
     default_stamp,
     form_sheet,
     officials_groups,
@@ -141,12 +140,14 @@ def _select_communes(communes: pd.DataFrame, commune_code: str | None) -> pd.Dat
 # ------------------------------------------------------------------------------------------------
 # 1. Self-assessment and appraisal
 # ------------------------------------------------------------------------------------------------
-def assessment_template(meth: Methodology, communes: pd.DataFrame, *, year: int, commune_code: str | None = None,
-                        district: str = DISTRICT) -> openpyxl.Workbook:
+def assessment_template(meth: Methodology, communes: pd.DataFrame, *, year: int, district: str,
+                        commune_code: str | None = None) -> openpyxl.Workbook:
     """Self-assessment / appraisal form (sheet ``ChamDiem``): for each commune (or only ``commune_code``)
     one row per appraised leaf (Mã xã, Tên xã, Mã tiêu chí, Tên tiêu chí, Điểm tối đa pre-filled and
     locked) and one bonus (T) and one deduction (TR) row whose self-score is pre-set to 0 (the importer
-    requires a self-score on every row; an officer overwrites the 0 when the commune claims points).
+    requires a self-score on every row; an officer overwrites the 0 when the commune claims points). Several
+    grounds of bonus (deduction): the instructions ask for their total in the row and each ground in the
+    evidence note; a file with several T (TR) rows per commune is read too (scoring sums them, then caps).
     Scores are validated as decimals between 0 and the row's maximum; Không áp dụng is a dropdown "x"."""
     sel = _select_communes(communes, commune_code)
     lv = meth.leaves()
@@ -163,7 +164,9 @@ def assessment_template(meth: Methodology, communes: pd.DataFrame, *, year: int,
                          "Xã ghi Điểm tự chấm và Ghi chú minh chứng; ghi \"x\" ở cột Không áp dụng nếu tiêu chí không "
                          "áp dụng. Tổ thư ký ghi Điểm thẩm định (để trống = giữ điểm tự chấm) và Lý do thẩm định. "
                          f"Dòng {adj.bonus.code} = {adj.bonus.label.lower()}, dòng {adj.deduction.code} = "
-                         f"{adj.deduction.label.lower()} (tối đa theo cột Điểm tối đa)."],
+                         f"{adj.deduction.label.lower()}: có nhiều nội dung thì ghi tổng điểm và liệt kê từng nội "
+                         "dung ở cột Ghi chú minh chứng (nhiều dòng cùng mã của một xã được cộng lại); tổng chỉ được "
+                         "tính tối đa theo cột Điểm tối đa."],
                     ASSESSMENT_HEADER,
                     widths={"A": 9, "B": 22, "C": 11, "D": 52, "E": 10, "F": 11, "G": 11, "H": 40, "I": 44, "J": 11},
                     freeze_col=5)
@@ -196,8 +199,8 @@ def assessment_template(meth: Methodology, communes: pd.DataFrame, *, year: int,
 # ------------------------------------------------------------------------------------------------
 # 2. Officials' survey
 # ------------------------------------------------------------------------------------------------
-def officials_template(meth: Methodology, communes: pd.DataFrame, *, year: int, groups: dict[str, int] | None = None,
-                       district: str = DISTRICT) -> openpyxl.Workbook:
+def officials_template(meth: Methodology, communes: pd.DataFrame, *, year: int, district: str,
+                       groups: dict[str, int] | None = None) -> openpyxl.Workbook:
     """Officials' ballots (sheet ``PhieuCanBo``): one row per respondent × commune, pre-filled with the
     respondent's ballot id (``CB-HDND-01``), group label and commune name (locked); Họ và tên and one
     answer column per officials-survey leaf are unlocked, answers a dropdown of the answer codes."""
@@ -238,17 +241,20 @@ def officials_template(meth: Methodology, communes: pd.DataFrame, *, year: int, 
 # ------------------------------------------------------------------------------------------------
 # 3. Satisfaction survey
 # ------------------------------------------------------------------------------------------------
-def satisfaction_template(meth: Methodology, communes: pd.DataFrame, *, year: int, n_rows: int | None = None,
-                          survey_start: dt.date | None = None, survey_end: dt.date | None = None,
-                          district: str = DISTRICT) -> openpyxl.Workbook:
+def satisfaction_template(meth: Methodology, communes: pd.DataFrame, *, year: int, district: str,
+                          n_rows: int | None = None, ballots_per_commune: int | None = None,
+                          survey_start: dt.date | None = None, survey_end: dt.date | None = None
+                          ) -> openpyxl.Workbook:
     """Satisfaction ballots (sheet ``PhieuHaiLong``): ``n_rows`` blank ballot rows (default ballots per
-    commune × communes), all unlocked; dropdowns of commune names and procedure-field labels (from the
+    commune × communes, the ballots per commune being the district's, ``ballots_per_commune``, else the
+    methodology's), all unlocked; dropdowns of commune names and procedure-field labels (from the
     hidden ``DanhMuc`` sheet), answers whole numbers of the scale, dates within the survey period
     (default the whole year)."""
     sv = meth.satisfaction_survey
     qs = meth.satisfaction_questions()
     qcodes = qs["question"].tolist()
-    n = sv.ballots_per_commune * len(communes) if n_rows is None else int(n_rows)
+    per = sv.ballots_per_commune if ballots_per_commune is None else int(ballots_per_commune)
+    n = per * len(communes) if n_rows is None else int(n_rows)
     if n < 1:
         raise ValueError(f"số dòng phiếu phải ≥ 1, nhận được {n_rows!r} (number of ballot rows must be ≥ 1)")
     start = survey_start or dt.date(year, 1, 1)
@@ -293,12 +299,14 @@ def satisfaction_template(meth: Methodology, communes: pd.DataFrame, *, year: in
 # ------------------------------------------------------------------------------------------------
 # All three
 # ------------------------------------------------------------------------------------------------
-def write_templates(out_dir: str | Path, meth: Methodology, communes: pd.DataFrame, *, year: int,
+def write_templates(out_dir: str | Path, meth: Methodology, communes: pd.DataFrame, *, year: int, district: str,
                     commune_code: str | None = None, groups: dict[str, int] | None = None,
-                    n_rows: int | None = None, survey_start: dt.date | None = None,
-                    survey_end: dt.date | None = None, district: str = DISTRICT,
+                    n_rows: int | None = None, ballots_per_commune: int | None = None,
+                    survey_start: dt.date | None = None, survey_end: dt.date | None = None,
                     stamp: dt.datetime | None = None) -> list[Path]:
-    """Write the three blank forms of ``year`` into ``out_dir`` and return their paths. With
+    """Write the three blank forms of ``year`` into ``out_dir`` and return their paths. ``district`` is the
+    issuing body on the first line of each form (:attr:`parindex.district.DistrictInfo.authority`); ``groups``
+    and ``ballots_per_commune`` the district's survey sizes (default: the methodology's). With
     ``commune_code`` the self-assessment form covers that commune only (file name suffixed with the code);
     the two survey forms are district-wide either way. Same arguments → same bytes."""
     out = Path(out_dir)
@@ -309,7 +317,20 @@ def write_templates(out_dir: str | Path, meth: Methodology, communes: pd.DataFra
                       out / template_filename("assessment", year, commune_code), stamp, creator),
         save_workbook(officials_template(meth, communes, year=year, groups=groups, district=district),
                       out / template_filename("officials", year), stamp, creator),
-        save_workbook(satisfaction_template(meth, communes, year=year, n_rows=n_rows, survey_start=survey_start,
+        save_workbook(satisfaction_template(meth, communes, year=year, n_rows=n_rows,
+                                            ballots_per_commune=ballots_per_commune, survey_start=survey_start,
                                             survey_end=survey_end, district=district),
                       out / template_filename("satisfaction", year), stamp, creator),
     ]
+
+
+def write_district_templates(out_dir: str | Path, meth: Methodology, district, *, year: int,
+                             commune_code: str | None = None, n_rows: int | None = None,
+                             survey_start: dt.date | None = None, survey_end: dt.date | None = None,
+                             stamp: dt.datetime | None = None) -> list[Path]:
+    """:func:`write_templates` for a :class:`parindex.district.DistrictInfo`: its issuing body, its communes and
+    its survey sizes (respondents per officials' group, satisfaction ballots per commune)."""
+    return write_templates(out_dir, meth, district.communes, year=year, district=district.authority,
+                           commune_code=commune_code, groups=district.officials_groups, n_rows=n_rows,
+                           ballots_per_commune=district.ballots_per_commune, survey_start=survey_start,
+                           survey_end=survey_end, stamp=stamp)

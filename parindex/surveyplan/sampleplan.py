@@ -5,7 +5,8 @@
   (Hamilton) with at least one ballot per active field (:func:`allocate`).
 * The reference sample size of Yamane, n = N / (1 + N·e²) rounded up (:func:`reference_size`), per
   commune, with a warning where the fixed sample is smaller (:func:`reference_table`).
-* Officials' survey: respondents per group (33 / 1 / 12 by default, from the methodology) and a numbered
+* Officials' survey: respondents per group (the district's sizes, ``district.officials_groups``; by default the
+  methodology's, 33 / 1 / 12 in the reference default) and a numbered
   respondent list, each respondent rating every commune (:func:`officials_groups`,
   :func:`officials_respondents`).
 
@@ -33,7 +34,6 @@ from ..methodology import Methodology
 from ..publish import xlsx
 from ..text import fmt_pct
 
-DISTRICT = "UBND HUYỆN THANH MIỆN"
 DEFAULT_MARGIN = 0.05
 RESPONDENT_PREFIX = "CB"
 
@@ -375,10 +375,11 @@ def _append_rows(ws: Worksheet, rows: list[list], formats: dict[int, str] | None
             cell.number_format = fmt
 
 
-def write_sample_plan(path: str | Path, plan: SamplePlan, *, district: str = DISTRICT,
+def write_sample_plan(path: str | Path, plan: SamplePlan, *, district: str,
                       stamp: dt.datetime | None = None) -> Path:
     """Write the plan as an xlsx workbook (sheets "Phân bổ phiếu hài lòng", "Cỡ mẫu tham chiếu",
-    "Điều tra cán bộ", "Chi tiết phân bổ"); same plan → same bytes."""
+    "Điều tra cán bộ", "Chi tiết phân bổ"); same plan → same bytes. ``district`` is the issuing body written
+    on the first line of each sheet (:attr:`parindex.district.DistrictInfo.authority`, "UBND HUYỆN …")."""
     year = plan.year
     names = plan.communes.set_index("commune_code")["commune_name"]
     codes = list(plan.field_labels)

@@ -1,8 +1,10 @@
 """95 % percentile-bootstrap intervals of the survey scores (satisfaction index, officials' points).
 
 Satisfaction ballots are resampled within commune and procedure field (the allocation of the 50 ballots and the
-post-stratification weights are kept); officials' respondents within commune and respondent group (the
-33 / 1 / 12 design is kept) — the same strata as the robustness stage."""
+post-stratification weights are kept); officials' ballots within commune and respondent group (the 33 / 1 / 12
+design is kept; a commune's interval depends on its own ballots only). The replicates come from the bootstrap
+engine (:mod:`parindex.uncertainty.bootstrap`, ``padded`` layout), the scores from the array rules
+(:mod:`parindex.uncertainty.rules`) — both shared with the robustness stage."""
 
 from __future__ import annotations
 
@@ -14,11 +16,19 @@ import pandas as pd
 from ..methodology import Methodology
 from ..scoring import satisfaction_factors
 from ..surveys import ballot_counts
-from .bootstrap import bootstrap_blocks, nanmean, pad_strata
+from .alternatives import check_option
+from .bootstrap import StratifiedDesign, block_size
+from .rules import answer_values, mean_answer_weight, satisfaction_index
 
 
-def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, communes: pd.Series,
-                          n_boot: int = 2000, seed: int = 2023, level: float = 0.95) -> pd.DataFrame:
+def _replicates(design: StratifiedDesign, n_boot: int, seed: int, stat, cells_per_slot: int) -> np.ndarray:
+    """``stat`` of ``n_boot`` replicates of ``design`` (padded layout), block by block with bounded memory."""
+    step = block_size(design.n_slots("padded") * cells_per_slot)
+    return np.concatenate([stat(rows) for rows in design.replicates(n_boot, seed, layout="padded", block=step)])
+
+
+def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, communes: pd.Series, *,
+                          n_boot: int, seed: int, level: float = 0.95) -> pd.DataFrame:
     """Satisfaction index (%) per commune with a percentile-bootstrap interval over its valid ballots.
 
     Ballots are resampled within commune × procedure field (the plan allocates each commune's ballots
@@ -36,7 +46,7 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
         dtype=float, na_value=np.nan)
     w = first["weight"].to_numpy(dtype=float) if "weight" in first.columns else np.ones(len(first))
     valid = ~np.isnan(wide)
-    positive = np.isin(wide, sv.positive_answers) & valid
+    positive = np.nan_to_num(answer_values(wide, "share_positive", sv.positive_answers, sv.scale.min, sv.scale.max))
     onehot = (np.array([factors.index(f) for f in q["factor"]])[:, None] == np.arange(len(factors))).astype(float)
     # per ballot × factor: weighted valid and weighted positive answers; a last row of zeros for padding (-1)
     nv = np.vstack([(valid @ onehot) * w[:, None], np.zeros(len(factors))])
@@ -46,15 +56,14 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
     fidx, funiq = pd.factorize(field.astype(str), sort=True)
     used, strata = np.unique(cidx * max(len(funiq), 1) + fidx, return_inverse=True)
     to_commune = (used[:, None] // max(len(funiq), 1) == np.arange(len(codes))).astype(float)  # strata × communes
-    pos, counts = pad_strata(strata.astype(np.int64), len(used))
+    design = StratifiedDesign(strata.astype(np.int64), len(used))
 
     def stat(rows: np.ndarray) -> np.ndarray:                       # rows: b × strata × width
         sums_v = np.einsum("bsf,sc->bcf", nv[rows].sum(axis=2), to_commune)
         sums_p = np.einsum("bsf,sc->bcf", npos[rows].sum(axis=2), to_commune)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return nanmean(sums_p / sums_v, axis=2) * 100          # b × communes
+        return satisfaction_index(sums_v, sums_p, axis=2) * 100    # b × communes
 
-    boot = bootstrap_blocks(np.random.default_rng(seed), pos, counts, n_boot, len(factors), stat)
+    boot = _replicates(design, n_boot, seed, stat, len(factors))
     point = satisfaction_factors(satisfaction, meth).groupby("commune_code")["index"].mean() * 100
     a = (1 - level) / 2
     with warnings.catch_warnings():
@@ -64,13 +73,12 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
                          "sat_ci_low": lo, "sat_ci_high": hi})
 
 
-def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.Series, group_weighting: str = "pooled",
-                       n_boot: int = 2000, seed: int = 2023, level: float = 0.95) -> pd.DataFrame:
+def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.Series, group_weighting: str, *,
+                       n_boot: int, seed: int, level: float = 0.95) -> pd.DataFrame:
     """Officials' survey points per commune with a percentile-bootstrap interval over respondents
     (resampled within commune × respondent group). A commune without any valid answer gets no interval
     (NaN), as it gets no officials' survey score. Returns commune_code, officials_ci_low, officials_ci_high."""
-    if group_weighting not in ("pooled", "equal"):
-        raise ValueError(f"group_weighting must be 'pooled' or 'equal', got {group_weighting!r}")
+    check_option("officials_groups", group_weighting)
     leaves = meth.leaves()
     leaves = leaves[leaves.source == "officials_survey"]
     qcodes = leaves["code"].tolist()
@@ -89,7 +97,7 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
     G, C, Q = max(len(groups), 1), len(codes), len(qcodes)
     cidx = pd.Categorical(resp["commune_code"], categories=codes).codes.astype(np.int64)
     gidx = pd.Categorical(resp["group"], categories=groups).codes.astype(np.int64)
-    pos, counts = pad_strata(cidx * G + gidx, C * G)
+    design = StratifiedDesign(cidx * G + gidx, C * G)
     answered = np.bincount(cidx, weights=(~np.isnan(x[:-1])).any(axis=1), minlength=C) > 0
 
     def stat(rows: np.ndarray) -> np.ndarray:                       # rows: b × (C·G) × width
@@ -97,14 +105,10 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
         valid = ~np.isnan(vals)
         s = np.where(valid, vals, 0.0).sum(axis=3)                  # b × C × G × Q
         n = valid.sum(axis=3)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            if group_weighting == "equal":
-                mean = nanmean(s / np.where(n > 0, n, np.nan), axis=2)  # b × C × Q
-            else:
-                mean = s.sum(axis=2) / n.sum(axis=2)
+        mean = mean_answer_weight(n, s, group_weighting, axis=2)    # b × C × Q
         return np.where(np.isnan(mean), 0.0, mean) @ pts            # b × C
 
-    boot = bootstrap_blocks(np.random.default_rng(seed), pos, counts, n_boot, Q, stat)
+    boot = _replicates(design, n_boot, seed, stat, Q)
     a = (1 - level) / 2
     lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
     return pd.DataFrame({"commune_code": codes, "officials_ci_low": np.where(answered, lo, np.nan),
@@ -112,8 +116,8 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
 
 
 def survey_columns(results: pd.DataFrame, satisfaction: pd.DataFrame, officials: pd.DataFrame,
-                   ballots: pd.DataFrame, meth: Methodology, *, group_weighting: str = "pooled",
-                   n_boot: int = 2000, seed: int = 2023) -> pd.DataFrame:
+                   ballots: pd.DataFrame, meth: Methodology, *, group_weighting: str, n_boot: int,
+                   seed: int) -> pd.DataFrame:
     """Results with the survey columns of the output contract: sat_index_pct, sat_ci_low, sat_ci_high,
     officials_points, officials_ci_low, officials_ci_high, ballots_received, ballots_valid, ballots_excluded."""
     codes = results["commune_code"]

@@ -21,16 +21,19 @@ field's share of the 100 points; nominal ``W_f`` = the field's points in the met
   weights it is exactly the published formula.
 * geometric: ``Π_f r_cf ^ ω_cf × 100 + offset_c / D_c × 100`` (a field scored 0 gives 0).
 
-``offset_c = bonus − deduction`` is taken from the published results and held fixed.
+``offset_c = bonus − deduction`` is taken from the published results and held fixed. Every rule of this
+model — mean answer weights, factor indices and SIPAS, field totals, the index, ranks and bands — is the
+array function of :mod:`parindex.uncertainty.rules`, the one the survey intervals use as well.
 
-Sources of uncertainty (each switchable in :class:`RobustnessParams`)
-----------------------------------------------------------------------
+Sources of uncertainty (each switchable in :class:`parindex.params.Robustness`)
+--------------------------------------------------------------------------------
 * **weights** — each field's share perturbed, ``w_f = W_f (1 + s U)``, ``U ~ U(−1, 1)``, ``s`` =
   ``weight_spread``, renormalised to the scale (100). With ``weight_dist="dirichlet"``:
   ``w ~ 100 · Dirichlet(κ W / 100)`` with ``κ = 3 (F − 1) / s² − 1``, so that a field of average share has
   the same coefficient of variation as under the uniform (s / √3). ``s = 0`` (allowed by the run
   parameters) fixes the weights: the source is then off, in the draws and in the Sobol factors.
-* **sampling** — stratified bootstrap of both surveys, mirroring how each was drawn:
+* **sampling** — stratified bootstrap of both surveys, mirroring how each was drawn, with the bootstrap
+  engine of :mod:`parindex.uncertainty.bootstrap` (``compact`` layout):
 
   - *officials' survey* — the same respondents (33 HĐND delegates + 1 MTTQ leader + 12 heads of
     departments, one ``ballot_id`` each, e.g. CB01…CB46) rate every commune, so the sampling unit is
@@ -43,7 +46,7 @@ Sources of uncertainty (each switchable in :class:`RobustnessParams`)
     rate; resampling per commune would treat it as independent noise per commune and overstate the
     uncertainty of rank *differences*, in which a common rater effect cancels. With
     ``officials_joint=False`` the ballots of each commune are resampled independently within each
-    respondent group (the former design; for the same seed it reproduces its results bit for bit).
+    respondent group (the strata of the survey intervals).
   - *satisfaction survey* — different citizens in each commune: the ballots of each commune are
     resampled within each procedure field (the plan allocates the 50 ballots across fields).
 
@@ -53,29 +56,32 @@ Sources of uncertainty (each switchable in :class:`RobustnessParams`)
   large inputs; the cap is reported) and each draw picks one replicate at random, independently of
   its weights and rules — the pool is the bootstrap's own resolution, the draws combine it with the
   other sources.
-* **rules** — each draw picks one option per rule with probability ½: officials' survey pooled vs
-  equal-weight groups (:func:`parindex.scoring.officials_mean_weight`); a satisfaction factor's index
-  as the share of positive answers (4–5) vs the rescaled mean ``(mean − 1) / 4``; arithmetic vs
-  geometric aggregation across fields.
+* **rules** — the named rule alternatives of :mod:`parindex.uncertainty.alternatives`
+  (``robustness.alternatives``: officials' groups pooled or equal-weight, a satisfaction factor's index
+  as the share of positive answers or the rescaled mean ``(mean − 1) / 4``, arithmetic or geometric
+  aggregation across fields). Each draw picks one combination of the listed options uniformly, i.e. one
+  option per alternative, each equally likely.
 * **leave one field out** — reported separately (``leave_one_out``), not part of the Monte Carlo.
 
-Which survey options the published results used is detected from ``leaf_scores`` (the survey tables
-must reproduce the published leaf scores, else a ``ValueError`` says where they differ).
+Which option of each alternative the published results used is detected: the survey tables must
+reproduce the published leaf scores and index under one of them (else a ``ValueError`` says where they
+differ); an option the caller declares (``published=``, e.g. ``survey.group_weighting``) is checked.
 
 Everything is vectorised over draws × communes, block by block (bounded memory): the satisfaction
 ballots of all communes are laid out in padded arrays (communes × ballots × statistics) and a block
 of bootstrap replicates is a matrix of resampling counts (communes × replicates × ballots) built with
-one ``bincount`` and turned into survey sums with one batched matrix product. The officials' answers
-are laid out per respondent group as a respondents × (communes · statistics) matrix (zero where a
-respondent has no ballot for a commune); a block of replicates is a replicates × respondents count
-matrix (one ``bincount``) and the sums of every commune come from one matrix product per group — no
-loop over communes or replicates, and the counts take R × 46 numbers instead of C × R × 46. The
-per-commune design of ``officials_joint=False`` uses the padded layout of the satisfaction survey. The
-index of a block of
-draws is a gather from the pool plus two batched matrix-vector products; ranks come from one
-``argsort`` per block; the outranking counts from one broadcast comparison. Random numbers come from
-independent streams per source and block (``SeedSequence(seed, spawn_key=(source, block))``), so the
-results depend only on the inputs and the parameters, and the first *n* draws of a run with *2n*
+one ``bincount`` from the engine's draws and turned into survey sums with one batched matrix product.
+The officials' answers are laid out per respondent group as a respondents × (communes · statistics)
+matrix (zero where a respondent has no ballot for a commune); a block of replicates is a replicates ×
+respondents count matrix (one ``bincount``) and the sums of every commune come from one matrix product
+per group — no loop over communes or replicates, and the counts take R × 46 numbers instead of
+C × R × 46. The per-commune design of ``officials_joint=False`` uses the padded layout of the
+satisfaction survey. The pool keeps, per replicate, the survey points under every option of the rule
+alternatives that act on the surveys. The index of a block of draws is a gather from the pool plus
+batched matrix-vector products; ranks come from one ``argsort`` per block; the outranking counts from
+one broadcast comparison. Random numbers come from independent streams per source and block
+(``SeedSequence(seed, spawn_key=(source, block))``; the bootstrap pool from one stream per survey), so
+the results depend only on the inputs and the parameters, and the first *n* draws of a run with *2n*
 draws are the draws of the run with *n* — the convergence check reuses them.
 
 A draw's index is anchored on the published one: ``published + (draw − nominal)``, where *nominal* is
@@ -89,10 +95,11 @@ Each source that is switched on is one factor ``x ∈ [0, 1)`` of SALib's Saltel
 (``calc_second_order=False``, ``N = sobol_n`` base samples, ``N (k + 2)`` model runs). A factor's value
 *selects* a realisation of its source from a pool: ``weights`` → weight vector ``⌊x P⌋`` among the
 weight vectors of the first ``P = sobol_n`` Monte Carlo draws, ``sampling`` → bootstrap replicate
-``⌊x R⌋`` of the pool of ``R`` replicates, ``rules`` → one of the 2³ rule combinations ``⌊8 x⌋``. Each source thus acts as one grouped factor
-(a discrete uniform index over its realisations), and the model output is the mean absolute rank
-shift over all communes against the published ranking. ``SALib.analyze.sobol`` gives the first-order
-(S1) and total (ST) indices with bootstrap confidence intervals (95 %).
+``⌊x R⌋`` of the pool of ``R`` replicates, ``rules`` → combination ``⌊x K⌋`` of the ``K`` combinations
+of the listed options (:class:`parindex.uncertainty.alternatives.RuleSpace`). Each source thus acts as one
+grouped factor (a discrete uniform index over its realisations), and the model output is the mean
+absolute rank shift over all communes against the published ranking. ``SALib.analyze.sobol`` gives the
+first-order (S1) and total (ST) indices with bootstrap confidence intervals (95 %).
 
 Convergence: the statistics are recomputed with 2 × ``n_draws`` draws (the first ``n_draws`` are shared)
 and the change is reported; the main tables use ``n_draws`` draws.
@@ -110,62 +117,61 @@ import numpy as np
 import pandas as pd
 from SALib.analyze import sobol as sobol_analyze
 from SALib.sample import sobol as sobol_sample
+from threadpoolctl import threadpool_limits
 
-from ..methodology import TOL, Methodology
+from ..methodology import Methodology
+from ..params import Robustness
+from . import rules
+from .alternatives import ALTERNATIVES, RuleSpace, combinations, part_of
+from .bootstrap import StratifiedDesign, block_size
 
 SOURCES_MC = ("weights", "sampling", "rules")
 _STREAM = {"weights": 0, "sampling": 1, "rules": 2, "pool": 3, "sobol": 4}
 _ZERO_DIFF = 1e-9          # index differences below this (points of %) are float noise
 _CHECK_TOL = 1e-6          # recomputed vs published index / leaf scores
-_BLOCK_ELEMS = 4_000_000   # elements per block of draws / of bootstrap replicates (bounds memory)
+_BLOCK_ELEMS = 4_000_000   # elements per block of draws (bounds memory)
 _POOL_BYTES = 512 * 2**20  # memory bound of the pool of bootstrap replicates
-_POOL_BLOCK_ELEMS = 1_000_000  # elements per replicate block when building the pool (joint officials' design)
+_POOL_BLOCK_ELEMS = 1_000_000  # elements per block of replicates when building the pool
 _JOINT_BYTES = 2 * 2**30   # memory bound of the officials' respondents × communes layout (joint bootstrap)
 _MAX_BLOCK = 256
+_OUTRANK_CELLS = 1_000_000  # pairwise comparisons per sub-block of the outranking counts (stays in cache)
+# BLAS threads during the analysis: its matrix products are many and small (blocks of draws / replicates), and
+# multi-threaded OpenBLAS spends more on waking and spinning its threads than it gains — on 2 cores with other
+# work running, one thread halves both the CPU and the wall time of the whole analysis.
+_BLAS_THREADS = 1
 QUANTILE_METHOD = "linear"
 
 
+def sources_on(params: Robustness) -> list[str]:
+    """Sources of uncertainty that vary: ``weights`` with ``weight_spread`` 0 fixes the weights (as the run
+    parameters allow), and ``rules`` varies only when some alternative lists more than one option."""
+    on = {"weights": params.weights and params.weight_spread > 0,
+          "sampling": params.sampling,
+          "rules": params.rules and any(len(getattr(params.alternatives, n)) > 1 for n in ALTERNATIVES)}
+    return [s for s in SOURCES_MC if on[s]]
+
+
+def rule_space(params: Robustness, published: dict[str, str]) -> RuleSpace:
+    """The rule combinations of the draws: per alternative the listed options (registry order), or the
+    published option alone when ``rules`` is off or the list is empty. The published option must be listed."""
+    options = {}
+    for name, alt in ALTERNATIVES.items():
+        listed = list(getattr(params.alternatives, name))
+        if not params.rules or not listed:
+            options[name] = (published[name],)
+            continue
+        if published[name] not in listed:
+            raise ValueError(
+                f"robustness.alternatives.{name} lists {listed} but the published results use {published[name]!r}: "
+                "the draws vary the rules around the published ones, so list the published option too (or leave "
+                "the list empty to hold the alternative at it)")
+        options[name] = tuple(o for o in alt.options if o in listed)
+    return RuleSpace(options, published)
+
+
 # ------------------------------------------------------------------------------------------------
-# Parameters and result
+# Result
 # ------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RobustnessParams:
-    n_draws: int = 1000
-    seed: int = 2023
-    weights: bool = True            # field weights perturbed
-    weight_spread: float = 0.25     # ±25 % of each field's share of the 100 points
-    weight_dist: str = "uniform"    # "uniform" or "dirichlet"
-    sampling: bool = True           # stratified bootstrap of both surveys
-    officials_joint: bool = True    # officials: resample respondents once for all communes (False: per commune)
-    n_replicates: int = 2000        # bootstrap replicates in the pool the draws pick from
-    rules: bool = True              # rule alternatives
-    top_k: int = 3
-    rank_decimals: int = 2
-    sobol_n: int = 1024             # Saltelli base sample (power of 2) and size of the realisation pools
-    sobol_resamples: int = 100      # bootstrap resamples for the Sobol confidence intervals
-    outrank_max_communes: int = 2000  # the C × C outranking matrix is skipped above this many communes
-
-    def sources_on(self) -> list[str]:
-        """Sources of uncertainty that vary: ``weights`` with ``weight_spread`` 0 fixes the weights (as
-        the run parameters allow), so it is not a source then."""
-        return [s for s in SOURCES_MC if getattr(self, s) and not (s == "weights" and self.weight_spread == 0)]
-
-    def validate(self) -> None:
-        if int(self.n_draws) < 1:
-            raise ValueError(f"n_draws must be at least 1, got {self.n_draws}")
-        if self.weight_dist not in ("uniform", "dirichlet"):
-            raise ValueError(f"weight_dist must be 'uniform' or 'dirichlet', got {self.weight_dist!r}")
-        if not 0.0 <= self.weight_spread < 1.0:
-            raise ValueError(f"weight_spread must lie in [0, 1), got {self.weight_spread}")
-        if int(self.n_replicates) < 1:
-            raise ValueError(f"n_replicates must be at least 1, got {self.n_replicates}")
-        if int(self.top_k) < 1:
-            raise ValueError(f"top_k must be at least 1, got {self.top_k}")
-        n = int(self.sobol_n)
-        if n < 2 or n & (n - 1):
-            raise ValueError(f"sobol_n must be a power of 2 (≥ 2), got {self.sobol_n}")
-
-
 @dataclass
 class RobustnessResult:
     per_commune: pd.DataFrame
@@ -206,34 +212,8 @@ def _jsonable(x):
 
 
 # ------------------------------------------------------------------------------------------------
-# Vectorised helpers
+# Sobol indices
 # ------------------------------------------------------------------------------------------------
-def rank_rows(values: np.ndarray, decimals: int = 2) -> np.ndarray:
-    """Rank each row highest first; values equal at ``decimals`` share the best rank (1, 2, 2, 4) —
-    the row-wise equivalent of :func:`parindex.scoring.rank_desc`."""
-    v = np.round(np.asarray(values, dtype=float), decimals)
-    n = v.shape[-1]
-    order = np.argsort(-v, axis=-1, kind="stable")
-    sv = np.take_along_axis(v, order, axis=-1)
-    new = np.ones(sv.shape, dtype=bool)
-    new[..., 1:] = sv[..., 1:] != sv[..., :-1]
-    start = np.where(new, np.arange(n), 0)
-    np.maximum.accumulate(start, axis=-1, out=start)
-    ranks = np.empty(v.shape, dtype=np.int32)
-    np.put_along_axis(ranks, order, (start + 1).astype(np.int32), axis=-1)
-    return ranks
-
-
-def band_index(values: np.ndarray, meth: Methodology, decimals: int = 2) -> np.ndarray:
-    """Index into ``meth.bands`` (highest first) of each value rounded to ``decimals`` — the array
-    equivalent of ``Methodology.band_of``."""
-    v = np.round(values, decimals)
-    idx = np.zeros(v.shape, dtype=np.int8)
-    for b in meth.bands:
-        idx += (v < b.min_pct - TOL)
-    return np.minimum(idx, len(meth.bands) - 1)
-
-
 def sobol_indices(model: Callable[[np.ndarray], np.ndarray], names: list[str], n_base: int, seed: int,
                   num_resamples: int = 100, conf_level: float = 0.95) -> pd.DataFrame:
     """First-order and total Sobol indices of ``model`` over independent U(0, 1) factors.
@@ -255,66 +235,59 @@ def sobol_indices(model: Callable[[np.ndarray], np.ndarray], names: list[str], n
 
 
 # ------------------------------------------------------------------------------------------------
-# Survey designs: ballots in padded arrays, stratified bootstrap as resampling counts
+# Survey layouts: units of the bootstrap engine, statistics summed per commune
 # ------------------------------------------------------------------------------------------------
 @dataclass
-class _Design:
-    """Ballots of one survey laid out for the bootstrap.
+class _CommuneLayout:
+    """Ballots of one survey laid out per commune for the bootstrap (satisfaction; officials per commune).
 
-    Ballots are sorted by (block, commune, stratum). ``stats[b]`` is (C, L_b, K): the statistics of
-    the ballots of aggregation block ``b`` (officials: respondent group; satisfaction: one block),
-    padded to the largest count per commune. Each ballot is resampled within its stratum, which is a
-    contiguous range ``[start, start + size)`` of its commune's row."""
+    Ballots are the engine's units, sorted by (block, commune, stratum), and ``design`` has increasing
+    stratum codes in that order. ``stats[b]`` is (C, L_b, K): the statistics of the ballots of aggregation
+    block ``b`` (officials: respondent group; satisfaction: one block), padded to the largest count per
+    commune; ``rowbase`` is, per ballot, the unit number of the first ballot of its (block, commune) row."""
     n_communes: int
+    design: StratifiedDesign
     block_of: np.ndarray      # (N,) block of each ballot
     commune_of: np.ndarray    # (N,) commune index
-    start: np.ndarray         # (N,) first position of the ballot's stratum in its row
-    size: np.ndarray          # (N,) stratum size
+    rowbase: np.ndarray       # (N,) first unit of the ballot's (block, commune) row
     stats: list[np.ndarray]   # per block: (C, L_b, K)
 
     def __post_init__(self) -> None:
-        self._size32 = self.size.astype(np.float32)
+        bounds = np.searchsorted(self.block_of, np.arange(len(self.stats) + 1))
+        self._slices = [slice(int(lo), int(hi)) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
     @property
-    def n_ballots(self) -> int:
+    def n_units(self) -> int:
         return len(self.commune_of)
 
-    def original_sums(self) -> list[np.ndarray]:
-        """Statistics summed over the ballots actually collected: per block (C, 1, K)."""
-        return [s.sum(axis=1, keepdims=True) for s in self.stats]
+    def original_sums(self) -> np.ndarray:
+        """Statistics summed over the ballots actually collected: (blocks, C, 1, K)."""
+        return np.stack([s.sum(axis=1, keepdims=True) for s in self.stats])
 
-    @property
-    def n_slots(self) -> int:
-        """Uniforms a bootstrap replicate consumes (one per ballot)."""
-        return self.n_ballots
-
-    def bootstrap_sums(self, u: np.ndarray) -> list[np.ndarray]:
-        """Sums over bootstrap replicates. ``u``: (R, N) uniforms, one per ballot slot and replicate
-        (slot i draws a ballot of slot i's stratum). Returns per block (C, R, K)."""
-        r = u.shape[0]
-        j = (u * self._size32).astype(np.int64)                  # (R, N) draw within the stratum
-        np.minimum(j, self.size - 1, out=j)
-        j += self.start
-        out = []
-        lo = 0
-        for b, st in enumerate(self.stats):
-            n_b = int((self.block_of == b).sum())
+    def sums(self, drawn: np.ndarray) -> np.ndarray:
+        """Sums over a block of replicates. ``drawn``: (R, N) ballots drawn per slot (the engine's compact
+        layout; slot i draws a ballot of ballot i's stratum, so of its block and commune). Returns
+        (blocks, C, R, K): per block the draw counts (C, R, L_b), one ``bincount``, times the statistics, one
+        batched product."""
+        r = drawn.shape[0]
+        out = np.empty((len(self.stats), self.n_communes, r, self.stats[0].shape[2]))
+        for b, (sl, st) in enumerate(zip(self._slices, self.stats)):
             c, lb, _ = st.shape
-            sl = slice(lo, lo + n_b)
-            lo += n_b
-            flat = (self.commune_of[sl][None, :] * r + np.arange(r)[:, None]) * lb + j[:, sl]
+            off = self.commune_of[sl] * (r * lb) - self.rowbase[sl]
+            flat = drawn[:, sl] + off[None, :]
+            flat += (np.arange(r) * lb)[:, None]
             counts = np.bincount(flat.ravel(), minlength=c * r * lb).reshape(c, r, lb)
-            out.append(np.matmul(counts.astype(np.float64), st))
+            np.matmul(counts.astype(np.float64), st, out=out[b])
         return out
 
 
 @dataclass
-class _JointDesign:
-    """Officials' ballots laid out for the joint bootstrap: respondents, not ballots, are resampled.
+class _JointLayout:
+    """Officials' answers laid out for the joint bootstrap: respondents, not ballots, are the units.
 
     Each respondent (one ballot id within one respondent group) rates every commune, so a replicate
-    draws, within each group, as many respondents as the group has, with replacement, once for all
-    communes. ``stats[b]`` is (n_b, C · K): the statistics of respondent r of block (group) b for
+    draws, within each group (the stratum), as many respondents as the group has, with replacement, once
+    for all communes. ``stats[b]`` is (n_b, C · K): the statistics of respondent r of block (group) b for
     commune c at ``[r, c · K : (c + 1) · K]`` — zero where the respondent did not rate the commune or
     the ballot was excluded, so such a respondent contributes nothing there. Respondents are sorted by
     block; ``size[b]`` is the number of respondents of block b."""
@@ -323,9 +296,12 @@ class _JointDesign:
     size: np.ndarray          # (n_blocks,) respondents per block
     stats: list[np.ndarray]   # per block: (max(n_b, 1), C · K)
 
+    def __post_init__(self) -> None:
+        self.design = StratifiedDesign(np.repeat(np.arange(len(self.size)), self.size), len(self.size))
+        self._first = self.design.start
+
     @property
-    def n_slots(self) -> int:
-        """Uniforms a bootstrap replicate consumes (one per respondent)."""
+    def n_units(self) -> int:
         return int(self.size.sum())
 
     def communes_rated(self) -> np.ndarray:
@@ -334,34 +310,29 @@ class _JointDesign:
         return np.concatenate([(st.reshape(-1, self.n_communes, self.n_stats)[:n_b, :, :q].sum(axis=2) > 0)
                                .sum(axis=1) for n_b, st in zip(self.size.tolist(), self.stats)]).astype(np.int64)
 
-    def original_sums(self) -> list[np.ndarray]:
-        """Statistics summed over all respondents: per block (C, 1, K)."""
-        return [s.sum(axis=0).reshape(self.n_communes, 1, self.n_stats) for s in self.stats]
+    def original_sums(self) -> np.ndarray:
+        """Statistics summed over all respondents: (blocks, C, 1, K)."""
+        return np.stack([s.sum(axis=0).reshape(self.n_communes, 1, self.n_stats) for s in self.stats])
 
-    def bootstrap_sums(self, u: np.ndarray) -> list[np.ndarray]:
-        """Sums over bootstrap replicates. ``u``: (R, n_slots) uniforms; slot i of block b draws one of
-        the block's respondents, the same for every commune. Returns per block (C, R, K): the counts of
-        each respondent (R, n_b) times the respondents' statistics, one matrix product per block."""
-        r = u.shape[0]
-        out = []
-        lo = 0
-        for n_b, st in zip(self.size.tolist(), self.stats):
+    def sums(self, drawn: np.ndarray) -> np.ndarray:
+        """Sums over a block of replicates. ``drawn``: (R, respondents) respondents drawn per slot (compact
+        layout; the same draw for every commune). Returns (blocks, C, R, K): per block the counts of each
+        respondent (R, n_b) times the respondents' statistics, one matrix product."""
+        r = drawn.shape[0]
+        out = np.zeros((len(self.stats), self.n_communes, r, self.n_stats))
+        for b, (n_b, first, st) in enumerate(zip(self.size.tolist(), self._first.tolist(), self.stats)):
             if n_b == 0:
-                out.append(np.zeros((self.n_communes, r, self.n_stats)))
                 continue
-            j = (u[:, lo:lo + n_b] * np.float32(n_b)).astype(np.int64)     # (R, n_b) respondent drawn
-            lo += n_b
-            np.minimum(j, n_b - 1, out=j)
-            flat = np.arange(r)[:, None] * n_b + j
+            flat = drawn[:, first:first + n_b] + (np.arange(r) * n_b - first)[:, None]
             counts = np.bincount(flat.ravel(), minlength=r * n_b).reshape(r, n_b).astype(np.float64)
-            out.append((counts @ st).reshape(r, self.n_communes, self.n_stats).transpose(1, 0, 2))
+            out[b] = (counts @ st).reshape(r, self.n_communes, self.n_stats).transpose(1, 0, 2)
         return out
 
 
-def _joint_design(block: np.ndarray, respondent: np.ndarray, commune: np.ndarray, question: np.ndarray,
+def _joint_layout(block: np.ndarray, respondent: np.ndarray, commune: np.ndarray, question: np.ndarray,
                   answered: np.ndarray, weight: np.ndarray, n_communes: int, n_blocks: int, n_questions: int
-                  ) -> _JointDesign:
-    """Officials' answer rows → joint design. One entry per answer row: ``block`` (group),
+                  ) -> _JointLayout:
+    """Officials' answer rows → joint layout. One entry per answer row: ``block`` (group),
     ``respondent`` (integer code of the ballot id, shared across communes), ``commune``, ``question``,
     ``answered`` (1 if a valid answer) and ``weight`` (its answer weight, 0 if none). A respondent is a
     (block, respondent) pair; statistics K = 2 Q: answered counts in columns ``q``, weights in ``Q + q``."""
@@ -389,18 +360,16 @@ def _joint_design(block: np.ndarray, respondent: np.ndarray, commune: np.ndarray
         st = np.bincount(flat, weights=answered[m], minlength=n)
         st += np.bincount(flat + n_questions, weights=weight[m], minlength=n)
         stats.append(st.reshape(-1, width))
-    return _JointDesign(n_communes, K, size, stats)
+    return _JointLayout(n_communes, K, size, stats)
 
 
-def _design(keys: pd.DataFrame, stats: np.ndarray, n_communes: int, n_blocks: int) -> _Design:
+def _commune_layout(keys: pd.DataFrame, stats: np.ndarray, n_communes: int, n_blocks: int) -> _CommuneLayout:
     """``keys``: one row per ballot with integer columns commune, block, stratum (already sorted by
     block, commune, stratum); ``stats``: (N, K)."""
     com = keys["commune"].to_numpy(np.int64)
     blk = keys["block"].to_numpy(np.int64)
     pos = keys.groupby(["block", "commune"], sort=False).cumcount().to_numpy(np.int64)
-    grp = keys.groupby(["block", "commune", "stratum"], sort=False)
-    size = grp["commune"].transform("size").to_numpy(np.int64)
-    start = pos - grp.cumcount().to_numpy(np.int64)
+    strata = keys.groupby(["block", "commune", "stratum"], sort=False).ngroup().to_numpy(np.int64)
     padded = []
     k = stats.shape[1]
     for b in range(n_blocks):
@@ -409,7 +378,7 @@ def _design(keys: pd.DataFrame, stats: np.ndarray, n_communes: int, n_blocks: in
         arr = np.zeros((n_communes, lb, k))
         arr[com[m], pos[m]] = stats[m]
         padded.append(arr)
-    return _Design(n_communes, blk, com, start, size, padded)
+    return _CommuneLayout(n_communes, StratifiedDesign(strata), blk, com, np.arange(len(com)) - pos, padded)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -442,22 +411,24 @@ class _Prep:
     pub_rank: np.ndarray         # (C,) published rank
     q_points: np.ndarray         # (Q,) officials leaf points
     q_field: np.ndarray          # (Q, F) 0/1 map of officials leaves to fields
-    off: _Design | _JointDesign | None
+    off: _CommuneLayout | _JointLayout | None
     n_groups: int
     groups: list[str]            # officials' group codes, block order
     s_points: float              # satisfaction leaf points (0 if none)
     s_field: int                 # field index of the satisfaction leaf
-    sat: _Design | None
+    sat: _CommuneLayout | None
     n_factors: int
-    pub_equal_groups: bool       # officials: published with equal-weight groups
+    sat_columns: dict[str, slice]  # statistics of the satisfaction layout by name (see _prepare)
+    published: dict[str, str] = field(default_factory=dict)  # option of each rule alternative, as published
     base_index: np.ndarray = None  # (C,) nominal recomputation
 
 
 def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFrame,
              satisfaction: pd.DataFrame, results: pd.DataFrame, decimals: int,
-             officials_joint: bool = True) -> _Prep:
+             officials_joint: bool, published: dict[str, str] | None = None) -> _Prep:
     """Inputs as arrays; the officials' design is joint (respondents resampled once for all
-    communes) or per commune according to ``officials_joint``."""
+    communes) or per commune according to ``officials_joint``. The published option of each rule
+    alternative is detected (``published`` declares some: they are checked instead)."""
     _require(results, "results", ["commune_code", "index_pct", "rank", "bonus", "deduction"])
     _require(leaf_scores, "leaf_scores", ["commune_code", "code", "field_code", "source", "max_points", "points"])
     _require(officials, "officials", ["ballot_id", "group", "commune_code", "question", "answer"])
@@ -514,7 +485,7 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
         bk, buniq = pd.factorize(o["ballot_id"].astype(str), sort=True)
         if officials_joint:
             # Respondent = ballot id within group, the same id across communes.
-            off_design = _joint_design(block, bk, oc, oq, (~np.isnan(w)).astype(float), np.nan_to_num(w),
+            off_design = _joint_layout(block, bk, oc, oq, (~np.isnan(w)).astype(float), np.nan_to_num(w),
                                        C, len(groups), Q)
         else:
             nb = max(len(buniq), 1)
@@ -523,7 +494,7 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
             stats = np.zeros((len(ballots), 2 * Q))
             np.add.at(stats, (row, oq), ~np.isnan(w))
             np.add.at(stats, (row, Q + oq), np.nan_to_num(w))
-            off_design = _design(ballots, stats, C, len(groups))
+            off_design = _commune_layout(ballots, stats, C, len(groups))
 
     # --- satisfaction survey -----------------------------------------------------------------
     sl = leaves[leaves.source == "satisfaction_survey"]
@@ -531,6 +502,11 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
     fac = {f.code: i for i, f in enumerate(sv.factors)}
     qfac = {q.code: i for i, f in enumerate(sv.factors) for q in f.questions}
     K = len(fac)
+    # Statistics of a satisfaction ballot, K columns each (one per factor): "valid" its weighted valid answers,
+    # "value:<option>" the weighted sum of their values under each option of satisfaction_factor
+    # (rules.answer_values). An alternative of the satisfaction part adds the columns it needs here.
+    names = ["valid"] + [f"value:{o}" for o in ALTERNATIVES["satisfaction_factor"].options]
+    sat_columns = {n: slice(i * K, (i + 1) * K) for i, n in enumerate(names)}
     sat_design = None
     s_points, s_field = 0.0, 0
     if len(sl):
@@ -541,13 +517,10 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
         if keep.any():
             s = satisfaction[keep]
             k, sc = k[keep], sc[keep]
-            a = s["answer"].astype("Float64")
-            valid = a.notna().to_numpy()
-            av = a.fillna(0).to_numpy(float)
+            av = s["answer"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+            valid = ~np.isnan(av)
             wt = s["weight"].astype(float).to_numpy() if "weight" in s.columns else np.ones(len(s))
             wv = np.where(valid, wt, 0.0)
-            pos_ = np.isin(av, sv.positive_answers) & valid
-            resc = (av - sv.scale.min) / (sv.scale.max - sv.scale.min)
             bk, buniq = pd.factorize(s["ballot_id"].astype(str), sort=True)
             pk, _ = pd.factorize(s["procedure_field"].astype(str), sort=True)
             nb, npf = max(len(buniq), 1), int(pk.max()) + 1
@@ -559,11 +532,16 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
             row[order] = np.arange(len(ub))
             row = row[inv]
             ballots = pd.DataFrame({"block": 0, "commune": (ub // nb)[order], "stratum": pf[order]})
-            stats = np.zeros((len(ballots), 3 * K))
-            np.add.at(stats, (row, k), wv)
-            np.add.at(stats, (row, K + k), wv * pos_)
-            np.add.at(stats, (row, 2 * K + k), wv * resc)
-            sat_design = _design(ballots, stats, C, 1)
+            stats = np.zeros((len(ballots), len(sat_columns) * K))
+            for name, cols in sat_columns.items():
+                if name == "valid":
+                    val = wv
+                else:
+                    opt = name.split(":", 1)[1]
+                    val = wv * np.nan_to_num(rules.answer_values(av, opt, sv.positive_answers, sv.scale.min,
+                                                                 sv.scale.max))
+                np.add.at(stats, (row, cols.start + k), val)
+            sat_design = _commune_layout(ballots, stats, C, 1)
 
     rk = results["rank"].to_numpy()
     prep = _Prep(codes=codes, fields=fields, W=np.array([f.points for f in meth.fields], float), A=A, AM=AM,
@@ -571,17 +549,50 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
                  pub_index=idx.to_numpy(), pub_rank=rk.astype(np.int64),
                  q_points=ql["points"].to_numpy(float), q_field=q_field, off=off_design, n_groups=len(groups),
                  groups=list(groups),
-                 s_points=s_points, s_field=s_field, sat=sat_design, n_factors=K, pub_equal_groups=False)
-    _check_published(prep, ls, ql, sl, decimals)
+                 s_points=s_points, s_field=s_field, sat=sat_design, n_factors=K, sat_columns=sat_columns)
+    _check_published(prep, ls, ql, sl, decimals, published or {})
     return prep
 
 
-def _check_published(prep: _Prep, ls: pd.DataFrame, ql: pd.DataFrame, sl: pd.DataFrame, decimals: int) -> None:
-    """Detect the published officials' option and check that the tables reproduce the published
-    leaf scores, index and ranking."""
+def _detect(candidates: list[dict[str, str]], diff: Callable[[dict[str, str]], np.ndarray],
+            declared: dict[str, str]) -> tuple[dict[str, str] | None, dict[str, str], np.ndarray]:
+    """The first candidate variant (registry order) whose recomputation reproduces the published values
+    (``diff`` = absolute differences), among those that agree with the declared options. Returns (the
+    variant or None, the first candidate tried, its differences)."""
+    tried = [v for v in candidates if all(declared.get(n, o) == o for n, o in v.items())] or candidates
+    first = None
+    for v in tried:
+        d = diff(v)
+        if first is None:
+            first = (v, d)
+        if d.max(initial=0) <= _CHECK_TOL:
+            return v, v, d
+    return None, first[0], first[1]
+
+
+def _all_variants(part: str) -> list[dict[str, str]]:
+    return combinations({n: ALTERNATIVES[n].options for n in part_of(part)})
+
+
+def _opts_text(v: dict[str, str]) -> str:
+    return ", ".join(f"{n}={o!r}" for n, o in v.items())
+
+
+def _check_published(prep: _Prep, ls: pd.DataFrame, ql: pd.DataFrame, sl: pd.DataFrame, decimals: int,
+                     declared: dict[str, str]) -> None:
+    """Detect the published option of each rule alternative — the one under which the tables reproduce the
+    published leaf scores and index — and check that they reproduce the published index and ranking. An
+    option in ``declared`` (e.g. the run's ``survey.group_weighting``) is the only one tried for its
+    alternative."""
+    for n, o in declared.items():
+        if n not in ALTERNATIVES or o not in ALTERNATIVES[n].options:
+            raise ValueError(f"published option {n}={o!r}: valid options are "
+                             f"{ALTERNATIVES[n].options if n in ALTERNATIVES else list(ALTERNATIVES)}")
     C = len(prep.codes)
     cpos = pd.Series(np.arange(C), index=prep.codes)
+    published: dict[str, str] = {}
     # Officials' leaves.
+    cands = _all_variants("officials")
     if len(ql):
         qcodes = ql["code"].tolist()
         pub = np.zeros((C, len(qcodes)))
@@ -590,45 +601,63 @@ def _check_published(prep: _Prep, ls: pd.DataFrame, ql: pd.DataFrame, sl: pd.Dat
         np.add.at(pub, (cpos[o["commune_code"].astype(str)].to_numpy(), o["code"].map(qpos).to_numpy(np.int64)),
                   o["points"].astype(float).to_numpy())
         sums = prep.off.original_sums() if prep.off is not None else None
-        diffs = {}
-        for equal in (False, True):
-            pts = _officials_points(prep, sums, equal)[:, 0, :] if sums else np.zeros_like(pub)
-            diffs[equal] = np.abs(pts - pub)
-        if diffs[False].max(initial=0) <= _CHECK_TOL:
-            prep.pub_equal_groups = False
-        elif diffs[True].max(initial=0) <= _CHECK_TOL:
-            prep.pub_equal_groups = True
-        else:
-            c, q = np.unravel_index(np.argmax(diffs[False]), pub.shape)
-            pts = _officials_points(prep, sums, False)[c, 0, q] if sums else 0.0
+
+        def pts(v):
+            return _officials_part(prep, sums, **v)[0][:, 0, :] if sums is not None else np.zeros_like(pub)
+
+        found, first, d = _detect(cands, lambda v: np.abs(pts(v) - pub), declared)
+        if found is None:
+            c, q = np.unravel_index(np.argmax(d), pub.shape)
             raise ValueError(
                 f"table 'officials' does not reproduce 'leaf_scores': commune {prep.codes[c]}, question "
-                f"{qcodes[q]} scores {pts:.6g} from the ballots (pooled groups) but {pub[c, q]:.6g} in leaf_scores "
-                "(and the equal-weight-groups option does not match either); pass the tables of the same run")
+                f"{qcodes[q]} scores {pts(first)[c, q]:.6g} from the ballots ({_opts_text(first)}) but "
+                f"{pub[c, q]:.6g} in leaf_scores"
+                + (" (the option the parameters declare)" if any(n in declared for n in first) else
+                   f" (nor under any other option of {', '.join(part_of('officials'))})")
+                + "; pass the tables and parameters of the same run")
+        published.update(found)
+    else:
+        published.update(cands[0])
     # Satisfaction leaf.
+    cands = _all_variants("satisfaction")
     if len(sl):
         s = ls[ls["source"] == "satisfaction_survey"]
         pub = np.zeros(C)
         np.add.at(pub, cpos[s["commune_code"].astype(str)].to_numpy(), s["points"].astype(float).to_numpy())
-        pts = _sipas(prep, prep.sat.original_sums() if prep.sat else None, mean_score=False)[0][:, 0]
-        d = np.abs(pts - pub)
-        if d.max(initial=0) > _CHECK_TOL:
+        sums = prep.sat.original_sums() if prep.sat else None
+
+        def sip(v):
+            return _satisfaction_part(prep, sums, **v)[0][:, 0]
+
+        found, first, d = _detect(cands, lambda v: np.abs(sip(v) - pub), declared)
+        if found is None:
             c = int(np.argmax(d))
             raise ValueError(
                 f"table 'satisfaction' does not reproduce 'leaf_scores': commune {prep.codes[c]} has SIPAS points "
-                f"{pts[c]:.6g} from the ballots but {pub[c]:.6g} in leaf_scores; pass the tables of the same run")
+                f"{sip(first)[c]:.6g} from the ballots ({_opts_text(first)}) but {pub[c]:.6g} in leaf_scores; "
+                "pass the tables of the same run")
+        published.update(found)
+    else:
+        published.update(cands[0])
     # Whole index and ranking.
-    bits = np.array([[prep.pub_equal_groups, False, False]])
-    base = _index(prep, np.ones((1, len(prep.fields))), bits, np.zeros(1, dtype=np.int64), _original_arrays(prep),
-                  anchor=False)[0]
-    d = np.abs(base - prep.pub_index)
-    if d.max(initial=0) > _CHECK_TOL:
+    one = np.ones((1, len(prep.fields)))
+
+    def base(v):
+        space = RuleSpace({n: ((v | published)[n],) for n in ALTERNATIVES}, v | published)
+        return _index(prep, space, one, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64),
+                      _original_pool(prep, space), anchor=False)[0]
+
+    found, first, d = _detect(_all_variants("index"), lambda v: np.abs(base(v) - prep.pub_index), declared)
+    if found is None:
         c = int(np.argmax(d))
         raise ValueError(
             f"table 'results': index_pct of commune {prep.codes[c]} is {prep.pub_index[c]:.6g} but leaf_scores and "
-            f"bonus − deduction give {base[c]:.6g}; pass the tables of the same scoring run")
-    prep.base_index = base
-    rk = rank_rows(prep.pub_index[None, :], decimals)[0]
+            f"bonus − deduction give {base(first)[c]:.6g} ({_opts_text(first)}); pass the tables of the same "
+            "scoring run")
+    published.update(found)
+    prep.published = {n: published[n] for n in ALTERNATIVES}
+    prep.base_index = base(found)
+    rk = rules.rank_rows(prep.pub_index[None, :], decimals)[0]
     if not np.array_equal(rk, prep.pub_rank):
         c = int(np.argmax(rk != prep.pub_rank))
         raise ValueError(
@@ -637,104 +666,111 @@ def _check_published(prep: _Prep, ls: pd.DataFrame, ql: pd.DataFrame, sl: pd.Dat
 
 
 # ------------------------------------------------------------------------------------------------
-# Model: survey arrays and index for a block of draws
+# Model: the parts of the array model (one per part of the rule alternatives), the pool, the index
 # ------------------------------------------------------------------------------------------------
-def _officials_points(prep: _Prep, sums: list[np.ndarray] | None, equal: bool) -> np.ndarray:
-    """Officials' points per commune × replicate × question (0 where no valid answer)."""
+def _officials_part(prep: _Prep, sums: np.ndarray, officials_groups: str) -> tuple[np.ndarray, np.ndarray]:
+    """Officials' points and applicability per commune × replicate × question from per-group sums
+    (groups, C, R, 2Q) — :func:`rules.mean_answer_weight` × the leaf's points; a question without a valid
+    answer scores 0 of 0."""
     Q = len(prep.q_points)
-    n = [s[..., :Q] for s in sums]
-    w = [s[..., Q:] for s in sums]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if equal:
-            has = [ng > 0 for ng in n]
-            total = sum(np.where(h, wg / np.where(h, ng, 1.0), 0.0) for h, ng, wg in zip(has, n, w))
-            k = sum(h.astype(np.int64) for h in has)
-            mean = total / np.maximum(k, 1)
-        else:
-            nt = sum(n)
-            mean = np.where(nt > 0, sum(w) / np.where(nt > 0, nt, 1.0), 0.0)
-    return mean * prep.q_points
+    n, w = sums[..., :Q], sums[..., Q:]
+    mean = rules.mean_answer_weight(n, w, officials_groups, axis=0)
+    has = ~np.isnan(mean)
+    return np.where(has, mean, 0.0) * prep.q_points, has
 
 
-def _sipas(prep: _Prep, sums: list[np.ndarray] | None, mean_score: bool) -> tuple[np.ndarray, np.ndarray]:
-    """SIPAS points and maximum per commune × replicate."""
+def _satisfaction_part(prep: _Prep, sums: np.ndarray | None, satisfaction_factor: str
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """SIPAS points and maximum per commune × replicate (:func:`rules.satisfaction_index` × the leaf's
+    points); a commune without a valid answer scores 0 of 0."""
     if sums is None:
         z = np.zeros((len(prep.codes), 1))
         return z, z
-    K = prep.n_factors
-    s = sums[0]
-    W = s[..., :K]
-    num = s[..., 2 * K:3 * K] if mean_score else s[..., K:2 * K]
-    has = W > 0
-    idx = np.where(has, num / np.where(has, W, 1.0), 0.0)
-    k = has.sum(axis=-1)
-    sipas = np.where(k > 0, idx.sum(axis=-1) / np.maximum(k, 1), 0.0)
-    return sipas * prep.s_points, (k > 0) * prep.s_points
+    s, col = sums[0], prep.sat_columns
+    idx = rules.satisfaction_index(s[..., col["valid"]], s[..., col[f"value:{satisfaction_factor}"]])
+    has = ~np.isnan(idx)
+    return np.where(has, idx, 0.0) * prep.s_points, has * prep.s_points
 
 
-def _survey_arrays(prep: _Prep, off_sums: list[np.ndarray] | None, sat_sums: list[np.ndarray] | None
-                   ) -> dict[str, np.ndarray]:
-    """Points per replicate × commune (× field) for both options of each survey rule.
+@dataclass
+class _Pool:
+    """Survey points of ``n_rep`` bootstrap replicates under each variant of the survey parts.
 
-    ``PA`` (2R, C, F): appraisal + officials' points per field, officials pooled over groups (rows
-    0..R-1) then equal-weight groups; ``MA`` (R, C, F): their applicable maximum; ``S`` (2R, C): SIPAS
-    points, share of positive answers then rescaled mean; ``SM`` (R, C): SIPAS maximum. Sums are
-    (C, R, K) as from :class:`_Design`."""
+    ``PA`` (V_off · R, C, F): appraisal + officials' points per field, variant-major (variant v of the
+    officials part at rows v R … v R + R − 1); ``MA`` (R, C, F): their applicable maximum (a question is
+    applicable when it has a valid answer, whatever the option); ``S`` (V_sat · R, C): SIPAS points per
+    variant of the satisfaction part; ``SM`` (R, C): SIPAS maximum."""
+    PA: np.ndarray
+    MA: np.ndarray
+    S: np.ndarray
+    SM: np.ndarray
+    n_rep: int
+
+    @staticmethod
+    def empty(n_rep: int, C: int, F: int, v_off: int, v_sat: int) -> "_Pool":
+        return _Pool(np.empty((v_off * n_rep, C, F)), np.empty((n_rep, C, F)), np.empty((v_sat * n_rep, C)),
+                     np.empty((n_rep, C)), n_rep)
+
+    def put(self, lo: int, arr: "_Pool") -> None:
+        """Store the replicates of ``arr`` (a block from :func:`_survey_arrays`) from replicate ``lo`` on."""
+        m, R = arr.n_rep, self.n_rep
+        for key in ("PA", "S"):
+            src, dst = getattr(arr, key), getattr(self, key)
+            for v in range(len(src) // m):
+                dst[v * R + lo:v * R + lo + m] = src[v * m:(v + 1) * m]
+        self.MA[lo:lo + m], self.SM[lo:lo + m] = arr.MA, arr.SM
+
+
+def _survey_arrays(prep: _Prep, space: RuleSpace, off_sums: np.ndarray | None, sat_sums: np.ndarray | None
+                   ) -> _Pool:
+    """Points per replicate × commune (× field) under every variant of the survey parts of ``space``, from
+    sums (blocks, C, R, K) as from the layouts."""
     C, F = prep.A.shape
-    R = (off_sums or sat_sums or [np.zeros((C, 1, 0))])[0].shape[1]
+    R = next((x.shape[2] for x in (off_sums, sat_sums) if x is not None), 1)
+    vo, vs = space.variants("officials"), space.variants("satisfaction")
     if off_sums is not None:
-        Q = len(prep.q_points)
-        pooled = _officials_points(prep, off_sums, False) @ prep.q_field
-        equal = _officials_points(prep, off_sums, True) @ prep.q_field
-        appl = (sum(s[..., :Q] for s in off_sums) > 0) * prep.q_points
-        PA = np.concatenate([pooled.transpose(1, 0, 2), equal.transpose(1, 0, 2)]) + prep.A
-        MA = (appl @ prep.q_field).transpose(1, 0, 2) + prep.AM
+        PA, has = [], None
+        for v in vo:
+            pts, has = _officials_part(prep, off_sums, **v)
+            PA.append(rules.field_totals(pts, prep.q_field).transpose(1, 0, 2) + prep.A)
+        PA = np.concatenate(PA)
+        MA = rules.field_totals(has * prep.q_points, prep.q_field).transpose(1, 0, 2) + prep.AM
     else:
-        PA = np.broadcast_to(prep.A, (2 * R, C, F))
+        PA = np.broadcast_to(prep.A, (len(vo) * R, C, F))
         MA = np.broadcast_to(prep.AM, (R, C, F))
-    share, SM = _sipas(prep, sat_sums, False)
-    mean, _ = _sipas(prep, sat_sums, True)
-    S = np.concatenate([np.broadcast_to(share.T, (R, C)), np.broadcast_to(mean.T, (R, C))])
-    return dict(PA=np.ascontiguousarray(PA), MA=np.ascontiguousarray(MA), S=S,
-                SM=np.ascontiguousarray(np.broadcast_to(SM.T, (R, C))))
+    S, SM = [], None
+    for v in vs:
+        pts, SM = _satisfaction_part(prep, sat_sums, **v)
+        S.append(np.broadcast_to(pts.T, (R, C)))
+    return _Pool(np.ascontiguousarray(PA), np.ascontiguousarray(MA), np.concatenate(S),
+                 np.ascontiguousarray(np.broadcast_to(SM.T, (R, C))), R)
 
 
-def _original_arrays(prep: _Prep) -> dict[str, np.ndarray]:
+def _original_pool(prep: _Prep, space: RuleSpace) -> _Pool:
     """Survey arrays of the ballots as collected (one replicate)."""
-    return _survey_arrays(prep, prep.off.original_sums() if prep.off else None,
+    return _survey_arrays(prep, space, prep.off.original_sums() if prep.off else None,
                           prep.sat.original_sums() if prep.sat else None)
 
 
-def _index(prep: _Prep, lam: np.ndarray, bits: np.ndarray, rep: np.ndarray, surv: dict[str, np.ndarray],
+def _index(prep: _Prep, space: RuleSpace, lam: np.ndarray, combo: np.ndarray, rep: np.ndarray, pool: _Pool,
            anchor: bool = True) -> np.ndarray:
     """Index % per draw × commune (R, C).
 
-    ``lam`` (R, F): weight multipliers; ``bits`` (R, 3): rule options (officials equal groups,
-    satisfaction mean score, geometric aggregation); ``rep`` (R,): the replicate of ``surv`` (a pool
-    from :func:`_survey_arrays`) each draw uses."""
-    B = surv["MA"].shape[0]
-    eq, mean_score, geo = bits[:, 0], bits[:, 1], bits[:, 2]
+    ``lam`` (R, F): weight multipliers; ``combo`` (R,): the rule combination of each draw (``space``);
+    ``rep`` (R,): the replicate of ``pool`` each draw uses."""
+    R = pool.n_rep
     sf = prep.s_field
-    P = surv["PA"][rep + B * eq]                  # (R, C, F), SIPAS not yet added
-    M = surv["MA"][rep]
-    s = surv["S"][rep + B * mean_score]           # (R, C)
-    sm = surv["SM"][rep]
+    P = pool.PA[rep + R * space.variant("officials", combo)]       # (R, C, F), gathered: a copy
+    M = pool.MA[rep]
+    P[..., sf] += pool.S[rep + R * space.variant("satisfaction", combo)]
+    M[..., sf] += pool.SM[rep]
     lam = np.ascontiguousarray(lam, dtype=float)
-    ls = lam[:, sf, None]
-    num = np.matmul(P, lam[:, :, None])[..., 0] + ls * s
-    den = np.matmul(M, lam[:, :, None])[..., 0] + ls * sm
-    with np.errstate(invalid="ignore", divide="ignore"):
-        off = prep.offset / den
-        value = (num / den + off) * 100.0
-        if geo.any():
-            g = np.flatnonzero(geo)
-            Pg, Mg = P[g], M[g]
-            Pg[..., sf] += s[g]
-            Mg[..., sf] += sm[g]
-            has = Mg > 0
-            logr = np.log(np.maximum(np.where(has, Pg / np.where(has, Mg, 1.0), 1.0), 1e-300))
-            lm = lam[g, None, :] * Mg
-            value[g] = (np.exp(np.matmul(lm[..., None, :], logr[..., None])[..., 0, 0] / den[g]) + off[g]) * 100.0
+    variants, vi = space.variants("index"), space.variant("index", combo)
+    value = rules.index_pct(P, M, prep.offset, lam, **variants[0])
+    for v in range(1, len(variants)):
+        g = np.flatnonzero(vi == v)
+        if len(g):
+            value[g] = rules.index_pct(P[g], M[g], prep.offset, lam[g], **variants[v])
     if anchor:
         d = value - prep.base_index
         value = prep.pub_index + np.where(np.abs(d) <= _ZERO_DIFF, 0.0, d)
@@ -748,51 +784,52 @@ class _Draws:
     """Random choices from independent streams, one per source and block of draws, and the pool of
     bootstrap replicates the draws pick from."""
 
-    def __init__(self, prep: _Prep, params: RobustnessParams):
-        self.prep, self.p = prep, params
-        if prep.off is not None and isinstance(prep.off, _JointDesign) != bool(params.officials_joint):
+    def __init__(self, prep: _Prep, params: Robustness, seed: int):
+        self.prep, self.p, self.seed = prep, params, int(seed)
+        if prep.off is not None and isinstance(prep.off, _JointLayout) != bool(params.officials_joint):
             raise ValueError("the officials' design was prepared with officials_joint="
-                             f"{isinstance(prep.off, _JointDesign)} but the parameters say {params.officials_joint}")
+                             f"{isinstance(prep.off, _JointLayout)} but the parameters say {params.officials_joint}")
+        self.on = sources_on(params)
+        self.space = rule_space(params, prep.published)
+        self.published_combo = self.space.published_combo()
         C, F = prep.A.shape
         self.block = int(max(1, min(_MAX_BLOCK, _BLOCK_ELEMS // (C * F))))   # draws per block
-        self.pub_bits = np.array([prep.pub_equal_groups, False, False])
         self.pool, self.n_replicates = self._build_pool()
 
     def _rng(self, stream: int, k: int) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence(int(self.p.seed), spawn_key=(stream, k)))
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(stream, k)))
 
-    def _build_pool(self) -> tuple[dict[str, np.ndarray], int]:
-        prep = self.prep
+    def _build_pool(self) -> tuple[_Pool, int]:
+        prep, space = self.prep, self.space
         if not self.p.sampling or (prep.off is None and prep.sat is None):
-            return _original_arrays(prep), 1
+            return _original_pool(prep, space), 1
         C, F = prep.A.shape
-        per_rep = (3 * F + 3) * C * 8
+        vo, vs = len(space.variants("officials")), len(space.variants("satisfaction"))
+        per_rep = ((vo + 1) * F + vs + 1) * C * 8
         n_rep = int(max(1, min(int(self.p.n_replicates), _POOL_BYTES // per_rep)))
-        n_o = prep.off.n_slots if prep.off else 0
-        n_s = prep.sat.n_slots if prep.sat else 0
-        if isinstance(prep.off, _JointDesign):
-            # Elements per replicate of the largest intermediates (officials' sums C × K, satisfaction counts
-            # ≈ one per ballot); smaller blocks stay in cache and run faster.
-            blk = int(max(1, min(_MAX_BLOCK, _POOL_BLOCK_ELEMS // (C * prep.off.n_stats + n_s))))
-        else:   # the former sizing, so that officials_joint=False reproduces the former results bit for bit
-            blk = int(max(1, min(_MAX_BLOCK, _BLOCK_ELEMS // (n_o + n_s))))
-        pool = dict(PA=np.empty((2 * n_rep, C, F)), MA=np.empty((n_rep, C, F)), S=np.empty((2 * n_rep, C)),
-                    SM=np.empty((n_rep, C)))
-        for k in range(-(-n_rep // blk)):
-            lo, hi = k * blk, min((k + 1) * blk, n_rep)
-            u = self._rng(_STREAM["pool"], k).random((blk, n_o + n_s), dtype=np.float32)[: hi - lo]
-            arr = _survey_arrays(prep, prep.off.bootstrap_sums(u[:, :n_o]) if prep.off else None,
-                                 prep.sat.bootstrap_sums(u[:, n_o:]) if prep.sat else None)
-            m = hi - lo
-            for key in ("PA", "S"):
-                pool[key][lo:hi], pool[key][n_rep + lo:n_rep + hi] = arr[key][:m], arr[key][m:]
-            pool["MA"][lo:hi], pool["SM"][lo:hi] = arr["MA"], arr["SM"]
+        layouts = [x for x in (prep.off, prep.sat) if x is not None]
+        # Cells per replicate of the largest intermediates: the draws (one per unit) and the sums per commune.
+        cells = sum(x.n_units for x in layouts) + C * sum(
+            (x.n_stats if isinstance(x, _JointLayout) else x.stats[0].shape[2]) * len(x.stats) for x in layouts)
+        blk = block_size(cells, max_cells=_POOL_BLOCK_ELEMS, max_block=_MAX_BLOCK)
+        streams = [x.design.replicates(n_rep, np.random.SeedSequence(self.seed, spawn_key=(_STREAM["pool"], i)),
+                                       layout="compact", block=blk) for i, x in enumerate((prep.off, prep.sat))
+                   if x is not None]
+        pool = _Pool.empty(n_rep, C, F, vo, vs)
+        lo = 0
+        for drawn in zip(*streams):
+            it = iter(drawn)
+            off = prep.off.sums(next(it)) if prep.off is not None else None
+            sat = prep.sat.sums(next(it)) if prep.sat is not None else None
+            arr = _survey_arrays(prep, space, off, sat)
+            pool.put(lo, arr)
+            lo += arr.n_rep
         return pool, n_rep
 
     def weights(self, k: int) -> np.ndarray:
         """Weight multipliers λ_f = w_f / W_f of the draws of block k, (block, F)."""
         F = len(self.prep.fields)
-        if "weights" not in self.p.sources_on():
+        if "weights" not in self.on:
             return np.ones((self.block, F))
         rng = self._rng(_STREAM["weights"], k)
         W = self.prep.W
@@ -807,9 +844,10 @@ class _Draws:
         return np.where(W > 0, w / np.where(W > 0, W, 1.0), 1.0)
 
     def rules(self, k: int) -> np.ndarray:
-        if not self.p.rules:
-            return np.broadcast_to(self.pub_bits, (self.block, 3)).copy()
-        return self._rng(_STREAM["rules"], k).integers(0, 2, size=(self.block, 3)).astype(bool)
+        """Rule combination of the draws of block k, (block,): uniform over the combinations in play."""
+        if "rules" not in self.on or self.space.n_combos == 1:
+            return np.full(self.block, self.published_combo, dtype=np.int64)
+        return self._rng(_STREAM["rules"], k).integers(0, self.space.n_combos, size=self.block)
 
     def replicates(self, k: int) -> np.ndarray:
         if self.n_replicates == 1:
@@ -821,14 +859,26 @@ class _Draws:
 # Main entry point
 # ------------------------------------------------------------------------------------------------
 def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFrame,
-                   satisfaction: pd.DataFrame, results: pd.DataFrame,
-                   params: RobustnessParams = RobustnessParams()) -> RobustnessResult:
-    """Monte Carlo + Sobol robustness of the published ranking (see the module docstring)."""
-    params.validate()
-    dec = int(params.rank_decimals)
+                   satisfaction: pd.DataFrame, results: pd.DataFrame, params: Robustness, *, seed: int,
+                   rank_decimals: int, published: dict[str, str] | None = None) -> RobustnessResult:
+    """Monte Carlo + Sobol robustness of the published ranking (see the module docstring).
+
+    ``params``: the run's ``robustness`` parameters; ``seed`` and ``rank_decimals``: the run's seed and
+    ``scoring.rank_decimals``; ``published``: options of rule alternatives known to have been used for the
+    published results (e.g. ``{"officials_groups": survey.group_weighting}``) — checked, the others detected."""
+    with threadpool_limits(limits=_BLAS_THREADS, user_api="blas"):
+        return _run(meth, leaf_scores, officials, satisfaction, results, params, int(seed), int(rank_decimals),
+                    published)
+
+
+def _run(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFrame, satisfaction: pd.DataFrame,
+         results: pd.DataFrame, params: Robustness, seed: int, rank_decimals: int,
+         published: dict[str, str] | None) -> RobustnessResult:
+    dec = rank_decimals
     prep = _prepare(meth, leaf_scores, officials, satisfaction, results, dec,
-                    officials_joint=bool(params.officials_joint))
-    draws = _Draws(prep, params)
+                    officials_joint=bool(params.officials_joint), published=published)
+    draws = _Draws(prep, params, seed)
+    space = draws.space
     C = len(prep.codes)
     n = int(params.n_draws)
     n2 = 2 * n
@@ -843,9 +893,9 @@ def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.D
     for k in range(-(-n2 // B)):
         lo, hi = k * B, min((k + 1) * B, n2)
         m = hi - lo
-        val = _index(prep, draws.weights(k)[:m], draws.rules(k)[:m], draws.replicates(k)[:m], draws.pool)
-        rk = rank_rows(val, dec)
-        bi = band_index(val, meth, dec)
+        val = _index(prep, space, draws.weights(k)[:m], draws.rules(k)[:m], draws.replicates(k)[:m], draws.pool)
+        rk = rules.rank_rows(val, dec)
+        bi = rules.band_index(val, meth, dec)
         ranks_all[lo:hi] = rk
         cut = max(0, min(m, n - lo))            # rows [0, cut) belong to the first n draws
         for h, sl in ((0, slice(0, cut)), (1, slice(cut, m))):
@@ -877,17 +927,19 @@ def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.D
     outrank = (pd.DataFrame(stats_n["outrank"], index=idx, columns=pd.Index(prep.codes, dtype="str"))
                if do_outrank else pd.DataFrame(index=idx[:0]))
 
-    on = params.sources_on()
-    sob = _sobol(prep, draws, params, on)
+    on = draws.on
+    sob = _sobol(prep, draws, params, on, seed, dec)
     conv = _convergence(stats_n, stats_2n, prep, meth)
     loo = _leave_one_out(prep, dec)
     summary = dict(
-        n_draws=n, n_draws_convergence=n2, seed=int(params.seed), sources_on=on,
+        n_draws=n, n_draws_convergence=n2, seed=int(seed), sources_on=on,
         weight_dist=params.weight_dist if "weights" in on else None,
         weight_spread=float(params.weight_spread) if "weights" in on else None,
         mean_abs_rank_shift=float(per_commune["mean_abs_shift"].mean()),
         n_communes=C, top_k=int(params.top_k), rank_decimals=dec, quantile_method=QUANTILE_METHOD,
-        officials_groups_published="equal" if prep.pub_equal_groups else "pooled",
+        rules_published=dict(prep.published),
+        rule_alternatives=space.varying() if "rules" in on else {},
+        rule_combinations=space.n_combos if "rules" in on else 1,
         bootstrap_replicates=draws.n_replicates if params.sampling else 0,
         sampling_design=(("stratified bootstrap: officials' respondents within respondent group, drawn once for "
                           "all communes; " if params.officials_joint else
@@ -914,7 +966,7 @@ def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.D
 
 def _respondent_summary(prep: _Prep) -> dict:
     """Officials' respondents per group and communes rated per respondent (joint design only)."""
-    if not isinstance(prep.off, _JointDesign):
+    if not isinstance(prep.off, _JointLayout):
         return {}
     rated = prep.off.communes_rated()
     if len(rated) == 0:
@@ -925,12 +977,26 @@ def _respondent_summary(prep: _Prep) -> dict:
 
 
 def _outrank_counts(r: np.ndarray, out: np.ndarray) -> None:
-    """Add, for every pair (i, j), the number of draws (rows of r) in which i ranks strictly better."""
+    """Add, for every pair (i, j), the number of draws (rows of r) in which i ranks strictly better.
+
+    The comparisons of a few draws at a time (a sub-block of about 1 MB, which stays in cache) are summed into
+    a uint8 accumulator (≤ 255 draws), which is added to ``out``."""
     C = r.shape[1]
-    step = int(min(255, max(1, 16_000_000 // max(C * C, 1))))   # counts of ≤ 255 draws fit in uint8
-    for lo in range(0, len(r), step):
-        x = r[lo:lo + step]
-        out += np.add.reduce((x[:, :, None] < x[:, None, :]).view(np.uint8), axis=0, dtype=np.uint8)
+    sub = int(min(255, max(1, _OUTRANK_CELLS // max(C * C, 1))))
+    buf = np.empty((sub, C, C), dtype=bool)
+    acc = np.zeros((C, C), dtype=np.uint8)
+    held = 0
+    for lo in range(0, len(r), sub):
+        x = r[lo:lo + sub]
+        m = len(x)
+        if held + m > 255:
+            out += acc
+            acc[:] = 0
+            held = 0
+        np.less(x[:, :, None], x[:, None, :], out=buf[:m])
+        acc += np.add.reduce(buf[:m].view(np.uint8), axis=0, dtype=np.uint8)
+        held += m
+    out += acc
 
 
 def _stats(ranks: np.ndarray, acc: dict, n: int, meth: Methodology, do_outrank: bool) -> dict:
@@ -973,19 +1039,21 @@ def _convergence(s1: dict, s2: dict, prep: _Prep, meth: Methodology) -> pd.DataF
 
 
 def _leave_one_out(prep: _Prep, dec: int) -> pd.DataFrame:
-    """Rank of each commune when one field is left out (nominal weights, rules and ballots)."""
+    """Rank of each commune when one field is left out (nominal weights, published rules, ballots as
+    collected)."""
     F = len(prep.fields)
     lam = np.ones((F, F)) - np.eye(F)          # row f: field f weighted 0
-    bits = np.broadcast_to(np.array([prep.pub_equal_groups, False, False]), (F, 3))
-    val = _index(prep, lam, bits, np.zeros(F, dtype=np.int64), _original_arrays(prep), anchor=False)
-    rk = rank_rows(val, dec)
+    space = RuleSpace({n: (o,) for n, o in prep.published.items()}, prep.published)
+    val = _index(prep, space, lam, np.zeros(F, dtype=np.int64), np.zeros(F, dtype=np.int64),
+                 _original_pool(prep, space), anchor=False)
+    rk = rules.rank_rows(val, dec)
     out = pd.DataFrame({"commune_code": pd.array(prep.codes, dtype="str"), "rank": prep.pub_rank})
     for i, f in enumerate(prep.fields):
         out[f"rank_without_{f}"] = rk[i]
     return out
 
 
-def _sobol(prep: _Prep, draws: _Draws, params: RobustnessParams, on: list[str]) -> pd.DataFrame:
+def _sobol(prep: _Prep, draws: _Draws, params: Robustness, on: list[str], seed: int, dec: int) -> pd.DataFrame:
     """Sobol indices of the mean absolute rank shift, one grouped factor per source switched on."""
     cols = ["source", "S1", "S1_conf", "ST", "ST_conf"]
     if not on:
@@ -994,7 +1062,7 @@ def _sobol(prep: _Prep, draws: _Draws, params: RobustnessParams, on: list[str]) 
     B = draws.block
     wpool = np.concatenate([draws.weights(k) for k in range(-(-P // B))])[:P]
     F = len(prep.fields)
-    dec = int(params.rank_decimals)
+    K = draws.space.n_combos
 
     def model(x: np.ndarray) -> np.ndarray:
         r = len(x)
@@ -1006,16 +1074,15 @@ def _sobol(prep: _Prep, draws: _Draws, params: RobustnessParams, on: list[str]) 
         else:
             rep = np.zeros(r, dtype=np.int64)
         if "rules" in col:
-            combo = np.minimum((col["rules"] * 8).astype(np.int64), 7)
-            bits = ((combo[:, None] >> np.arange(3)) & 1).astype(bool)
+            combo = np.minimum((col["rules"] * K).astype(np.int64), K - 1)
         else:
-            bits = np.broadcast_to(draws.pub_bits, (r, 3))
+            combo = np.full(r, draws.published_combo, dtype=np.int64)
         y = np.empty(r)
         for lo in range(0, r, B):
             s = slice(lo, lo + B)
-            val = _index(prep, lam[s], bits[s], rep[s], draws.pool)
-            y[s] = np.abs(rank_rows(val, dec) - prep.pub_rank).mean(axis=1)
+            val = _index(prep, draws.space, lam[s], combo[s], rep[s], draws.pool)
+            y[s] = np.abs(rules.rank_rows(val, dec) - prep.pub_rank).mean(axis=1)
         return y
 
-    seed = int(np.random.SeedSequence(int(params.seed), spawn_key=(_STREAM["sobol"],)).generate_state(1)[0])
-    return sobol_indices(model, on, P, seed, num_resamples=int(params.sobol_resamples))
+    ss = int(np.random.SeedSequence(int(seed), spawn_key=(_STREAM["sobol"],)).generate_state(1)[0])
+    return sobol_indices(model, on, P, ss, num_resamples=int(params.sobol_resamples))
