@@ -186,6 +186,44 @@ class Overrides(_M):
     estimator: Literal["plain_share", "dossier_weighted"] | None = None
 
 
+class LegalDoc(_M):
+    """A document the drafts cite (a plan, a decision): kind, number and symbol, date, issuer, subject, as they
+    are written in the citation ("Kế hoạch số 3049/KH-UBND ngày 22/12/2022 của UBND huyện về …"). A blank
+    number or date is left as "…" for the officer to complete."""
+    kind: str | None = None       # "Kế hoạch", "Quyết định"
+    number: str | None = None     # "3049/KH-UBND"
+    date: dt.date | None = None
+    issuer: str | None = None     # "UBND huyện", "Chủ tịch UBND tỉnh"
+    subject: str | None = None    # "về việc …"
+
+
+class Signer(_M):
+    """The signature block: authority line ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH"), position, name (blank: left
+    for the signer to write)."""
+    authority: str | None = None
+    position: str | None = None
+    name: str | None = None
+
+
+class Documents(_M):
+    """The drafts the district issues (:mod:`parindex.documents`): appraisal notices, report, decision.
+
+    ``issuer`` lines of the issuing body and ``place`` (place name of the date line) default to the district's
+    (see the shipped templates); dates left blank become "ngày … tháng … năm …"; ``templates`` names a
+    folder of edited template files that replace the shipped ones of the same name."""
+    enabled: bool = True
+    issuer: list[str] = []
+    place: str | None = None
+    signer: Signer = Signer()
+    plan: LegalDoc = LegalDoc()          # the district's plan for the year's index (cited first)
+    basis: list[LegalDoc] = []           # further documents cited as the basis
+    notice_date: dt.date | None = None
+    reply_deadline: dt.date | None = None   # the communes' explanations are due by this date
+    report_date: dt.date | None = None
+    decision_date: dt.date | None = None
+    templates: str | None = None
+
+
 class RunParams(_M):
     year: int = Field(ge=2000, le=2100)
     methodology: str = Field("methodologies/reference-default-v1.yaml", min_length=1, max_length=1000)
@@ -196,6 +234,7 @@ class RunParams(_M):
     survey: Survey = Survey()
     robustness: Robustness = Robustness()
     satisfaction: Overrides = Overrides()
+    documents: Documents = Documents()
 
     def to_json_dict(self) -> dict[str, Any]:
         return json.loads(self.model_dump_json())

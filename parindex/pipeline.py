@@ -5,7 +5,8 @@ Each stage function takes a :class:`parindex.state.Run` and returns it with its 
 * :func:`clean` — the raw files of the year → clean tables and the rejection log;
 * :func:`score` — the scoring core → results, leaf scores, survey scores with intervals;
 * :func:`uncertainty` — the Monte Carlo robustness of the ranking (skipped when switched off);
-* :func:`publish` — the report, the xlsx/csv tables and the chart images, written into a folder.
+* :func:`publish` — the report, the xlsx/csv tables, the chart images and the drafts (``van_ban/``: notices,
+  reply forms, report, decision; :mod:`parindex.documents`), written into a folder.
 
 :func:`run_pipeline` runs them in a staging folder — in process, or each stage through its notebook with
 papermill (``notebooks=True``, what ``parindex run`` does) — then promotes the finished run (see
@@ -79,10 +80,12 @@ def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, p
 # Stages
 # ------------------------------------------------------------------------------------------------
 def clean(run: Run) -> Run:
-    """Read and clean the raw files; weight the satisfaction ballots as the methodology's estimator says
-    (``satisfaction_survey.estimator``: 1 each for the plain share, dossier weights otherwise). The table of
-    dossier weights (``satisfaction_weights``) is kept either way, for the other estimator's check."""
+    """Read and clean the raw files; apply the explanation round when the year has one (:mod:`parindex.rounds`);
+    weight the satisfaction ballots as the methodology's estimator says (``satisfaction_survey.estimator``:
+    1 each for the plain share, dossier weights otherwise). The table of dossier weights
+    (``satisfaction_weights``) is kept either way, for the other estimator's check."""
     from .ingest import clean_year
+    from .rounds import apply_round2
     from .surveys import apply_estimator
 
     p = run.params
@@ -94,11 +97,14 @@ def clean(run: Run) -> Run:
     tables["satisfaction"], tables["satisfaction_weights"] = apply_estimator(data.satisfaction, data.dossiers,
                                                                              estimator)
     tables["rejections"] = data.rejections
+    round2 = apply_round2(raw, data.assessment, run.methodology, run.communes)  # the explanation round, if any
+    if round2 is not None:
+        tables.update(round2.tables())
     inputs = {runner.rel_path(run.root, f): sha256_file(f) for f in runner.raw_input_files(raw)}
     run.record("clean", tables, function="parindex.ingest.clean_year",
                arguments={"raw_dir": p.inputs.raw_dir, "survey_start": p.survey.survey_start,
                           "survey_end": p.survey.survey_end, "satisfaction_estimator": estimator},
-               inputs=inputs)
+               inputs=inputs, info={"round2": round2.summary()} if round2 is not None else None)
     return run
 
 
@@ -116,6 +122,12 @@ def score(run: Run) -> Run:
     scored["results"] = survey_columns(scored["results"], c["satisfaction"], c["officials"], c["ballots"],
                                        run.methodology, group_weighting=p.survey.group_weighting,
                                        n_boot=p.survey.ci_draws, seed=p.seed)
+    if "assessment_round1" in c:  # the explanation round changed scores: round 1's index and rank beside the final
+        from .rounds import round1_results
+        scored["round1_results"] = round1_results(
+            c["assessment_round1"], c["officials"], c["satisfaction"], run.methodology, run.communes, scored["results"],
+            allow_missing_as_zero=p.scoring.allow_missing_as_zero, group_weighting=p.survey.group_weighting,
+            rank_decimals=p.scoring.rank_decimals)
     run.record("score", scored, function="parindex.scoring.score_all",
                arguments={"scoring": p.scoring.model_dump(mode="json"),
                           "group_weighting": p.survey.group_weighting, "ci_draws": p.survey.ci_draws, "seed": p.seed,
@@ -162,8 +174,9 @@ def report_tables(run: Run) -> dict:
 
 
 def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
-    """Write the report (index.html), results.csv/xlsx, robustness.csv, rejections.csv and the chart
-    images into ``out_dir`` (default: the run folder). Returns the paths written."""
+    """Write the report (index.html), results.csv/xlsx, robustness.csv, rejections.csv, the chart images and
+    the drafts (van_ban/, unless ``documents.enabled`` is false) into ``out_dir`` (default: the run folder).
+    Returns the paths written."""
     from .csvsafe import write_csv
     from .publish import figures, robustness_figures
     from .publish.export import write_chart_images, write_results_csv, write_results_xlsx
@@ -207,7 +220,12 @@ def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
     write_csv(tables["rejections"], out / "rejections.csv")
     write_report(render_report(tables, meth, ctx), out / "index.html")
     paths += [out / "rejections.csv", out / "index.html"]
-    paths += write_chart_images(charts, out / "images")
+    images = write_chart_images(charts, out / "images")
+    paths += images
+    if run.params.documents.enabled:  # the drafts the district issues: notices, reply forms, report, decision
+        from .documents import write_documents
+        paths += write_documents(run, tables, out / "van_ban", images={p.stem: p for p in images},
+                                 previous_year=previous_year)
     return paths
 
 

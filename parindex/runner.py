@@ -4,7 +4,7 @@ folder to its run folder. Publication (the copies at the usual places) is :mod:`
 
 Layout written by one run (``reports/<year>/runs/<run_id>/``)::
 
-    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/
+    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/  [van_ban/]
     processed/<stage>/  the tables of each stage (parquet; rejections also as csv)
     notebooks/      the executed notebooks (when the run went through them; no timings, no paths)
     params.json  methodology.yaml  communes.csv  district.json  steps.json
@@ -41,7 +41,7 @@ from .state import sha256_file
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_FORMAT = 2   # 2: outputs cover every file of the run folder (notebooks included), "published" listed
 PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pydantic", "openpyxl", "papermill",
-            "SALib", "scipy", "jinja2", "nbformat", "ipykernel"]
+            "SALib", "scipy", "jinja2", "nbformat", "ipykernel", "python-docx"]
 
 
 _IPC_DIR: str | None = None  # per-run private folder of the kernels' IPC sockets (set by run_year)

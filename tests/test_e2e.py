@@ -72,6 +72,18 @@ def test_yearly_run_writes_report_and_tables(demo_run):
             assert salt.encode() not in p.read_bytes(), p
 
 
+def test_yearly_run_drafts_the_documents(demo_run):
+    """`make report` on the demo data: 17 appraisal notices, the draft report and the draft decision in
+    reports/2023/van_ban/ (their numbers and layout: tests/test_documents.py)."""
+    tmp, outcome = demo_run
+    vb = tmp / "reports" / "2023" / "van_ban"
+    assert len(list(vb.glob("thong_bao_tham_dinh_*.docx"))) == 17
+    assert (vb / "bao_cao_chi_so_cchc_2023.docx").is_file()
+    assert (vb / "quyet_dinh_cong_bo_chi_so_cchc_2023.docx").is_file()
+    manifest = json.loads((outcome.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert "van_ban/bao_cao_chi_so_cchc_2023.docx" in manifest["outputs"]
+
+
 def test_report_opens_offline_in_chromium(demo_run):
     tmp, _ = demo_run
     art = ROOT / "tests" / "_artifacts"

@@ -27,6 +27,7 @@ from ..csvsafe import write_csv
 from ..methodology import Methodology
 from .labels import (
     ADJUSTMENT_KIND_LABELS,
+    DECISION_LABELS,
     ESTIMATOR_LABELS,
     ESTIMATOR_SHORT_LABELS,
     KIND_LABELS,
@@ -104,6 +105,10 @@ def _sheet(wb: Workbook, title: str, df: pd.DataFrame, cols: list[Col]) -> None:
     for row in data.itertuples(index=False, name=None):
         ws.append([v.item() if isinstance(v, np.generic) else v for v in row])
     n = len(df)
+    for j, c in enumerate(cols, start=1):  # text from inputs stays text: never a formula ("=…")
+        if c.kind == "text":
+            for i in np.flatnonzero(df[c.source].astype("str").str.startswith("=").to_numpy()):
+                ws.cell(row=int(i) + 2, column=j).data_type = "s"
     bold = Font(bold=True)
     for j, c in enumerate(cols, start=1):
         h = ws.cell(row=1, column=j)
@@ -190,6 +195,31 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district:
             Col("label", "Tiêu chí"), Col("points", "Điểm tối đa", "num"), Col("self_points", "Điểm tự chấm", "num"),
             Col("appraised_points", "Điểm thẩm định", "num"), Col("change", "Chênh lệch", "num"),
             Col("kind_label", "Điều chỉnh"), Col("reason", "Lý do thẩm định"), Col("flag", "Cảnh báo")])
+
+    r2 = tables.get("round2")
+    if isinstance(r2, pd.DataFrame):  # the explanation round (parindex.rounds): both rounds of each contested item
+        d = _add_names(r2, results).assign(
+            decision_label=r2["decision"].map(DECISION_LABELS).fillna(r2["decision"]).astype("str"),
+            changed_label=np.where(r2["changed"].astype(bool), "có", "không"),
+            decision_row=r2["decision_row"].astype("Float64"))
+        _sheet(wb, "Giải trình vòng 2", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
+            Col("label", "Tiêu chí"), Col("max_points", "Điểm tối đa", "num"), Col("self_points", "Điểm tự chấm", "num"),
+            Col("round1_points", "Điểm thẩm định vòng 1", "num"), Col("requested_points", "Điểm xã đề nghị", "num"),
+            Col("explanation", "Nội dung giải trình"), Col("evidence", "Tài liệu kiểm chứng"),
+            Col("decision_label", "Kết quả xem xét"), Col("final_points", "Điểm sau giải trình", "num"),
+            Col("changed_label", "Điểm thay đổi"), Col("decision_reason", "Lý do quyết định"),
+            Col("reply_file", "Tệp giải trình"), Col("reply_row", "Dòng", "int"),
+            Col("decision_file", "Tệp quyết định"), Col("decision_row", "Dòng", "int")])
+    r1 = tables.get("round1_results")
+    if isinstance(r1, pd.DataFrame):
+        d = r1.sort_values(["rank", "commune_code"]).reset_index(drop=True)
+        _sheet(wb, "Chỉ số trước, sau giải trình", d, [
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
+            Col("points_round1", "Điểm vòng 1", "num"), Col("index_pct_round1", "Chỉ số vòng 1 (%)", "num"),
+            Col("rank_round1", "Hạng vòng 1", "int"), Col("points", "Điểm sau giải trình", "num"),
+            Col("index_pct", "Chỉ số sau giải trình (%)", "num"), Col("rank", "Hạng sau giải trình", "int"),
+            Col("index_change", "Chỉ số thay đổi (điểm %)", "num"), Col("rank_change", "Hạng thay đổi (+ = tăng)", "int")])
 
     sf = tables.get("satisfaction_factors")
     if isinstance(sf, pd.DataFrame):

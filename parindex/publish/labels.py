@@ -14,6 +14,8 @@ from ..text import fmt_num, fmt_pct, nfc
 STATUS_LABELS = {"reference_default": "Mặc định tham chiếu", "official": "Chính thức", "variant": "Phương án thử"}
 KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
 WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
+#: Decisions of the explanation round (parindex.rounds).
+DECISION_LABELS = {"accept": "Chấp nhận", "keep": "Giữ nguyên", "pending": "Chờ xem xét"}
 #: Vietnamese labels of the rule codes of the rejection log / ballot exclusions (parindex.ingest.BALLOT_RULES;
 #: "duplicate_id" is logged as "duplicate"). An unknown code is shown as it is.
 RULE_LABELS = {
@@ -66,6 +68,23 @@ PARAM_LABELS = {
     "robustness.outrank_max_communes": "Số xã tối đa để tính ma trận xác suất xếp trên nhau",
     "satisfaction.satisfaction_points": "Điểm tối đa của khảo sát sự hài lòng (thay cho bộ tiêu chí)",
     "satisfaction.estimator": "Cách tính chỉ số hài lòng (thay cho bộ tiêu chí)",
+    "documents.enabled": "Soạn dự thảo văn bản (thông báo, báo cáo, quyết định)",
+    "documents.issuer": "Tên cơ quan ban hành văn bản (các dòng)",
+    "documents.place": "Địa danh ghi ở dòng ngày tháng",
+    "documents.signer.authority": "Quyền hạn người ký (TM., KT.)",
+    "documents.signer.position": "Chức vụ người ký",
+    "documents.signer.name": "Họ và tên người ký",
+    "documents.plan.kind": "Kế hoạch xác định Chỉ số: tên loại văn bản",
+    "documents.plan.number": "Kế hoạch xác định Chỉ số: số, ký hiệu",
+    "documents.plan.date": "Kế hoạch xác định Chỉ số: ngày ban hành",
+    "documents.plan.issuer": "Kế hoạch xác định Chỉ số: cơ quan ban hành",
+    "documents.plan.subject": "Kế hoạch xác định Chỉ số: trích yếu",
+    "documents.basis": "Các văn bản làm căn cứ",
+    "documents.notice_date": "Ngày thông báo kết quả thẩm định",
+    "documents.reply_deadline": "Hạn gửi văn bản giải trình",
+    "documents.report_date": "Ngày báo cáo",
+    "documents.decision_date": "Ngày quyết định",
+    "documents.templates": "Thư mục mẫu văn bản đã chỉnh sửa",
 }
 PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhóm có trọng số bằng nhau",
                       "uniform": "phân phối đều",

@@ -49,6 +49,7 @@ from .page import (
     script_json,
     template_env,
 )
+from .rounds_section import rounds_section
 
 SURVEY_RESULT_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
                          "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
@@ -720,6 +721,9 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
     elif changes is not None:
         appraisal = _appraisal_tables(changes, results)
         section("appraisal", "Tự đánh giá và thẩm định")
+    rounds = rounds_section(tables, results)
+    if rounds is not None:
+        section("rounds", "Giải trình và thẩm định lại")
     surveys = _surveys(tables, results, meth, figs)
     if surveys is not None:
         section("surveys", "Điều tra xã hội học và khảo sát sự hài lòng")
@@ -753,7 +757,7 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
         summary=summary, table=_results_table(results, meth), appraisal=appraisal,
         sat_positive=", ".join(str(a) for a in meth.satisfaction_survey.positive_answers),
         has_sources="fig-sources" in figs, has_criteria="fig-criteria" in figs, scorecard=scorecard,
-        surveys=surveys, robustness=robustness, yoy=yoy,
+        surveys=surveys, robustness=robustness, yoy=yoy, rounds=rounds,
         method=_methodology(meth, context), quality=quality, decisions=decisions,
         css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
         js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
