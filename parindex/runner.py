@@ -60,6 +60,13 @@ def _quiet_kernel_manager():
                 kw.setdefault("ip", os.path.join(_IPC_DIR, "kernel"))
             super().__init__(**kw)
 
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # the kernel process's own output (not the cells': those travel over the sockets) is not the
+            # user's business — e.g. ipykernel's traceback when Ctrl-C interrupts a cell
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
+
     return QuietKernelManager
 
 
@@ -220,7 +227,7 @@ def execute_notebook(name: str, label: str, stage_dir: Path, year: int, root: Pa
     _IPC_DIR = tempfile.mkdtemp(prefix="parindex-ipc-")
     # papermill cannot parse the commented `run_dir = ""` line of the parameters cell and warns twice per
     # notebook ("Unable to parse line", "Passed unknown parameter") although the parameter is injected fine
-    quiet = [logging.getLogger(n) for n in ("papermill.translators", "papermill.execute")]
+    quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
     levels = [lg.level for lg in quiet]
     for lg in quiet:
         lg.setLevel(logging.ERROR)

@@ -134,8 +134,8 @@ def test_the_years_own_parameters_are_official_anything_else_a_what_if():
     assert what_if_parameters(r, ROOT) == ()
 
 
-def test_shipped_2021_demo_data_is_the_generator_output(tmp_path, meth, communes):
-    demo.generate(2021, tmp_path, 2021, meth, communes)
+def test_shipped_2021_demo_data_is_the_generator_output(tmp_path, meth, district):
+    demo.generate(2021, tmp_path, 2021, meth, district)
     for p in sorted(tmp_path.iterdir()):
         assert p.read_bytes() == (ROOT / "data" / "raw" / "2021" / p.name).read_bytes(), p.name
     assert (ROOT / "params" / "2021.yaml").is_file()
