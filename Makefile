@@ -2,7 +2,8 @@
 #   make report   set everything up and run the 2023 yearly run on the shipped demo data → reports/2023/
 #                 (2021 and 2022 are published first, quickly, when they are not yet: the report's trend)
 #   make test     set everything up (Debian's chromium included) and run the tests
-# Also: make lab (JupyterLab on the notebooks), make bench (benchmarks), make demo-data (regenerate data/raw),
+# Also: make lab (JupyterLab on the notebooks), make bench (benchmarks), make demo-data (regenerate data/raw;
+# 2023 then gets a TCVN3 workbook and layout quirks from parindex.demo_quirks),
 #       make documents-pdf (the drafts of reports/<year>/van_ban as PDF and PNG pages, with LibreOffice).
 
 SHELL := /bin/bash
@@ -47,6 +48,7 @@ demo-data: setup
 	$(PY) -m parindex.demo --year 2021 --seed 2021 --out data/raw/2021
 	$(PY) -m parindex.demo --year 2022 --seed 2022 --out data/raw/2022
 	$(PY) -m parindex.demo --year 2023 --seed 2023 --out data/raw/2023
+	$(PY) -m parindex.demo_quirks --year 2023 --raw data/raw/2023
 
 # Re-create the .ipynb files from their paired py:percent sources (commit both, without outputs).
 notebooks: setup

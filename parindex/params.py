@@ -130,6 +130,8 @@ class Alternatives(_M):
     officials_groups: _options("officials_groups") = Field(default_factory=lambda: _all_options("officials_groups"))
     satisfaction_factor: _options("satisfaction_factor") = Field(
         default_factory=lambda: _all_options("satisfaction_factor"))
+    satisfaction_estimator: _options("satisfaction_estimator") = Field(
+        default_factory=lambda: _all_options("satisfaction_estimator"))
     aggregation: _options("aggregation") = Field(default_factory=lambda: _all_options("aggregation"))
 
     @model_validator(mode="before")
@@ -173,6 +175,24 @@ class Robustness(_M):
         if v & (v - 1):
             raise ValueError(f"sobol_n must be a power of 2 (2, 4, …, 1024, …), got {v}")
         return v
+
+
+class Ingest(_M):
+    """Reading the raw files (parindex.ingest): vocabulary, thresholds, resource limits, duplicates."""
+    aliases: str | None = "methodologies/aliases-v1.yaml"   # other names of coded values; null = none
+    # a coded column (commune, field, group, answers) with more than this share of unmatched values (and at
+    # least unmatched_min_count of them) refuses the import
+    unmatched_share: float = Field(0.05, ge=0, le=1)
+    unmatched_min_count: int = Field(5, ge=1)
+    header_search_rows: int = Field(30, ge=1, le=200)
+    max_file_mb: float = Field(20.0, gt=0, le=2000)
+    max_unzipped_mb: float = Field(200.0, gt=0, le=20000)
+    max_rows: int = Field(50_000, ge=10, le=1_048_576)
+    max_columns: int = Field(200, ge=5, le=16_384)
+    max_dossiers: int = Field(10_000, ge=1)             # dossiers of one procedure field in one commune
+    max_adjustment_points: float = Field(10.0, gt=0)   # one bonus (T) or deduction (TR) row
+    duplicate_scope: Literal["commune", "district"] = "commune"  # same phone/ID number within a commune or district
+    warn_excluded_share: float = Field(0.05, ge=0, le=1)  # a completed run says so above this share of ballots
 
 
 class Overrides(_M):
@@ -235,6 +255,7 @@ class RunParams(_M):
     robustness: Robustness = Robustness()
     satisfaction: Overrides = Overrides()
     documents: Documents = Documents()
+    ingest: Ingest = Ingest()
 
     def to_json_dict(self) -> dict[str, Any]:
         return json.loads(self.model_dump_json())

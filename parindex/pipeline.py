@@ -83,29 +83,81 @@ def clean(run: Run) -> Run:
     """Read and clean the raw files; apply the explanation round when the year has one (:mod:`parindex.rounds`);
     weight the satisfaction ballots as the methodology's estimator says (``satisfaction_survey.estimator``:
     1 each for the plain share, dossier weights otherwise). The table of dossier weights
-    (``satisfaction_weights``) is kept either way, for the other estimator's check."""
-    from .ingest import clean_year
+    (``satisfaction_weights``) is kept either way, for the other estimator's check. A refused input leaves
+    its diagnosis in the run folder (see :func:`run_pipeline`)."""
+    from .ingest import Ingest, InputError, clean_year
+    from .ingest.diagnosis import write_diagnosis
     from .rounds import apply_round2
     from .surveys import apply_estimator
 
     p = run.params
     raw = project_path(run.root, p.inputs.raw_dir)
-    data = clean_year(raw, run.methodology, run.communes, survey_start=p.survey.survey_start,
-                      survey_end=p.survey.survey_end, salt=run.district.salt)
+    ing = Ingest.from_params(p, run.root, project_path(run.root, p.methodology).parent)
+    try:
+        data = clean_year(raw, run.methodology, run.communes, survey_start=p.survey.survey_start,
+                          survey_end=p.survey.survey_end, salt=run.district.salt, ing=ing)
+    except InputError as e:
+        if run.folder is not None:  # the diagnosis outlives the refused run (see run_pipeline)
+            write_diagnosis(Path(run.folder) / DIAGNOSIS, e, ing)
+        raise
     tables = {t: getattr(data, t) for t in ("assessment", "officials", "satisfaction", "ballots", "dossiers")}
     estimator = run.methodology.satisfaction_survey.estimator
     tables["satisfaction"], tables["satisfaction_weights"] = apply_estimator(data.satisfaction, data.dossiers,
                                                                              estimator)
     tables["rejections"] = data.rejections
+    tables.update(data.log)
     round2 = apply_round2(raw, data.assessment, run.methodology, run.communes)  # the explanation round, if any
     if round2 is not None:
         tables.update(round2.tables())
     inputs = {runner.rel_path(run.root, f): sha256_file(f) for f in runner.raw_input_files(raw)}
+    info = exclusion_info(data.log["exclusions"], p.ingest.warn_excluded_share)
+    if round2 is not None:
+        info["round2"] = round2.summary()
     run.record("clean", tables, function="parindex.ingest.clean_year",
                arguments={"raw_dir": p.inputs.raw_dir, "survey_start": p.survey.survey_start,
-                          "survey_end": p.survey.survey_end, "satisfaction_estimator": estimator},
-               inputs=inputs, info={"round2": round2.summary()} if round2 is not None else None)
+                          "survey_end": p.survey.survey_end, "satisfaction_estimator": estimator,
+                          "ingest": p.ingest.model_dump(mode="json")},
+               inputs=inputs, info=info)
     return run
+
+
+DIAGNOSIS = "diagnosis"
+
+
+def exclusion_info(exclusions, threshold: float) -> dict:
+    """The clean stage's summary: ballots read, valid and excluded per survey, and a warning (Vietnamese)
+    when a survey's excluded share is above ``threshold``."""
+    rows = [dict(survey=x.survey, file=x.file, rows=int(x.rows), valid=int(x.valid), excluded=int(x.excluded))
+            for x in exclusions.itertuples()]
+    names = {"officials": "phiếu điều tra cán bộ", "satisfaction": "phiếu khảo sát sự hài lòng"}
+    over = [r for r in rows if r["rows"] and r["excluded"] / r["rows"] > threshold]
+    warning = "; ".join(
+        f"{r['excluded']}/{r['rows']} {names.get(r['survey'], r['survey'])} ({r['file']}) bị loại — "
+        + f"{100 * r['excluded'] / r['rows']:.1f}".replace(".", ",") + " %" for r in over)
+    if warning:
+        warning = (f"Nhiều phiếu bị loại hơn ngưỡng {100 * threshold:g} % (tham số ingest.warn_excluded_share): "
+                   f"{warning}. Xem Phụ lục chất lượng dữ liệu và tệp rejections.csv.")
+    return {"exclusions": rows, "warning": warning}
+
+
+def check_missing_as_zero(coverage, missing_codes: set[str] | None = None) -> None:
+    """``scoring.allow_missing_as_zero`` is for a commune genuinely absent from a survey: refuse it when a
+    commune has survey rows that were all excluded (or rows whose commune could not be recognised and
+    that may be its)."""
+    if coverage is None or len(coverage) == 0:
+        return
+    lost = coverage[(coverage["rows"] > 0) & (coverage["valid"] == 0)]
+    if missing_codes is not None:
+        lost = lost[lost["commune_code"].isin(missing_codes)]
+    if len(lost):
+        names = {"officials": "điều tra cán bộ", "satisfaction": "khảo sát sự hài lòng"}
+        which = "; ".join(f"xã {x.commune_code} ({names.get(x.survey, x.survey)}: {x.rows} dòng, không dòng nào hợp lệ)"
+                          for x in lost.itertuples())
+        raise ValueError(
+            "Không thể dùng --allow-missing-as-zero (scoring.allow_missing_as_zero): tham số này chỉ dành cho xã "
+            f"thực sự không có trong khảo sát, nhưng các xã sau có phiếu mà không đọc được: {which}. Hãy xem "
+            "rejections.csv, sửa tệp rồi chạy lại (allow_missing_as_zero is only for a commune absent from a "
+            "survey; these communes have rows that could not be read)")
 
 
 def score(run: Run) -> Run:
@@ -115,6 +167,8 @@ def score(run: Run) -> Run:
 
     c = run.stage_tables("clean")
     p = run.params
+    if p.scoring.allow_missing_as_zero:
+        check_missing_as_zero(c.get("coverage"))
     scored = score_all(c["assessment"], c["officials"], c["satisfaction"], run.methodology, run.communes,
                        allow_missing_as_zero=p.scoring.allow_missing_as_zero,
                        group_weighting=p.survey.group_weighting, rank_decimals=p.scoring.rank_decimals,
@@ -149,9 +203,13 @@ def uncertainty(run: Run) -> Run:
     c, s = run.stage_tables("clean"), run.stage_tables("score")
     r = p.robustness
     # the officials' option scoring used is declared, so the robustness stage checks it rather than detects it
-    published = {"officials_groups": p.survey.group_weighting}
+    # the options scoring used are declared (the officials' grouping, the methodology's satisfaction estimator),
+    # so the robustness stage checks them rather than detects them
+    published = {"officials_groups": p.survey.group_weighting,
+                 "satisfaction_estimator": run.methodology.satisfaction_survey.estimator}
     rob = run_robustness(run.methodology, s["leaf_scores"], c["officials"], c["satisfaction"], s["results"], r,
-                         seed=p.seed, rank_decimals=p.scoring.rank_decimals, published=published)
+                         seed=p.seed, rank_decimals=p.scoring.rank_decimals, published=published,
+                         dossier_weights=c.get("satisfaction_weights"))
     tables = {"robustness": rob.per_commune, "outrank": rob.outrank.reset_index(), "leave_one_out": rob.leave_one_out,
               "sobol": rob.sobol, "convergence": rob.convergence}
     inputs = {f"clean/{k}": v for k, v in run.table_hashes("clean").items() if k in ("officials", "satisfaction")}
@@ -202,6 +260,8 @@ def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
         notes.append(f"Lưu ý: năm {b['year']} được chấm theo bộ tiêu chí “{b.get('methodology_title') or b['methodology_id']}” "
                      f"({b['methodology_id']}), khác bộ tiêu chí năm {run.year} ({meth.meta.id}); so sánh giữa hai năm "
                      "chỉ mang tính tham khảo.")
+    if run.info.get("clean", {}).get("warning"):
+        notes.append(run.info["clean"]["warning"])
     if run.trial:
         notes.insert(0, f"{TRIAL_BANNER}: lần chạy thử từ JupyterLab, chỉ để xem trước.")
     ctx = ReportContext(year=run.year, district=run.district.name, province=run.district.province,
@@ -295,20 +355,30 @@ def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None 
     with publication.locked(year_dir, processed_dir, log=log):
         publication.clean_leftovers(year_dir, processed_dir)
     with publication.staging(year_dir) as stage_dir:
-        run = start(params, root, stage_dir, previous=previous, out_root=out_root)
-        names = stages_of(params)
-        for i, name in enumerate(names, 1):
-            log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
-            t = time.perf_counter()
-            if notebooks:
-                runner.execute_notebook(NOTEBOOKS[name], STAGE_LABELS[name], stage_dir, params.year, root,
-                                        notebooks_dir or root / "notebooks")
-            else:
-                run = _run_stage(run, name)
-            log(f"      xong sau {time.perf_counter() - t:.1f} s", flush=True)
+        try:
+            run = start(params, root, stage_dir, previous=previous, out_root=out_root)
+            names = stages_of(params)
+            for i, name in enumerate(names, 1):
+                log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
+                t = time.perf_counter()
+                if notebooks:
+                    runner.execute_notebook(NOTEBOOKS[name], STAGE_LABELS[name], stage_dir, params.year, root,
+                                            notebooks_dir or root / "notebooks")
+                else:
+                    run = _run_stage(run, name)
+                log(f"      xong sau {time.perf_counter() - t:.1f} s", flush=True)
+                if name == "clean":
+                    _warn_exclusions(stage_dir, log)
+        except BaseException as e:
+            kept = _keep_diagnosis(stage_dir, year_dir, e)
+            if kept is not None and isinstance(e, runner.RunError):
+                raise runner.RunError(f"{e}\nChẩn đoán (danh sách lỗi, dòng bị loại, tóm tắt) đã ghi ở {kept} "
+                                      f"(diagnosis written to {kept})") from None
+            raise
         with publication.locked(year_dir, processed_dir, log=log):
             outcome = runner.promote(params, root, stage_dir, year_dir, started, kind=kind, differs=differs,
                                      notebooks=notebooks)
+            shutil.rmtree(year_dir / DIAGNOSIS, ignore_errors=True)  # a finished run: an earlier diagnosis is stale
             if do_publish:
                 try:
                     publication.publish_locked(outcome.run_dir, year_dir, processed_dir)
@@ -321,6 +391,36 @@ def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None 
                 outcome.published = True
     outcome.seconds = time.perf_counter() - t0
     return outcome
+
+
+def _keep_diagnosis(stage_dir: Path, year_dir: Path, error: BaseException | None = None) -> Path | None:
+    """Move the diagnosis a refused clean stage wrote in the staging folder to ``<year_dir>/diagnosis``; for
+    a run refused after its clean stage, write one from the clean stage's rejection log."""
+    src = stage_dir / DIAGNOSIS
+    clean_dir = stage_dir / "processed" / "clean"
+    if not src.is_dir() and (clean_dir / "rejections.csv").exists() and isinstance(error, Exception):
+        from .ingest.diagnosis import write_diagnosis
+        from .state import read_table
+
+        conv = read_table(clean_dir / "conversions.parquet") if (clean_dir / "conversions.parquet").exists() else None
+        write_diagnosis(src, None, rejections=read_table(clean_dir / "rejections.csv"), conversions=conv,
+                        message=str(error))
+    if not src.is_dir():
+        return None
+    dst = year_dir / DIAGNOSIS
+    shutil.rmtree(dst, ignore_errors=True)
+    shutil.move(str(src), str(dst))
+    return dst
+
+
+def _warn_exclusions(stage_dir: Path, log) -> None:
+    import json
+
+    info = stage_dir / "processed" / "clean" / "info.json"
+    if info.exists():
+        warning = json.loads(info.read_text(encoding="utf-8")).get("warning")
+        if warning:
+            log(f"      CẢNH BÁO (warning): {warning}", flush=True)
 
 
 DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}

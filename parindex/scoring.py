@@ -53,7 +53,9 @@ class IncompleteDataError(ValueError):
             parts.append(f"{len(per)} trường hợp xã không có câu trả lời hợp lệ nào của một cuộc khảo sát "
                          "(xã — khảo sát: tiêu chí):\n  " + "\n  ".join(lines)
                          + "\n(No valid survey answer at all for these communes. With allow_missing_as_zero=True "
-                         "their survey criteria are left out of both points and maximum, as for không áp dụng.)")
+                         "their survey criteria are left out of both points and maximum, as for không áp dụng — "
+                         "only for a commune absent from the survey: when its ballots were excluded, read the "
+                         "rejection log and fix the file; the run refuses allow_missing_as_zero then.)")
         super().__init__("\n".join(parts))
 
 

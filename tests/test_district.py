@@ -279,10 +279,13 @@ def test_init_writes_params_and_forms_and_refuses_to_overwrite(tmp_path, monkeyp
 
 def test_init_demo_for_the_demo_district_writes_the_committed_demo_files(tmp_path, monkeypatch, capsys):
     """`init --demo` runs the seeded generator with the year as seed: for district 300 and 2023 it writes exactly
-    the committed data/raw/2023 files (made by `make demo-data`)."""
+    the committed data/raw/2023 files (made by `make demo-data`, which then applies parindex.demo_quirks)."""
+    from parindex import demo_quirks
+
     proj = trial_checkout(tmp_path)
     monkeypatch.chdir(proj)
     assert main(["init", "--district", "300", "--year", "2023", "--demo"]) == 0
+    demo_quirks.apply(2023, proj / "data" / "raw" / "2023")
     for f in FILES:
         name = f.format(y=2023)
         assert (proj / "data" / "raw" / "2023" / name).read_bytes() == (ROOT / "data" / "raw" / "2023" / name

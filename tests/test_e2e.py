@@ -98,11 +98,17 @@ def test_failed_run_leaves_nothing_behind(tmp_path):
     shutil.copytree(ROOT / "data" / "raw" / "2023", raw)
     # an appraised score above the criterion's maximum: the clean stage must refuse the whole run
     from openpyxl import load_workbook
+
+    from parindex.ingest.legacy import decode_tcvn3  # the demo assessment workbook is typed in TCVN3
     f = next(raw.glob("tu_danh_gia_tham_dinh_*.xlsx"))
     wb = load_workbook(f)
     ws = wb["ChamDiem"]
-    header_row = next(r for r in range(1, 11) if any(str(c.value or "").strip() == "Điểm thẩm định" for c in ws[r]))
-    col = next(c.column for c in ws[header_row] if str(c.value or "").strip() == "Điểm thẩm định")
+
+    def heading(c) -> str:
+        return decode_tcvn3(str(c.value or "")).strip()
+
+    header_row = next(r for r in range(1, 11) if any(heading(c) == "Điểm thẩm định" for c in ws[r]))
+    col = next(c.column for c in ws[header_row] if heading(c) == "Điểm thẩm định")
     ws.cell(row=header_row + 1, column=col, value=99)
     wb.save(f)
     with pytest.raises(RunError) as e:

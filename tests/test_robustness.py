@@ -134,13 +134,14 @@ def test_rank_rows_ties_and_band_index(toy):
 def test_index_under_rule_alternatives_by_hand(toy):
     prep = _prepare(*toy, decimals=2, officials_joint=True)
     assert prep.published == {"officials_groups": "pooled", "satisfaction_factor": "share_positive",
-                              "aggregation": "arithmetic"}
+                              "satisfaction_estimator": "plain_share", "aggregation": "arithmetic"}
     one = np.ones((1, 2))
 
     def idx(bits, lam=one):
         # bits: (equal groups, rescaled mean, geometric) → one named option per alternative
         opts = {"officials_groups": ("pooled", "equal")[bits[0]],
                 "satisfaction_factor": ("share_positive", "rescaled_mean")[bits[1]],
+                "satisfaction_estimator": "plain_share",
                 "aggregation": ("arithmetic", "geometric")[bits[2]]}
         space = RuleSpace({n: (o,) for n, o in opts.items()}, opts)
         zero = np.zeros(1, dtype=np.int64)
@@ -160,6 +161,36 @@ def test_index_under_rule_alternatives_by_hand(toy):
     # weights 75/25 (λ = 1.25, 0.625): X2 (48·1.25 + 33·0.625 − 0.5)/100 = 80.125;
     # X3 (52.6667·1.25 + 22.5·0.625 + 1)/100 = 65.8333 + 14.0625 + 1 = 80.8958 → X3 overtakes X2
     assert idx([False, False, False], np.array([[1.25, 0.625]])) == pytest.approx([100.0, 80.125, 80.895833], abs=1e-5)
+
+
+def test_satisfaction_estimator_alternative_by_hand(toy):
+    """The dossier-weighted satisfaction index as a rule alternative. X3's second ballot is moved to field CT
+    (the plain share does not depend on the field, so the published scores stay); dossier weights HT 1.5,
+    CT 0.5 (75 % / 25 % of the dossiers for 1 / 1 ballots).
+    X3 ballots: S0 (TC 5, KQ 4) in HT, S1 (TC 4, KQ 3) in CT.
+    plain:    TC 2/2 = 1, KQ 1/2 = 0.5 → SIPAS 0.75 → 7.5 of 10 points (published).
+    weighted: TC (1.5 + 0.5)/2 = 1, KQ (1.5·1 + 0.5·0)/2 = 0.75 → SIPAS 0.875 → 8.75 points: + 1.25 points,
+    so X3's index 76.1667 → 77.4167 (its maximum is 100). X1 and X2 have no dossier weights: weight 1."""
+    meth, leaf, off, sat, res = toy
+    sat = sat.copy()
+    sat.loc[sat["ballot_id"] == "X3-S1", "procedure_field"] = "CT"
+    dw = pd.DataFrame({"commune_code": ["X3", "X3"], "procedure_field": ["HT", "CT"], "weight": [1.5, 0.5]})
+    prep = _prepare(meth, leaf, off, sat, res, decimals=2, officials_joint=True, dossier_weights=dw)
+    assert prep.published["satisfaction_estimator"] == "plain_share"   # detected: only the plain share reproduces
+
+    def idx(estimator):
+        opts = {"officials_groups": "pooled", "satisfaction_factor": "share_positive",
+                "satisfaction_estimator": estimator, "aggregation": "arithmetic"}
+        space = RuleSpace({n: (o,) for n, o in opts.items()}, opts)
+        zero = np.zeros(1, dtype=np.int64)
+        return _index(prep, space, np.ones((1, 2)), zero, zero, _original_pool(prep, space), anchor=False)[0]
+
+    assert idx("plain_share") == pytest.approx([100.0, 80.5, 76.0 + 1 / 6])
+    assert idx("dossier_weighted") == pytest.approx([100.0, 80.5, 77.0 + 5 / 12])
+    # the published option is the methodology's; declaring the other one is refused by the reproduction check
+    with pytest.raises(ValueError):
+        _prepare(meth, leaf, off, sat, res, decimals=2, officials_joint=True, dossier_weights=dw,
+                 published={"satisfaction_estimator": "dossier_weighted"})
 
 
 def test_all_sources_off_reproduces_published_ranking(toy):
@@ -314,9 +345,15 @@ def test_weighted_satisfaction_bootstrap_within_procedure_field():
     scored = score_all(assessment, officials, sat, meth, communes)
     leaf = scored["leaf_scores"].set_index(["commune_code", "code"])
     assert leaf.loc[("X3", "2.3"), "points"] == pytest.approx(8.75)
-    prep = _prepare(meth, scored["leaf_scores"], officials, sat, scored["results"], decimals=2, officials_joint=True)
+    dw = pd.DataFrame({"commune_code": ["X3", "X3"], "procedure_field": ["HT", "CT"], "weight": [0.75, 1.5]})
+    prep = _prepare(meth, scored["leaf_scores"], officials, sat, scored["results"], decimals=2, officials_joint=True,
+                    dossier_weights=dw)
+    assert prep.published["satisfaction_estimator"] == "dossier_weighted"   # detected from the published SIPAS
     d = _draws(prep, n_replicates=2000, seed=8)
-    s3 = d.pool.S[:d.n_replicates, 2]                   # share of 4–5 (variant 0), commune X3
+    # variants of the satisfaction part, the first alternative fastest: (share_positive, plain_share) = 0,
+    # (rescaled_mean, plain_share) = 1, (share_positive, dossier_weighted) = 2 → rows 2R … 3R − 1, commune X3
+    R = d.n_replicates
+    s3 = d.pool.S[2 * R:3 * R, 2]
     vals, counts = np.unique(np.round(s3, 6), return_counts=True)
     assert vals.tolist() == pytest.approx([7.5, 8.75, 10.0])
     assert (counts / counts.sum()) == pytest.approx([0.25, 0.5, 0.25], abs=0.04)
@@ -495,7 +532,7 @@ def _mini_tables(mini, group_weighting="pooled"):
     return mini, scored["leaf_scores"], officials, satisfaction, scored["results"]
 
 
-HOLD = {"officials_groups": [], "satisfaction_factor": [], "aggregation": []}
+HOLD = {"officials_groups": [], "satisfaction_factor": [], "satisfaction_estimator": [], "aggregation": []}
 
 
 def _draw_values(prep, alternatives, **kw):
@@ -511,7 +548,7 @@ def test_named_alternatives_select_the_options_of_the_draws(mini):
     assert tabs[4].set_index("commune_code")["index_pct"].to_dict() == pytest.approx({"X1": 83.75, "X2": 82.25})
     prep = _prepare(*tabs, decimals=2, officials_joint=True)
     assert prep.published == {"officials_groups": "pooled", "satisfaction_factor": "share_positive",
-                              "aggregation": "arithmetic"}
+                              "satisfaction_estimator": "plain_share", "aggregation": "arithmetic"}
     # only officials_groups varies: the draws use pooled or equal groups, nothing else
     d, combo, vals = _draw_values(prep, HOLD | {"officials_groups": ["pooled", "equal"]})
     assert d.space.n_combos == 2 and vals == {(83.75, 82.25), (81.25, 83.25)}
@@ -571,7 +608,7 @@ def test_unknown_or_unlisted_alternatives_are_refused(mini):
         load_params(2023, None, ["robustness.alternatives.satisfaction_factor=[median]"])
     assert load_params(2023, None, ["robustness.alternatives.aggregation=[arithmetic]"]).robustness.alternatives \
         .model_dump() == {"officials_groups": ["pooled", "equal"], "satisfaction_factor": ["share_positive",
-                          "rescaled_mean"], "aggregation": ["arithmetic"]}
+                          "rescaled_mean"], "satisfaction_estimator": ["plain_share", "dossier_weighted"], "aggregation": ["arithmetic"]}
     tabs = _mini_tables(mini)
     # the published option must be among the listed ones
     with pytest.raises(ValueError, match=r"alternatives\.officials_groups lists \['equal'\] but the published "

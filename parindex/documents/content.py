@@ -54,7 +54,7 @@ def lower_first(s: str) -> str:
 
 
 def short_name(district: str) -> str:
-    """"Huyện Thanh Miện" → "Thanh Miện" (the place name of the date line)."""
+    """"Huyện X" → "X" (the place name of the date line: the district name without its type)."""
     return _UNIT.sub("", text_cell(district)).strip()
 
 

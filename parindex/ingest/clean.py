@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,8 @@ import pandera.pandas as pa
 
 from ..communes import CommuneMatcher
 from ..methodology import Methodology
+from ..text import strip_diacritics
+from .context import Ingest
 from .log import InputError, Problem, combine_rejections, rejections_frame
 from .readers import (
     RAW_FILES,
@@ -53,6 +56,11 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     }, strict=True, ordered=True),
 }
 TABLES = ("assessment", "officials", "satisfaction", "ballots", "dossiers", "rejections")
+#: Logs of the cleaning stage besides the rejection log (kept in the run's clean stage, not in write()):
+#: conversions (what was converted or recognised, by file, sheet, column), privacy (personal data masked,
+#: by file, column, kind), duplicates (each duplicate ballot and the first one), coverage (rows read per
+#: commune and survey), exclusions (ballots read, valid and excluded per survey file).
+LOG_TABLES = ("conversions", "privacy", "duplicates", "coverage", "exclusions")
 
 
 @dataclass
@@ -65,6 +73,7 @@ class CleanData:
     ballots: pd.DataFrame
     dossiers: pd.DataFrame
     rejections: pd.DataFrame
+    log: dict[str, pd.DataFrame] = field(default_factory=dict)  # LOG_TABLES
 
     def validate(self) -> "CleanData":
         """Check every table against its pandera schema (raises pandera's SchemaError)."""
@@ -98,51 +107,96 @@ class CleanData:
         return cls(**tables).validate()
 
 
+RAW_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+_COPY = re.compile(r"(\s*-\s*(copy|ban sao|sao chep)(\s*\(\d+\))?|\s*\(\d+\)|\s+copy)$")
+
+
+def _file_key(name: str) -> str:
+    """File name matching key: no diacritics, lower case, spaces and hyphens as underscores."""
+    return re.sub(r"[\s\-]+", "_", strip_diacritics(name).lower())
+
+
 def find_raw_file(raw_dir: Path, kind: str) -> Path:
-    """The one .xlsx or .csv file in ``raw_dir`` whose name starts with the prefix of ``kind``."""
+    """The one .xlsx/.xlsm/.xls/.csv file in ``raw_dir`` whose name starts with the prefix of ``kind``
+    (letter case, diacritics, spaces or hyphens for underscores do not matter). Two candidates — e.g. a
+    "… - Copy.xlsx" beside the original — are refused by name."""
     prefix, sheet = RAW_FILES[kind]
     raw_dir = Path(raw_dir)
-    hits = sorted(p for p in raw_dir.glob(f"{prefix}*") if p.suffix.lower() in (".xlsx", ".csv")
-                  and not p.name.startswith("~$"))
+    files = sorted(p for p in raw_dir.iterdir() if p.is_file()) if raw_dir.is_dir() else []
+    hits = [p for p in files if _file_key(p.name).startswith(prefix) and p.suffix.lower() in RAW_SUFFIXES
+            and not p.name.startswith(("~$", ".~lock"))]
     if len(hits) == 1:
         return hits[0]
-    have = ", ".join(sorted(p.name for p in raw_dir.iterdir())) if raw_dir.is_dir() else "(thư mục không tồn tại)"
+    have = ", ".join(p.name for p in files[:30]) if raw_dir.is_dir() else "(thư mục không tồn tại)"
     if not hits:
         raise InputError(Problem(f"{prefix}<năm>.xlsx", sheet, None, None,
-                                 f"không tìm thấy tệp {prefix}*.xlsx hoặc .csv trong {raw_dir} (hiện có: {have})",
+                                 f"không tìm thấy tệp {prefix}*.xlsx, .xls hoặc .csv trong {raw_dir} (hiện có: {have})",
                                  f"missing file: expected {prefix}<year>.xlsx or .csv in {raw_dir}"))
+    copies = [p.name for p in hits if _COPY.search(_file_key(p.stem).replace("_", " "))]
+    note_vi = f" — {', '.join(copies)} có vẻ là bản sao, hãy xóa hoặc chuyển ra khỏi thư mục" if copies else ""
+    note_en = f"; {', '.join(copies)} look like copies" if copies else ""
     raise InputError(Problem(", ".join(p.name for p in hits), sheet, None, None,
-                             f"có {len(hits)} tệp cùng loại, chỉ được để một tệp",
-                             f"{len(hits)} files match {prefix}*; keep exactly one"))
+                             f"có {len(hits)} tệp cùng loại ({', '.join(p.name for p in hits)}), chỉ được để một "
+                             f"tệp{note_vi}", f"{len(hits)} files match {prefix}*; keep exactly one{note_en}"))
 
 
 def clean_year(raw_dir: str | Path, meth: Methodology, communes: pd.DataFrame, *,
                survey_start: dt.date | None = None, survey_end: dt.date | None = None,
-               salt: str = "parindex") -> CleanData:
+               salt: str = "parindex", ing: Ingest | None = None) -> CleanData:
     """Read and clean the four raw files of one year. Problems of every file are gathered into one
-    InputError; excluded ballots go to ``rejections``."""
+    InputError (with the rejection logs read so far, for the diagnosis); excluded ballots go to
+    ``rejections``; free text and ids are screened for personal data (:mod:`parindex.ingest.privacy`);
+    the conversions, personal data masked, duplicate pairs and coverage go to ``CleanData.log``."""
+    ing = ing if ing is not None else Ingest()
     matcher = CommuneMatcher(communes)
+    ing.screen.add_exclusions(communes["commune_name"])
     raw_dir = Path(raw_dir)
     probs: list[Problem] = []
+    logs: list[pd.DataFrame] = []
     got: dict[str, tuple] = {}
     readers = {
-        "assessment": lambda p: read_assessment(p, meth, matcher),
-        "officials": lambda p: read_officials(p, meth, matcher),
+        "assessment": lambda p: read_assessment(p, meth, matcher, ing),
+        "officials": lambda p: read_officials(p, meth, matcher, ing),
         "satisfaction": lambda p: read_satisfaction(p, meth, matcher, survey_start=survey_start,
-                                                    survey_end=survey_end, salt=salt),
-        "dossiers": lambda p: read_dossiers(p, meth, matcher),
+                                                    survey_end=survey_end, salt=salt, ing=ing),
+        "dossiers": lambda p: read_dossiers(p, meth, matcher, ing),
     }
     for kind, reader in readers.items():
         try:
             got[kind] = reader(find_raw_file(raw_dir, kind))
+            logs.append(got[kind][-1])
         except InputError as e:
             probs.extend(e.problems)
+            if e.rejections is not None:
+                logs.append(e.rejections)
     if probs:
-        raise InputError(probs)
+        rej = _screen_rejections(combine_rejections(logs), ing)
+        raise InputError([_screen_problem(p, ing) for p in probs], rejections=rej)
     sat, ballots, sat_rej = got["satisfaction"]
+    a = got["assessment"][0]
+    afile = find_raw_file(raw_dir, "assessment").name
+    a["reason"] = ing.screen.series(a["reason"], afile, "Lý do thẩm định")
+    a["evidence"] = ing.screen.series(a["evidence"], afile, "Ghi chú minh chứng")
+    conv = ing.conversions_table()
+    conv["detail"] = ing.screen.series(conv["detail"], "(nhật ký chuyển đổi)", "detail")
     data = CleanData(
-        assessment=got["assessment"][0], officials=got["officials"][0], satisfaction=sat, ballots=ballots,
+        assessment=a, officials=got["officials"][0], satisfaction=sat, ballots=ballots,
         dossiers=got["dossiers"][0],
-        rejections=combine_rejections([got["assessment"][1], got["officials"][1], sat_rej, got["dossiers"][1]]))
+        rejections=_screen_rejections(combine_rejections(
+            [got["assessment"][1], got["officials"][1], sat_rej, got["dossiers"][1]]), ing))
+    data.log = {"conversions": conv, "privacy": ing.screen.table(), "duplicates": ing.duplicates_table(),
+                "coverage": ing.coverage_table(), "exclusions": ing.exclusions_table()}
     return data.validate()
 
+
+def _screen_rejections(rej: pd.DataFrame, ing: Ingest) -> pd.DataFrame:
+    if rej.empty:
+        return rej
+    parts = [g.assign(detail=ing.screen.series(g["detail"], f, "(nhật ký loại)")) for f, g in rej.groupby("file", sort=False)]
+    return rejections_frame(pd.concat(parts).sort_index())
+
+
+def _screen_problem(p: Problem, ing: Ingest) -> Problem:
+    vi, c1 = ing.screen.mask_text(p.vi)
+    en, _ = ing.screen.mask_text(p.en)
+    return Problem(p.file, p.sheet, p.row, p.column, vi, en) if (vi, en) != (p.vi, p.en) else p

@@ -9,6 +9,7 @@ import pandas as pd
 #: Rule codes of the rejection log, in the order they are checked (a ballot gets the first that applies).
 BALLOT_RULES: dict[str, str] = {
     "duplicate_id": "Mã phiếu đã dùng cho một phiếu trước (ballot id already used by an earlier row)",
+    "ambiguous_commune": "Tên xã khớp với nhiều xã, thị trấn (commune name matches several communes)",
     "unknown_commune": "Không xác định được xã, thị trấn (commune not recognised)",
     "unknown_group": "Không xác định được nhóm đối tượng (respondent group not recognised)",
     "unknown_field": "Không xác định được lĩnh vực TTHC (procedure field not recognised)",
@@ -43,12 +44,18 @@ class Problem:
         return f"{', '.join(parts)}: {self.vi} [{self.en}]"
 
 
-class InputError(ValueError):
-    """A raw file that cannot be used. ``problems`` lists each place with file, sheet, row, column."""
+#: Longest line of a problem in a message (input quoted in a message stays short).
+MAX_LINE = 600
 
-    def __init__(self, problems: list[Problem] | Problem, max_lines: int = 50):
+
+class InputError(ValueError):
+    """A raw file that cannot be used. ``problems`` lists each place with file, sheet, row, column;
+    ``rejections``: what the readers had logged before refusing (kept for the diagnosis of a refused run)."""
+
+    def __init__(self, problems: list[Problem] | Problem, max_lines: int = 50, rejections: pd.DataFrame | None = None):
         self.problems = [problems] if isinstance(problems, Problem) else list(problems)
-        lines = [f"  - {p}" for p in self.problems[:max_lines]]
+        self.rejections = rejections
+        lines = [f"  - {_short(str(p))}" for p in self.problems[:max_lines]]
         if len(self.problems) > max_lines:
             lines.append(f"  … và {len(self.problems) - max_lines} lỗi khác (and {len(self.problems) - max_lines} more)")
         n = len(self.problems)
@@ -56,6 +63,10 @@ class InputError(ValueError):
             f"Dữ liệu đầu vào không dùng được — {n} lỗi, cần sửa tệp rồi chạy lại "
             f"(input cannot be used — {n} problem(s); fix the file and run again):\n" + "\n".join(lines))
 
+
+
+def _short(s: str) -> str:
+    return s if len(s) <= MAX_LINE else s[:MAX_LINE] + " …"
 
 
 REJECTION_COLUMNS = ["file", "sheet", "row", "rule", "detail"]

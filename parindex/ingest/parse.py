@@ -34,6 +34,57 @@ def parse_dates(s: pd.Series) -> pd.Series:
     return out
 
 
+def read_text_dates(s: pd.Series, start=None, end=None, min_count: int = 5
+                    ) -> tuple[pd.Series, tuple[int, str, str] | None]:
+    """Dates of a column (:func:`parse_dates`) and a refusal (row, vi, en) when the column's text dates only
+    make sense as m/d/yyyy (English-locale exports), or when their d/m reading puts most of the dated
+    ballots (at least ``min_count``) outside the survey period while the m/d reading does not. Both
+    readings are shown."""
+    dm = parse_dates(s)
+    parts = s.str.extract(r"^\s*(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2}|\d{4})(?:\s|T|$)")
+    a = pd.to_numeric(parts[0], errors="coerce")
+    b = pd.to_numeric(parts[1], errors="coerce")
+    is_text = a.notna() & b.notna()
+    if not is_text.any():
+        return dm, None
+    y = parts[2].where(parts[2].str.len() != 2, "20" + parts[2])
+    md_text = pd.to_datetime(y + "-" + parts[0].str.zfill(2) + "-" + parts[1].str.zfill(2), format="%Y-%m-%d",
+                             errors="coerce").astype("datetime64[us]")
+    md = dm.where(~is_text, md_text)
+    only_md = is_text & (b > 12) & (a <= 12)
+    only_dm = is_text & (a > 12) & (b <= 12)
+
+    def shown(i) -> str:
+        d1 = f"{dm[i]:%d/%m/%Y}" if pd.notna(dm[i]) else "không có ngày này"
+        d2 = f"{md[i]:%d/%m/%Y}" if pd.notna(md[i]) else "không có ngày này"
+        return f"'{s[i][:20]}' đọc ngày/tháng: {d1}, đọc tháng/ngày: {d2}"
+
+    if only_md.any() and not only_dm.any():
+        rows = s.index[only_md.to_numpy()]
+        ex = "; ".join(shown(i) for i in rows[:3])
+        return dm, (int(rows[0]), f"cột ngày chỉ đọc được theo kiểu tháng/ngày/năm (m/d/yyyy) — {int(only_md.sum())} "
+                                  f"ô có \"ngày\" lớn hơn 12, ví dụ {ex}; hãy ghi ngày theo dd/mm/yyyy hoặc định dạng "
+                                  "ô là ngày",
+                    f"the date column only makes sense as m/d/yyyy ({int(only_md.sum())} cells with a 'day' above 12); "
+                    "write dates as dd/mm/yyyy")
+    if start is not None or end is not None:
+        lo = pd.Timestamp(start) if start is not None else pd.Timestamp.min
+        hi = pd.Timestamp(end) if end is not None else pd.Timestamp.max
+        out_dm = dm.notna() & ((dm < lo) | (dm > hi))
+        out_md = md.notna() & ((md < lo) | (md > hi))
+        n = int(dm.notna().sum())
+        k, k2 = int(out_dm.sum()), int(out_md.sum())
+        if n and k > n / 2 and k >= min_count and k2 < k:
+            rows = s.index[(out_dm & is_text & ~out_md).to_numpy()]
+            ex = "; ".join(shown(i) for i in rows[:3])
+            return dm, (int(rows[0]) if len(rows) else int(s.index[out_dm.to_numpy()][0]),
+                        f"đọc theo ngày/tháng/năm, {k}/{n} phiếu nằm ngoài thời gian khảo sát; đọc theo tháng/ngày/năm "
+                        f"thì {k2}/{n} — cột ngày có lẽ ghi theo kiểu m/d/yyyy, ví dụ {ex}; hãy ghi ngày theo "
+                        "dd/mm/yyyy", f"read as d/m/yyyy, {k} of {n} ballots fall outside the survey period; read as "
+                        f"m/d/yyyy, {k2} of {n}: the date column looks m/d/yyyy; write dates as dd/mm/yyyy")
+    return dm, None
+
+
 def hash_key(values: pd.Series, kind: str, salt: str) -> pd.Series:
     """Salted SHA-256 of a normalised phone number (kind "phone") or ID number (kind "id"); "" if blank.
 
@@ -65,10 +116,12 @@ def show_value(v: str) -> str:
 
 
 def quote_values(values: pd.Series) -> pd.Series:
-    """Cell values quoted for the log, except any holding five or more digits (a phone or ID number
-    typed into the wrong column must not reach the log)."""
+    """Cell values quoted for the log (at most 60 characters), except any holding five or more digits (a
+    phone or ID number typed into the wrong column must not reach the log)."""
     many_digits = values.str.count(r"\d") >= 5
-    return ("'" + values.str.slice(0, 60) + "'").mask(many_digits, "(giá trị có nhiều chữ số, không ghi lại)")
+    long = values.str.len() > 60
+    quoted = ("'" + values.str.slice(0, 60) + "'").mask(long, "'" + values.str.slice(0, 60) + "…'")
+    return quoted.mask(many_digits, "(giá trị có nhiều chữ số, không ghi lại)")
 
 
 

@@ -16,11 +16,27 @@ KIND_LABELS = {"cut": "giảm", "raise": "nâng"}
 WHICH_LABELS = {"self": "tự chấm", "appraised": "thẩm định"}
 #: Decisions of the explanation round (parindex.rounds).
 DECISION_LABELS = {"accept": "Chấp nhận", "keep": "Giữ nguyên", "pending": "Chờ xem xét"}
+#: Kinds of the clean stage's conversions log (parindex.ingest.context) and of the personal data masked.
+CONVERSION_LABELS = {
+    "encoding": "Chuyển bảng mã cũ sang Unicode",
+    "header_encoding": "Dòng tiêu đề viết bằng bảng mã cũ",
+    "csv_encoding": "Tệp CSV viết bằng bảng mã 8 bit",
+    "alias": "Tên gọi khác được nhận ra",
+    "normalised": "Cách viết khác được nhận ra",
+    "total_row": "Dòng tổng cộng bỏ qua",
+    "two_level_header": "Tiêu đề hai tầng",
+    "heading": "Tiêu đề cột viết khác mẫu",
+    "sheet_name": "Tên trang tính viết khác",
+    "formula": "Ô công thức: dùng giá trị đã lưu",
+    "commune_by_name": "Xác định xã theo tên",
+}
+PRIVACY_LABELS = {"phone": "Số điện thoại", "id_number": "Số định danh (CCCD)", "name": "Họ tên người trả lời"}
 #: Vietnamese labels of the rule codes of the rejection log / ballot exclusions (parindex.ingest.BALLOT_RULES;
 #: "duplicate_id" is logged as "duplicate"). An unknown code is shown as it is.
 RULE_LABELS = {
     "blank_majority": "Quá nửa số câu bỏ trống",
     "unknown_commune": "Không xác định được xã",
+    "ambiguous_commune": "Tên xã khớp nhiều xã",
     "unknown_field": "Không xác định được lĩnh vực",
     "unknown_group": "Không xác định được nhóm đối tượng",
     "out_of_range": "Câu trả lời ngoài thang đo",
@@ -61,6 +77,7 @@ PARAM_LABELS = {
     "robustness.rules": "Thay đổi quy tắc tính điểm",
     "robustness.alternatives.officials_groups": "Phương án gộp các nhóm đối tượng điều tra cán bộ được thử",
     "robustness.alternatives.satisfaction_factor": "Phương án tính chỉ số từng yếu tố hài lòng được thử",
+    "robustness.alternatives.satisfaction_estimator": "Phương án tính chỉ số hài lòng (đơn giản / gia quyền theo hồ sơ) được thử",
     "robustness.alternatives.aggregation": "Phương án tổng hợp điểm các lĩnh vực (cộng / nhân) được thử",
     "robustness.top_k": "Số xã của nhóm dẫn đầu",
     "robustness.sobol_n": "Cỡ mẫu cơ sở của phân tích Sobol",
@@ -85,12 +102,28 @@ PARAM_LABELS = {
     "documents.report_date": "Ngày báo cáo",
     "documents.decision_date": "Ngày quyết định",
     "documents.templates": "Thư mục mẫu văn bản đã chỉnh sửa",
+    "ingest.aliases": "Tệp tên gọi khác của lĩnh vực, nhóm đối tượng, câu trả lời, xã",
+    "ingest.unmatched_share": "Tỷ lệ giá trị không khớp danh mục tối đa của một cột (vượt thì dừng)",
+    "ingest.unmatched_min_count": "Số giá trị không khớp tối thiểu để dừng",
+    "ingest.header_search_rows": "Số dòng đầu tìm dòng tiêu đề",
+    "ingest.max_file_mb": "Dung lượng tối đa của một tệp dữ liệu (MB)",
+    "ingest.max_unzipped_mb": "Dung lượng tối đa khi giải nén một tệp Excel (MB)",
+    "ingest.max_rows": "Số dòng tối đa của một trang tính",
+    "ingest.max_columns": "Số cột tối đa của một trang tính",
+    "ingest.max_dossiers": "Số hồ sơ tối đa hợp lý của một lĩnh vực ở một xã",
+    "ingest.max_adjustment_points": "Điểm thưởng, điểm trừ tối đa hợp lý của một dòng",
+    "ingest.duplicate_scope": "Phạm vi phát hiện phiếu trùng (trong xã hoặc toàn huyện)",
+    "ingest.warn_excluded_share": "Tỷ lệ phiếu bị loại để cảnh báo",
 }
 PARAM_VALUE_LABELS = {"pooled": "gộp chung mọi phiếu", "equal": "các nhóm có trọng số bằng nhau",
                       "uniform": "phân phối đều",
                       "dirichlet": "phân phối Dirichlet", "auto": "tự động (kết quả năm trước)",
                       "plain_share": "tỷ lệ đơn giản (mỗi phiếu như nhau)",
-                      "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực"}
+                      "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực",
+                      "share_positive": "tỷ lệ câu trả lời hài lòng (4–5)",
+                      "rescaled_mean": "điểm bình quân quy về 0–1",
+                      "arithmetic": "bình quân cộng", "geometric": "bình quân nhân",
+                      "commune": "trong từng xã", "district": "toàn huyện"}
 #: kinds of the score stage's adjustment_log (parindex.scoring.ADJUSTMENT_KINDS)
 ADJUSTMENT_KIND_LABELS = {
     "rescaled_form_maximum": "Quy đổi theo điểm tối đa của biểu mẫu",

@@ -26,7 +26,9 @@ from . import robustness_figures as RF
 from .labels import (
     ADJUSTMENT_KIND_LABELS,
     ESTIMATOR_LABELS,
+    CONVERSION_LABELS,
     KIND_LABELS,
+    PRIVACY_LABELS,
     STATUS_LABELS,
     WHICH_LABELS,
     band_rule_text,
@@ -264,10 +266,21 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
 def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | None:
     rej, bal, miss = _present(tables, "rejections"), _present(tables, "ballots"), _present(tables, "missing")
     off = _present(tables, "off_step")
-    if rej is None and bal is None and (miss is None or miss.empty) and (off is None or off.empty):
+    conv, priv = _present(tables, "conversions"), _present(tables, "privacy")
+    if rej is None and bal is None and (miss is None or miss.empty) and (off is None or off.empty) and (
+            conv is None or conv.empty) and (priv is None or priv.empty):
         return None
     names = _names(results)
-    out: dict = dict(rejections=None, ballots=None, missing=None, off_step=None)
+    out: dict = dict(rejections=None, ballots=None, missing=None, off_step=None, conversions=None, privacy=None)
+    if conv is not None and len(conv):
+        out["conversions"] = dict(
+            rows=[dict(file=text_cell(x.file), sheet=text_cell(x.sheet), column=text_cell(x.column),
+                       kind=CONVERSION_LABELS.get(x.kind, text_cell(x.kind)), detail=text_cell(x.detail), n=int(x.count))
+                  for x in conv.head(MAX_ROWS).itertuples()], truncated=len(conv) > MAX_ROWS)
+    if priv is not None and len(priv):
+        out["privacy"] = [dict(file=text_cell(x.file), column=text_cell(x.column),
+                               kind=PRIVACY_LABELS.get(x.kind, text_cell(x.kind)), n=int(x.count))
+                          for x in priv.itertuples()]
     if rej is not None:
         by_rule = rej.groupby(["file", "rule"], sort=True).size().reset_index(name="n")
         detail = rej.sort_values(["file", "sheet", "row"]).head(MAX_ROWS)
@@ -738,7 +751,7 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
     quality = _quality(tables, results, meth)
     decisions = _decisions(tables, results, meth)
     if quality is None and decisions is not None:
-        quality = dict(rejections=None, ballots=None, missing=None, off_step=None)
+        quality = dict(rejections=None, ballots=None, missing=None, off_step=None, conversions=None, privacy=None)
     if quality is not None:
         section("quality", "Chất lượng dữ liệu", appendix=True)
     summary = _summary(results, meth, missing, context, _present(tables, "missing_surveys"))

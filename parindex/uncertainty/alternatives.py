@@ -10,6 +10,8 @@ alternative         options                              part           rule fun
 ==================  ===================================  =============  =======================================
 officials_groups    pooled, equal                        officials      rules.mean_answer_weight
 satisfaction_factor share_positive, rescaled_mean        satisfaction   rules.answer_values
+satisfaction_       plain_share, dossier_weighted        satisfaction   (ballot weights of the layout)
+estimator
 aggregation         arithmetic, geometric                index          rules.index_pct
 ==================  ===================================  =============  =======================================
 
@@ -48,6 +50,9 @@ ALTERNATIVES: dict[str, Alternative] = {a.name: a for a in (
     Alternative("satisfaction_factor", ("share_positive", "rescaled_mean"), "satisfaction",
                 "a satisfaction factor's index: share of positive answers (4–5), or the mean answer rescaled "
                 "to 0–1, (mean − 1) / 4"),
+    Alternative("satisfaction_estimator", ("plain_share", "dossier_weighted"), "satisfaction",
+                "the satisfaction index: plain share over the valid answers (the rule), or weighted by the "
+                "commune's dossiers per procedure field (post-stratification)"),
     Alternative("aggregation", ("arithmetic", "geometric"), "index",
                 "aggregation across fields: weighted arithmetic mean (the rule), or weighted geometric mean"),
 )}

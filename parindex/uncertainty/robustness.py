@@ -425,7 +425,8 @@ class _Prep:
 
 def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFrame,
              satisfaction: pd.DataFrame, results: pd.DataFrame, decimals: int,
-             officials_joint: bool, published: dict[str, str] | None = None) -> _Prep:
+             officials_joint: bool, published: dict[str, str] | None = None,
+             dossier_weights: pd.DataFrame | None = None) -> _Prep:
     """Inputs as arrays; the officials' design is joint (respondents resampled once for all
     communes) or per commune according to ``officials_joint``. The published option of each rule
     alternative is detected (``published`` declares some: they are checked instead)."""
@@ -502,10 +503,13 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
     fac = {f.code: i for i, f in enumerate(sv.factors)}
     qfac = {q.code: i for i, f in enumerate(sv.factors) for q in f.questions}
     K = len(fac)
-    # Statistics of a satisfaction ballot, K columns each (one per factor): "valid" its weighted valid answers,
-    # "value:<option>" the weighted sum of their values under each option of satisfaction_factor
-    # (rules.answer_values). An alternative of the satisfaction part adds the columns it needs here.
-    names = ["valid"] + [f"value:{o}" for o in ALTERNATIVES["satisfaction_factor"].options]
+    # Statistics of a satisfaction ballot, K columns each (one per factor), under each option <e> of
+    # satisfaction_estimator (the ballot's weight: 1 for plain_share, its dossier weight for dossier_weighted):
+    # "valid:<e>" its weighted valid answers, "value:<o>:<e>" the weighted sum of their values under each option
+    # <o> of satisfaction_factor (rules.answer_values). An alternative of the satisfaction part adds its columns here.
+    estimators = ALTERNATIVES["satisfaction_estimator"].options
+    names = [f"valid:{e}" for e in estimators] + [
+        f"value:{o}:{e}" for e in estimators for o in ALTERNATIVES["satisfaction_factor"].options]
     sat_columns = {n: slice(i * K, (i + 1) * K) for i, n in enumerate(names)}
     sat_design = None
     s_points, s_field = 0.0, 0
@@ -519,8 +523,8 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
             k, sc = k[keep], sc[keep]
             av = s["answer"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
             valid = ~np.isnan(av)
-            wt = s["weight"].astype(float).to_numpy() if "weight" in s.columns else np.ones(len(s))
-            wv = np.where(valid, wt, 0.0)
+            base = {"plain_share": np.ones(len(s)), "dossier_weighted": _dossier_weight(s, dossier_weights)}
+            wv = {e: np.where(valid, base[e], 0.0) for e in estimators}
             bk, buniq = pd.factorize(s["ballot_id"].astype(str), sort=True)
             pk, _ = pd.factorize(s["procedure_field"].astype(str), sort=True)
             nb, npf = max(len(buniq), 1), int(pk.max()) + 1
@@ -534,12 +538,12 @@ def _prepare(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFra
             ballots = pd.DataFrame({"block": 0, "commune": (ub // nb)[order], "stratum": pf[order]})
             stats = np.zeros((len(ballots), len(sat_columns) * K))
             for name, cols in sat_columns.items():
-                if name == "valid":
-                    val = wv
+                if name.startswith("valid:"):
+                    val = wv[name.split(":", 1)[1]]
                 else:
-                    opt = name.split(":", 1)[1]
-                    val = wv * np.nan_to_num(rules.answer_values(av, opt, sv.positive_answers, sv.scale.min,
-                                                                 sv.scale.max))
+                    _, opt, est = name.split(":")
+                    val = wv[est] * np.nan_to_num(rules.answer_values(av, opt, sv.positive_answers, sv.scale.min,
+                                                                      sv.scale.max))
                 np.add.at(stats, (row, cols.start + k), val)
             sat_design = _commune_layout(ballots, stats, C, 1)
 
@@ -679,15 +683,29 @@ def _officials_part(prep: _Prep, sums: np.ndarray, officials_groups: str) -> tup
     return np.where(has, mean, 0.0) * prep.q_points, has
 
 
-def _satisfaction_part(prep: _Prep, sums: np.ndarray | None, satisfaction_factor: str
-                       ) -> tuple[np.ndarray, np.ndarray]:
+def _dossier_weight(s: pd.DataFrame, dossier_weights: pd.DataFrame | None) -> np.ndarray:
+    """Dossier weight of each satisfaction row: its commune × procedure field in ``dossier_weights`` (1 where the
+    table has none, as :func:`parindex.surveys.poststratify` leaves a commune without dossiers); without a table,
+    the satisfaction table's own ``weight`` column (1 when it has none)."""
+    if dossier_weights is None:
+        return s["weight"].astype(float).to_numpy() if "weight" in s.columns else np.ones(len(s))
+    key = pd.MultiIndex.from_frame(dossier_weights[["commune_code", "procedure_field"]].astype(str))
+    w = pd.Series(dossier_weights["weight"].astype(float).to_numpy(), index=key)
+    w = w[~w.index.duplicated()]
+    rows = pd.MultiIndex.from_arrays([s["commune_code"].astype(str), s["procedure_field"].astype(str)])
+    return w.reindex(rows).fillna(1.0).to_numpy(dtype=float)
+
+
+def _satisfaction_part(prep: _Prep, sums: np.ndarray | None, satisfaction_factor: str,
+                       satisfaction_estimator: str = "plain_share") -> tuple[np.ndarray, np.ndarray]:
     """SIPAS points and maximum per commune × replicate (:func:`rules.satisfaction_index` × the leaf's
     points); a commune without a valid answer scores 0 of 0."""
     if sums is None:
         z = np.zeros((len(prep.codes), 1))
         return z, z
     s, col = sums[0], prep.sat_columns
-    idx = rules.satisfaction_index(s[..., col["valid"]], s[..., col[f"value:{satisfaction_factor}"]])
+    idx = rules.satisfaction_index(s[..., col[f"valid:{satisfaction_estimator}"]],
+                                   s[..., col[f"value:{satisfaction_factor}:{satisfaction_estimator}"]])
     has = ~np.isnan(idx)
     return np.where(has, idx, 0.0) * prep.s_points, has * prep.s_points
 
@@ -860,23 +878,28 @@ class _Draws:
 # ------------------------------------------------------------------------------------------------
 def run_robustness(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFrame,
                    satisfaction: pd.DataFrame, results: pd.DataFrame, params: Robustness, *, seed: int,
-                   rank_decimals: int, published: dict[str, str] | None = None) -> RobustnessResult:
+                   rank_decimals: int, published: dict[str, str] | None = None,
+                   dossier_weights: pd.DataFrame | None = None) -> RobustnessResult:
     """Monte Carlo + Sobol robustness of the published ranking (see the module docstring).
 
     ``params``: the run's ``robustness`` parameters; ``seed`` and ``rank_decimals``: the run's seed and
     ``scoring.rank_decimals``; ``published``: options of rule alternatives known to have been used for the
-    published results (e.g. ``{"officials_groups": survey.group_weighting}``) — checked, the others detected."""
+    published results (e.g. ``{"officials_groups": survey.group_weighting}``) — checked, the others detected;
+    ``dossier_weights``: the dossier weight of each commune × procedure field (the clean stage's
+    ``satisfaction_weights``), which the ``dossier_weighted`` option of ``satisfaction_estimator`` applies
+    (without it, every ballot weighs 1 under both options)."""
     with threadpool_limits(limits=_BLAS_THREADS, user_api="blas"):
         return _run(meth, leaf_scores, officials, satisfaction, results, params, int(seed), int(rank_decimals),
-                    published)
+                    published, dossier_weights)
 
 
 def _run(meth: Methodology, leaf_scores: pd.DataFrame, officials: pd.DataFrame, satisfaction: pd.DataFrame,
          results: pd.DataFrame, params: Robustness, seed: int, rank_decimals: int,
-         published: dict[str, str] | None) -> RobustnessResult:
+         published: dict[str, str] | None, dossier_weights: pd.DataFrame | None = None) -> RobustnessResult:
     dec = rank_decimals
     prep = _prepare(meth, leaf_scores, officials, satisfaction, results, dec,
-                    officials_joint=bool(params.officials_joint), published=published)
+                    officials_joint=bool(params.officials_joint), published=published,
+                    dossier_weights=dossier_weights)
     draws = _Draws(prep, params, seed)
     space = draws.space
     C = len(prep.codes)

@@ -1,0 +1,606 @@
+"""One sheet of a raw file as a bounded grid of cell values — read without running anything in it.
+
+* ``.xlsx`` / ``.xlsm`` (a zip of XML parts; macros are never run — only the sheet's XML is read): the
+  declared sizes of the zip parts are checked first, then only the requested sheet is streamed row by
+  row (never the whole workbook). A formula cell gives its cached value (what Excel showed when the
+  file was saved); a formula saved without a cached value is recorded so that the caller can refuse it
+  ("open the file in Excel and save it again") instead of reading it as blank.
+* ``.xls`` (Excel 97–2003): read with xlrd (formula cells carry their cached values in that format).
+* ``.csv``: UTF-8 (with or without BOM), UTF-16 with BOM, else one of the 8-bit Vietnamese code pages
+  (Windows-1258, TCVN3, VNI — decided on the whole file, see :mod:`parindex.ingest.legacy`).
+
+Every reader stops with an :class:`~parindex.ingest.log.InputError` as soon as a limit of
+:class:`Limits` is passed (file size, unpacked size, rows, columns), so that a small hostile file cannot
+exhaust memory or time.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree.ElementTree import ParseError, iterparse
+
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
+from openpyxl.utils import get_column_letter
+
+from ..text import nfc
+from .log import InputError, Problem
+
+#: Magic bytes of the two workbook containers.
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of reading one raw file (parameters ``ingest.max_*``)."""
+
+    max_file_mb: float = 20.0
+    max_unzipped_mb: float = 200.0
+    max_rows: int = 50_000
+    max_columns: int = 200
+
+
+@dataclass
+class Grid:
+    """The cells of one sheet: ``rows[i][j]`` is row ``i + 1``, column ``j + 1`` (trailing blanks cut)."""
+
+    rows: list[list[object]]
+    no_cache: set[tuple[int, int]] = field(default_factory=set)  # (row0, col0) of formulas without a value
+    formulas: int = 0  # formula cells whose cached value was used
+    legacy_csv: str = ""  # the 8-bit code page a CSV file was decoded from ("" = Unicode)
+
+
+def _refuse(name: str, sheet: str, vi: str, en: str, row: int | None = None, col: str | None = None) -> InputError:
+    return InputError(Problem(name, sheet, row, col, vi, en))
+
+
+def check_size(path: Path, limits: Limits, sheet: str = "") -> None:
+    size = path.stat().st_size
+    if size > limits.max_file_mb * 1e6:
+        raise _refuse(path.name, sheet, f"tệp quá lớn ({size / 1e6:.1f} MB, giới hạn {limits.max_file_mb:g} MB; "
+                                        "tham số ingest.max_file_mb)",
+                      f"file too large: {size / 1e6:.1f} MB > ingest.max_file_mb = {limits.max_file_mb:g} MB")
+
+
+def file_kind(path: Path) -> str:
+    """"xlsx", "xls" or "csv" from the first bytes (a workbook saved under another suffix is still read as
+    what it is); "other" for anything else that does not end in .csv."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head.startswith(ZIP_MAGIC):
+        return "xlsx"
+    if head == OLE_MAGIC:
+        return "xls"
+    return "csv" if path.suffix.lower() == ".csv" else "other"
+
+
+def sheet_names(path: Path, limits: Limits) -> list[str]:
+    """Names of the worksheets of a workbook ([""] for a CSV file)."""
+    path = Path(path)
+    check_size(path, limits)
+    kind = file_kind(path)
+    if kind == "xlsx":
+        with _open_zip(path, limits) as z:
+            return [n for n, _ in _xlsx_sheets(z, path.name)]
+    if kind == "xls":
+        book = _open_xls(path)
+        try:
+            return book.sheet_names()
+        finally:
+            book.release_resources()
+    if kind == "csv":
+        return [""]
+    raise _not_a_workbook(path.name, "unknown container")
+
+
+def read_grid(path: Path, sheet: str, limits: Limits) -> Grid:
+    """The cells of ``sheet`` (ignored for CSV) within ``limits``."""
+    path = Path(path)
+    check_size(path, limits, sheet)
+    kind = file_kind(path)
+    if kind == "xlsx":
+        return _xlsx_grid(path, sheet, limits)
+    if kind == "xls":
+        return _xls_grid(path, sheet, limits)
+    if kind == "csv":
+        return _csv_grid(path, limits)
+    raise _not_a_workbook(path.name, "unknown container")
+
+
+def _not_a_workbook(name: str, why: str) -> InputError:
+    return _refuse(name, "", "tệp không phải bảng tính Excel (.xlsx, .xlsm, .xls) đọc được — nếu tệp có mật khẩu, "
+                             "hãy bỏ mật khẩu rồi lưu lại; nếu là trang web (.htm), hãy lưu lại dưới dạng .xlsx",
+                   f"not a readable .xlsx/.xlsm/.xls workbook ({why[:200]})")
+
+
+# ------------------------------------------------------------------------------------------------
+# .xlsx / .xlsm
+# ------------------------------------------------------------------------------------------------
+_CELL_REF = re.compile(r"([A-Z]{1,3})(\d+)$")
+_NS = ("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}", "{http://purl.oclc.org/ooxml/spreadsheetml/main}", "")
+
+
+def _tags(name: str) -> frozenset[str]:
+    return frozenset(ns + name for ns in _NS)
+
+
+T_ROW, T_C, T_V, T_F, T_IS, T_MERGE, T_DATA = (_tags(n) for n in ("row", "c", "v", "f", "is", "mergeCell",
+                                                                 "sheetData"))
+
+
+def _col_index(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ord(ch) - 64)
+    return n - 1
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _open_zip(path: Path, limits: Limits) -> zipfile.ZipFile:
+    try:
+        z = zipfile.ZipFile(path)
+        infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
+        raise _not_a_workbook(path.name, f"{type(e).__name__}: {e}") from None
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_unzipped_mb * 1e6 or len(infos) > 10_000:
+        z.close()
+        raise _refuse(path.name, "", f"tệp nén chứa {total / 1e6:.0f} MB dữ liệu khi giải nén, vượt giới hạn "
+                                     f"{limits.max_unzipped_mb:g} MB (tham số ingest.max_unzipped_mb)",
+                      f"workbook unpacks to {total / 1e6:.0f} MB > ingest.max_unzipped_mb = "
+                      f"{limits.max_unzipped_mb:g} MB")
+    return z
+
+
+def _read_part(z: zipfile.ZipFile, name: str) -> bytes | None:
+    try:
+        return z.read(name)
+    except KeyError:
+        return None
+
+
+def _parse_xml(data: bytes, name: str):
+    """Parse a small XML part (relationships, workbook, styles) into (tag, attrib, element) tuples."""
+    try:
+        return [el for _, el in iterparse(io.BytesIO(data), events=("end",))]
+    except ParseError as e:
+        raise _not_a_workbook(name, f"XML: {e}") from None
+
+
+def _resolve(base_dir: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    parts = [p for p in (base_dir + "/" + target).split("/") if p]
+    out: list[str] = []
+    for p in parts:
+        if p == "..":
+            if out:
+                out.pop()
+        elif p != ".":
+            out.append(p)
+    return "/".join(out)
+
+
+def _rels(z: zipfile.ZipFile, part: str, name: str) -> dict[str, str]:
+    base_dir, _, fname = part.rpartition("/")
+    data = _read_part(z, f"{base_dir}/_rels/{fname}.rels" if base_dir else f"_rels/{fname}.rels")
+    if data is None:
+        return {}
+    return {el.get("Id"): _resolve(base_dir, el.get("Target", "")) for el in _parse_xml(data, name)
+            if _local(el.tag) == "Relationship" and el.get("Id")}
+
+
+def _workbook_part(z: zipfile.ZipFile, name: str) -> str:
+    data = _read_part(z, "_rels/.rels")
+    if data is not None:
+        for el in _parse_xml(data, name):
+            if _local(el.tag) == "Relationship" and str(el.get("Type", "")).endswith("/officeDocument"):
+                return _resolve("", el.get("Target", ""))
+    return "xl/workbook.xml"
+
+
+def _xlsx_sheets(z: zipfile.ZipFile, name: str) -> list[tuple[str, str]]:
+    """(sheet name, part path) of every worksheet, in workbook order."""
+    wb_part = _workbook_part(z, name)
+    data = _read_part(z, wb_part)
+    if data is None:
+        raise _not_a_workbook(name, f"no {wb_part}")
+    rels = _rels(z, wb_part, name)
+    out = []
+    for el in _parse_xml(data, name):
+        if _local(el.tag) == "sheet":
+            rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), None)
+            target = rels.get(rid or "")
+            if target and "worksheets/" in target:
+                out.append((nfc(el.get("name", "")), target))
+    return out
+
+
+def _date1904(z: zipfile.ZipFile, name: str) -> bool:
+    data = _read_part(z, _workbook_part(z, name)) or b""
+    for el in _parse_xml(data, name) if data else []:
+        if _local(el.tag) == "workbookPr":
+            return str(el.get("date1904", "")).lower() in ("1", "true")
+    return False
+
+
+#: Fonts of the TCVN3 family for capitals (".VnTimeH", ".VnArialH" …): text typed in them uses the
+#: lower-case TCVN3 codes and shows as capitals.
+_CAPS_FONT = re.compile(r"^\.?vn.*h$", re.I)
+
+
+def _caps_tcvn3(text: str) -> str:
+    """Text of a TCVN3 capitals font → Unicode capitals (the rest of the cell stays as it is stored)."""
+    from .legacy import decode_tcvn3
+
+    return decode_tcvn3(text).upper()
+
+
+def _rich_text(el) -> tuple[str, bool]:
+    """Text of a shared or inline string (<si>/<is>) and whether it has runs; runs in a TCVN3 capitals
+    font are decoded to Unicode capitals here (the font is lost after this point)."""
+    parts, runs = [], False
+    for child in el:
+        tag = _local(child.tag)
+        if tag == "t":
+            parts.append(child.text or "")
+        elif tag == "r":
+            runs = True
+            text = "".join(t.text or "" for t in child if _local(t.tag) == "t")
+            font = next((f.get("val", "") for pr in child if _local(pr.tag) == "rPr" for f in pr
+                         if _local(f.tag) in ("rFont", "name")), "")
+            parts.append(_caps_tcvn3(text) if _CAPS_FONT.match(font) else text)
+    return "".join(parts), runs
+
+
+def _shared_strings(z: zipfile.ZipFile, name: str) -> list[tuple[str, bool]]:
+    part = next((p for p in z.namelist() if p.lower() == "xl/sharedstrings.xml"), None)
+    if part is None:
+        return []
+    out: list[tuple[str, bool]] = []
+    try:
+        with z.open(part) as f:
+            for _, el in iterparse(f, events=("end",)):
+                if _local(el.tag) != "si":
+                    continue
+                out.append(_rich_text(el))
+                el.clear()
+    except ParseError as e:
+        raise _not_a_workbook(name, f"sharedStrings XML: {e}") from None
+    return out
+
+
+def _styles(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int]]:
+    """Indexes of the cell formats (``s`` attribute) that show a number as a date, and of those whose font
+    is a TCVN3 capitals font."""
+    part = next((p for p in z.namelist() if p.lower() == "xl/styles.xml"), None)
+    if part is None:
+        return set(), set()
+    data = z.read(part)
+    custom: dict[int, str] = {}
+    xfs: list[tuple[int, int]] = []
+    fonts: list[str] = []
+    where = ""
+    try:
+        for event, el in iterparse(io.BytesIO(data), events=("start", "end")):
+            tag = _local(el.tag)
+            if tag in ("cellXfs", "fonts"):
+                where = tag if event == "start" else ""
+            elif event == "end" and tag == "numFmt":
+                try:
+                    custom[int(el.get("numFmtId", "-1"))] = el.get("formatCode", "")
+                except ValueError:
+                    pass
+            elif event == "end" and tag == "font" and where == "fonts":
+                fonts.append(next((f.get("val", "") for f in el if _local(f.tag) == "name"), ""))
+            elif event == "start" and tag == "xf" and where == "cellXfs":
+                try:
+                    xfs.append((int(el.get("numFmtId", "0")), int(el.get("fontId", "0"))))
+                except ValueError:
+                    xfs.append((0, 0))
+    except ParseError as e:
+        raise _not_a_workbook(name, f"styles XML: {e}") from None
+    builtin_dates = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
+    dates, caps = set(), set()
+    for i, (fid, font) in enumerate(xfs):
+        code = custom.get(fid, BUILTIN_FORMATS.get(fid, ""))
+        if fid in builtin_dates or (code and is_date_format(code)):
+            dates.add(i)
+        if 0 <= font < len(fonts) and _CAPS_FONT.match(fonts[font]):
+            caps.add(i)
+    return dates, caps
+
+
+def _excel_date(serial: float, date1904: bool) -> object:
+    base = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
+    try:
+        d = base + dt.timedelta(days=serial)
+    except OverflowError:
+        return serial
+    return d
+
+
+def _xlsx_grid(path: Path, sheet: str, limits: Limits) -> Grid:
+    name = path.name
+    with _open_zip(path, limits) as z:
+        sheets = dict(_xlsx_sheets(z, name))
+        if sheet not in sheets:
+            raise KeyError(sheet)
+        part = sheets[sheet]
+        if part not in z.namelist():
+            raise _not_a_workbook(name, f"sheet part {part} missing")
+        shared = _shared_strings(z, name)
+        dates, caps = _styles(z, name)
+        d1904 = _date1904(z, name)
+        return _stream_sheet(z, part, shared, dates, caps, d1904, limits, name, sheet)
+
+
+def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]], dates: set[int], caps: set[int],
+                  d1904: bool, limits: Limits, name: str, sheet: str) -> Grid:
+    rows: dict[int, dict[int, object]] = {}
+    no_cache: set[tuple[int, int]] = set()
+    merges: list[str] = []
+    formulas = 0
+    row_i = -1
+    letters: dict[str, int] = {}
+
+    try:
+        with z.open(part) as f:
+            for _, el in iterparse(f, events=("end",)):
+                tag = el.tag
+                if tag in T_ROW:
+                    r = el.get("r")
+                    row_i = int(r) - 1 if r and r.isdigit() else row_i + 1
+                    if row_i >= limits.max_rows:
+                        raise _refuse(name, sheet, f"trang tính có dòng thứ {row_i + 1} (kể cả dòng trống có định dạng), "
+                                                   f"vượt giới hạn {limits.max_rows} dòng (tham số ingest.max_rows); "
+                                                   "hãy xóa các dòng thừa bên dưới bảng",
+                                      f"the sheet has a row {row_i + 1} (even if blank but formatted), beyond "
+                                      f"ingest.max_rows = {limits.max_rows}; delete the rows below the table",
+                                      row=row_i + 1)
+                    cells: dict[int, object] = {}
+                    col_i = -1
+                    for c in el:
+                        if c.tag not in T_C:
+                            continue
+                        ref = c.get("r")
+                        m = _CELL_REF.match(ref) if ref else None
+                        if m:
+                            lt_ = m.group(1)
+                            col_i = letters.get(lt_)
+                            if col_i is None:
+                                col_i = letters[lt_] = _col_index(lt_)
+                        else:
+                            col_i += 1
+                        t = c.get("t", "n")
+                        v = f_el = is_el = None
+                        for ch in c:
+                            lt = ch.tag
+                            if lt in T_V:
+                                v = ch.text
+                            elif lt in T_F:
+                                f_el = ch
+                            elif lt in T_IS:
+                                is_el = ch
+                        runs = False
+                        if t == "inlineStr":
+                            value, runs = _rich_text(is_el) if is_el is not None else (None, False)
+                        elif f_el is not None and (v is None or (v == "" and t != "str")):
+                            no_cache.add((row_i, col_i))
+                            value = None
+                        elif v is None:
+                            value = None
+                        elif t == "s":
+                            try:
+                                value, runs = shared[int(v)]
+                            except (ValueError, IndexError):
+                                raise _not_a_workbook(name, f"bad shared string index in {ref}") from None
+                        elif t in ("str", "e"):
+                            value = v
+                        elif t == "b":
+                            value = v.strip() in ("1", "true")
+                        elif t == "d":
+                            try:
+                                value = dt.datetime.fromisoformat(v.strip())
+                            except ValueError:
+                                value = v
+                        else:
+                            try:
+                                num = float(v)
+                            except ValueError:
+                                value = v
+                            else:
+                                s = c.get("s")
+                                if s is not None and s.isdigit() and int(s) in dates and num == num:
+                                    value = _excel_date(num, d1904)
+                                else:
+                                    value = num
+                        if isinstance(value, str) and not runs and caps and value:
+                            st = c.get("s")
+                            if st is not None and st.isdigit() and int(st) in caps:
+                                value = _caps_tcvn3(value)
+                        if f_el is not None and (row_i, col_i) not in no_cache:
+                            formulas += 1
+                        if value is None or value == "":
+                            continue
+                        if col_i >= limits.max_columns:
+                            raise _refuse(name, sheet, f"ô {get_column_letter(min(col_i, 16383) + 1)}{row_i + 1} có "
+                                                       f"dữ liệu ở cột thứ {col_i + 1}, vượt giới hạn "
+                                                       f"{limits.max_columns} cột (tham số ingest.max_columns)",
+                                          f"cell in column {col_i + 1}, beyond ingest.max_columns = "
+                                          f"{limits.max_columns}", row=row_i + 1)
+                        cells[col_i] = value
+                    if cells:
+                        rows[row_i] = cells
+                    el.clear()
+                elif tag in T_MERGE:
+                    if len(merges) < 10_000 and el.get("ref"):
+                        merges.append(el.get("ref"))
+                elif tag in T_DATA:
+                    el.clear()
+    except ParseError as e:
+        raise _not_a_workbook(name, f"sheet XML: {e}") from None
+    except zipfile.BadZipFile as e:
+        raise _not_a_workbook(name, f"{e}") from None
+    n = max(rows) + 1 if rows else 0
+    width = max((max(c) + 1 for c in rows.values()), default=0)
+    grid = [[None] * (max(r) + 1) if (r := rows.get(i)) else [] for i in range(n)]
+    for i, cells in rows.items():
+        for j, v in cells.items():
+            grid[i][j] = v
+    _fill_merges(grid, merges, width)
+    no_cache = {(i, j) for i, j in no_cache if i < limits.max_rows and j < limits.max_columns}
+    return Grid(grid, no_cache, formulas)
+
+
+def _fill_merges(grid: list[list[object]], merges: list[str], width: int) -> None:
+    """Copy the value of a merged range's first cell into its other cells (within the used area only)."""
+    for ref in merges:
+        a, _, b = ref.partition(":")
+        ma, mb = _CELL_REF.match(a), _CELL_REF.match(b or a)
+        if not ma or not mb:
+            continue
+        r0, c0 = int(ma.group(2)) - 1, _col_index(ma.group(1))
+        r1, c1 = int(mb.group(2)) - 1, _col_index(mb.group(1))
+        if r0 >= len(grid) or c0 >= len(grid[r0]) or grid[r0][c0] is None:
+            continue
+        v = grid[r0][c0]
+        for i in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[i]
+            last = min(c1, width - 1)
+            if len(row) <= last:
+                row.extend([None] * (last + 1 - len(row)))
+            for j in range(c0, last + 1):
+                if row[j] is None:
+                    row[j] = v
+
+
+# ------------------------------------------------------------------------------------------------
+# .xls (Excel 97–2003)
+# ------------------------------------------------------------------------------------------------
+def _open_xls(path: Path):
+    import xlrd
+
+    try:
+        return xlrd.open_workbook(str(path), on_demand=True, ragged_rows=True, formatting_info=True)
+    except Exception as e:  # xlrd raises many kinds for broken or encrypted files
+        try:
+            return xlrd.open_workbook(str(path), on_demand=True, ragged_rows=True)
+        except Exception:
+            raise _not_a_workbook(path.name, f"{type(e).__name__}: {e}") from None
+
+
+def _xls_grid(path: Path, sheet: str, limits: Limits) -> Grid:
+    import xlrd
+
+    book = _open_xls(path)
+    try:
+        if sheet not in book.sheet_names():
+            raise KeyError(sheet)
+        try:
+            ws = book.sheet_by_name(sheet)
+        except Exception as e:
+            raise _not_a_workbook(path.name, f"{type(e).__name__}: {e}") from None
+        if ws.nrows > limits.max_rows:
+            raise _refuse(path.name, sheet, f"trang tính có {ws.nrows} dòng, vượt giới hạn {limits.max_rows} dòng "
+                                            "(tham số ingest.max_rows)",
+                          f"{ws.nrows} rows > ingest.max_rows = {limits.max_rows}", row=ws.nrows)
+        grid: list[list[object]] = []
+        width = 0
+        for i in range(ws.nrows):
+            row: list[object] = []
+            for j in range(ws.row_len(i)):
+                c = ws.cell(i, j)
+                if c.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+                    v: object = None
+                elif c.ctype == xlrd.XL_CELL_DATE:
+                    try:
+                        v = xlrd.xldate_as_datetime(c.value, book.datemode)
+                    except Exception:
+                        v = c.value
+                elif c.ctype == xlrd.XL_CELL_BOOLEAN:
+                    v = bool(c.value)
+                elif c.ctype == xlrd.XL_CELL_ERROR:
+                    v = xlrd.error_text_from_code.get(c.value, "#ERR")
+                else:
+                    v = c.value
+                if v is not None and v != "" and j >= limits.max_columns:
+                    raise _refuse(path.name, sheet, f"dữ liệu ở cột thứ {j + 1}, vượt giới hạn {limits.max_columns} "
+                                                    "cột (tham số ingest.max_columns)",
+                                  f"cell in column {j + 1} > ingest.max_columns = {limits.max_columns}", row=i + 1)
+                row.append(v)
+            while row and (row[-1] is None or row[-1] == ""):
+                row.pop()
+            width = max(width, len(row))
+            grid.append(row)
+        merges = [f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1)}{r1}"
+                  for r0, r1, c0, c1 in getattr(ws, "merged_cells", [])[:10_000]]
+        _fill_merges(grid, merges, width)
+        return Grid(grid)
+    finally:
+        book.release_resources()
+
+
+# ------------------------------------------------------------------------------------------------
+# .csv
+# ------------------------------------------------------------------------------------------------
+def decode_csv_bytes(raw: bytes, name: str) -> tuple[str, str]:
+    """CSV bytes → (NFC text, code page): UTF-8 (with or without BOM), UTF-16 with BOM, else an 8-bit
+    Vietnamese code page — Windows-1258, TCVN3 or VNI, whichever reads as Vietnamese."""
+    from .legacy import decode_8bit
+
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return nfc(raw.decode("utf-16")), ""
+    try:
+        return nfc(raw.decode("utf-8-sig")), ""
+    except UnicodeDecodeError:
+        pass
+    text, page = decode_8bit(raw)
+    if text is not None:
+        return text, page
+    try:
+        raw.decode("cp1258")
+        pos = None
+    except UnicodeDecodeError as e:
+        pos = e.start
+    pos = pos if pos is not None else 0
+    before = raw[:pos]
+    line = before.split(b"\n")[-1]
+    delim = b";" if line.count(b";") > line.count(b",") else b","
+    raise InputError(Problem(
+        name, "", before.count(b"\n") + 1, get_column_letter(line.count(delim) + 1),
+        f"không đọc được bảng mã của tệp (byte {pos}); hãy lưu lại dưới dạng CSV UTF-8 hoặc .xlsx",
+        f"unreadable encoding at byte {pos}: expected UTF-8, UTF-8 with BOM, Windows-1258, TCVN3 or VNI"))
+
+
+def _csv_grid(path: Path, limits: Limits) -> Grid:
+    text, page = decode_csv_bytes(path.read_bytes(), path.name)
+    first = next((ln for ln in text.splitlines() if ln.strip()), "")
+    delim = max([",", ";", "\t"], key=first.count) if first else ","
+    grid: list[list[object]] = []
+    csv.field_size_limit(1 << 20)
+    try:
+        for i, r in enumerate(csv.reader(io.StringIO(text, newline=""), delimiter=delim)):
+            if i >= limits.max_rows:
+                raise _refuse(path.name, "", f"tệp có hơn {limits.max_rows} dòng (tham số ingest.max_rows)",
+                              f"more than ingest.max_rows = {limits.max_rows} rows", row=i + 1)
+            while r and r[-1] == "":
+                r.pop()
+            if len(r) > limits.max_columns:
+                raise _refuse(path.name, "", f"dòng có {len(r)} cột, vượt giới hạn {limits.max_columns} cột "
+                                             "(tham số ingest.max_columns)",
+                              f"{len(r)} columns > ingest.max_columns = {limits.max_columns}", row=i + 1)
+            grid.append(list(r))
+    except csv.Error as e:
+        raise _refuse(path.name, "", "tệp CSV hỏng, không đọc được", f"broken CSV: {str(e)[:200]}") from None
+    return Grid(grid, legacy_csv=page)
