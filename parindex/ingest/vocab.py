@@ -136,7 +136,8 @@ class Vocabulary:
         if self.exact is not None:
             c = self.exact(s)
             if c is not None:
-                return c, "ok", "code", "", ()
+                how = "code" if s == c else ("label" if s == self.labels.get(c) else "normalised")
+                return c, "ok", how, "", ()
         k = self.key(s)
         for kk in dict.fromkeys([k, self._strip(k)]):
             codes = self._map.get(kk)
@@ -203,17 +204,16 @@ def _commune_key(s: str) -> str:
 
 
 def communes(communes_df: pd.DataFrame, aliases: Aliases) -> Vocabulary:
-    codes = set(communes_df["commune_code"])
+    """Commune codes and names: first :class:`parindex.communes.CommuneMatcher` (codes, exact names, names with
+    their type, bare names whose first word looks like a prefix such as "Phương Tiến"), then the vocabulary's
+    normalised keys and aliases (ambiguity and closest candidates reported)."""
+    from ..communes import CommuneMatcher
+
+    matcher = CommuneMatcher(communes_df)
     al = aliases.of("communes")
 
     def exact(s: str) -> str | None:
-        if s.endswith(".0") and s[:-2].isdigit():  # a code typed into a numeric Excel cell
-            s = s[:-2]
-        if s in codes:
-            return s
-        if s.isdigit() and s.zfill(5) in codes:
-            return s.zfill(5)
-        return None
+        return matcher.match(s)
 
     return Vocabulary([(c, n, al.get(c, [])) for c, n in zip(communes_df["commune_code"], communes_df["commune_name"])],
                       key=_commune_key, exact=exact)
