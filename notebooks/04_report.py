@@ -13,10 +13,11 @@
 
 # %% [markdown]
 # # 4. Báo cáo
-# Lập báo cáo HTML tự chứa (tiếng Việt, mở được khi không có Internet), bảng kết quả xlsx/csv và ảnh PNG các
-# biểu đồ chính từ các bảng đã chấm điểm, kết quả kiểm định độ vững và kết quả công bố năm trước (nếu có).
+# Lập báo cáo HTML tự chứa (tiếng Việt, mở được khi không có Internet), bảng kết quả xlsx/csv, ảnh PNG các
+# biểu đồ chính và hồ sơ từng xã (PDF, mỗi xã một trang A4) từ các bảng đã chấm điểm, kết quả kiểm định độ
+# vững và kết quả công bố năm trước (nếu có).
 #
-# *Writes the report, tables and images (`parindex.pipeline.publish`) into the run's folder.*
+# *Writes the report, tables, images and commune profiles (`parindex.pipeline.publish`) into the run's folder.*
 
 # %% tags=["parameters"]
 year = 2023

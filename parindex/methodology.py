@@ -89,9 +89,24 @@ class Adjustments(_Model):
 
 class Band(_Model):
     code: str
-    label: str
+    label: str                   # the threshold in words, e.g. "Từ 90 % trở lên"
     min_pct: float = Field(ge=0, le=100)
     color: str = "#888888"
+    # Short name used in every table, chart and sheet (e.g. "Tốt"); a file without one shows the label.
+    name: str | None = Field(None, min_length=1, max_length=24)
+
+    @property
+    def short(self) -> str:
+        """The band's short name (its label when the methodology gives none)."""
+        return self.name or self.label
+
+    @property
+    def title(self) -> str:
+        """Name and threshold, e.g. "Tốt (từ 90 % trở lên)"; the label alone when there is no name."""
+        if not self.name:
+            return self.label
+        lab = self.label[:1].lower() + self.label[1:]
+        return f"{self.name} ({lab})"
 
 
 class Group(_Model):
@@ -266,6 +281,9 @@ def _check_tree(m: Methodology) -> list[str]:
     codes = [b.code for b in m.bands]
     if len(set(codes)) != len(codes):
         errs.append(f"bands: codes must be unique, got {codes}")
+    names = [b.name for b in m.bands if b.name]
+    if len(set(names)) != len(names):
+        errs.append(f"bands: names must be unique, got {names}")
     # Survey definitions.
     groups = [g.code for g in m.officials_survey.groups]
     if len(set(groups)) != len(groups):
@@ -379,7 +397,7 @@ def with_satisfaction_points(data: dict, points: float) -> dict:
                     d["meta"]["id"] = f"{d['meta']['id']}+sipas{points:g}"
                     d["meta"]["status"] = "variant"
                     d["meta"]["note"] = (f"{d['meta']['note']} — Biến thể: khảo sát hài lòng {points:g} điểm "
-                                         f"(override satisfaction.points={points:g}).")
+                                         f"(tham số điểm khảo sát sự hài lòng = {points:g}).")
                     return d
     raise MethodologyError("the methodology has no satisfaction-survey leaf to override")
 

@@ -195,6 +195,14 @@ class Ingest(_M):
     warn_excluded_share: float = Field(0.05, ge=0, le=1)  # a completed run says so above this share of ballots
 
 
+class Report(_M):
+    """How the report marks uncertain results next to the ranking (chart, summary card, profiles)."""
+    # a commune whose published band comes out in fewer than this share of the robustness draws is marked
+    band_prob_min: float = Field(0.8, gt=0, le=1)
+    # "sát ngưỡng": an index within this many percentage points of a band threshold
+    near_threshold: float = Field(1.0, ge=0)
+
+
 class Overrides(_M):
     """Methodology overrides applied on load (e.g. satisfaction.points=15), for what-ifs: the run's
     ``methodology.yaml`` records the variant. Unset = what the methodology file declares.
@@ -256,6 +264,7 @@ class RunParams(_M):
     satisfaction: Overrides = Overrides()
     documents: Documents = Documents()
     ingest: Ingest = Ingest()
+    report: Report = Report()
 
     def to_json_dict(self) -> dict[str, Any]:
         return json.loads(self.model_dump_json())

@@ -231,15 +231,17 @@ def report_tables(run: Run) -> dict:
     return tables
 
 
-def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
-    """Write the report (index.html), results.csv/xlsx, robustness.csv, rejections.csv, the chart images and
-    the drafts (van_ban/, unless ``documents.enabled`` is false) into ``out_dir`` (default: the run folder).
-    Returns the paths written."""
+def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True) -> list[Path]:
+    """Write the report (index.html), results.csv/xlsx, robustness.csv, rejections.csv, the chart images
+    (images/), the commune profiles as PDF files (ho_so_xa/: one per commune and one combined) and the drafts
+    (van_ban/, unless ``documents.enabled`` is false) into ``out_dir`` (default: the run folder). Returns the
+    paths written."""
     from .csvsafe import write_csv
     from .publish import figures, robustness_figures
     from .publish.export import write_chart_images, write_results_csv, write_results_xlsx
-    from .publish.page import write_report
-    from .publish.report import ReportContext, previous_results_check, render_report
+    from .publish.page import TEMPLATES, write_report
+    from .publish.profiles import PROFILE_DIR, factor_intervals, write_profile_pdfs
+    from .publish.report import ReportContext, previous_results_check, render_report, report_parts, source_line
 
     out = Path(out_dir or run.folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -249,10 +251,11 @@ def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
     notes: list[str] = []
     previous_year = None
     if run.previous is not None:
-        ok, note = previous_results_check(run.previous, results, run.year - 1)
+        py = int(run.baseline["year"]) if run.baseline and run.baseline.get("year") else run.year - 1
+        ok, note = previous_results_check(run.previous, results, py)
         if ok:
             tables["previous_results"] = run.previous
-            previous_year = run.year - 1
+            previous_year = py
         elif note:
             notes.append(note)
     b = run.baseline
@@ -264,12 +267,32 @@ def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
         notes.append(run.info["clean"]["warning"])
     if run.trial:
         notes.insert(0, f"{TRIAL_BANNER}: lần chạy thử từ JupyterLab, chỉ để xem trước.")
+    if "satisfaction" in tables and len(tables["satisfaction"]):
+        tables["satisfaction_factor_ci"] = factor_intervals(
+            tables["satisfaction"], meth, results["commune_code"], n_boot=run.params.survey.ci_draws,
+            seed=run.params.seed + 2)
     ctx = ReportContext(year=run.year, district=run.district.name, province=run.district.province,
-                        run_label=f"{meth.meta.id} · seed {run.params.seed}", params=run.params.public_dict(),
-                        notes=notes, robustness_summary=run.info.get("uncertainty"), previous_year=previous_year)
-    charts = {"xep_hang": figures.fig_ranking(results, meth), "diem_linh_vuc": figures.fig_fields(results, meth)}
+                        run_label=f"bộ tiêu chí {meth.meta.id} · hạt giống ngẫu nhiên {run.params.seed}",
+                        params=run.params.public_dict(), notes=notes, robustness_summary=run.info.get("uncertainty"),
+                        previous_year=previous_year, report=run.params.report,
+                        baseline=run.baseline if previous_year is not None else None, history=run.history)
+    parts = report_parts(tables, meth, ctx)
+    src = source_line(ctx)
+    y = run.year
+    charts = {"xep_hang": (figures.fig_ranking(results, meth, parts["marks"]), f"Xếp hạng Chỉ số CCHC năm {y}"),
+              "diem_linh_vuc": (figures.fig_fields(results, meth), f"Điểm theo lĩnh vực năm {y}")}
+    if "fig-sources" in parts["figs"]:
+        charts["diem_nguon"] = (figures.fig_sources(results, meth), f"Điểm theo nguồn đánh giá năm {y}")
+    if "leaf_scores" in tables:
+        charts["ty_le_tieu_chi"] = (figures.fig_criteria_heatmap(tables["leaf_scores"], meth, results),
+                                    f"Tỷ lệ điểm đạt theo tiêu chí năm {y}")
+    if parts["yoy"] is not None:
+        moves = figures.year_over_year(results, tables["previous_results"])
+        charts["so_sanh_nam_truoc"] = (figures.fig_rank_slope(moves, y, previous_year),
+                                       f"Thay đổi thứ hạng năm {previous_year} – {y}")
     if "robustness" in tables:
-        charts["khoang_thu_hang"] = robustness_figures.fig_rank_intervals(tables["robustness"])
+        charts["khoang_thu_hang"] = (robustness_figures.fig_rank_intervals(tables["robustness"]),
+                                     f"Khoảng thứ hạng (5–95 % số lần mô phỏng) năm {y}")
     paths = [out / "results.csv", out / "results.xlsx"]
     write_results_csv(results, meth, out / "results.csv")
     write_results_xlsx(tables, meth, out / "results.xlsx", district=run.district.public(),
@@ -278,10 +301,14 @@ def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
         write_csv(tables["robustness"], out / "robustness.csv")
         paths.append(out / "robustness.csv")
     write_csv(tables["rejections"], out / "rejections.csv")
-    write_report(render_report(tables, meth, ctx), out / "index.html")
+    write_report(render_report(tables, meth, ctx, parts), out / "index.html")
     paths += [out / "rejections.csv", out / "index.html"]
-    images = write_chart_images(charts, out / "images")
+    images = write_chart_images({k: figures.for_image(f, title, src) for k, (f, title) in charts.items()},
+                                out / "images")
     paths += images
+    if profiles_pdf and parts["profiles"] is not None:
+        paths += write_profile_pdfs(parts["profiles"]["rows"], f"Hồ sơ Chỉ số CCHC năm {y} — {ctx.district}",
+                                    (TEMPLATES / "report.css").read_text(encoding="utf-8"), src, out / PROFILE_DIR)
     if run.params.documents.enabled:  # the drafts the district issues: notices, reply forms, report, decision
         from .documents import write_documents
         paths += write_documents(run, tables, out / "van_ban", images={p.stem: p for p in images},

@@ -7,7 +7,7 @@ Layout of a year's reports folder (``reports/<year>/``)::
     .current -> .pub-<run_id>-<token>        the ONE link switched to publish
     .pub-<run_id>-<token>/site/              published copies: index.html, results.csv, results.xlsx,
                                              [robustness.csv], rejections.csv, images/, [notebooks/],
-                                             [van_ban/] (the drafts), LATEST
+                                             [van_ban/] (the drafts), [ho_so_xa/] (commune profiles), LATEST
     .pub-<run_id>-<token>/processed/         the run's processed tables: clean/, score/, [uncertainty/]
     published -> .current/site               (fixed link)
     index.html -> published/index.html       (one fixed link per published name, for the usual paths)
@@ -45,7 +45,7 @@ PUBLISHED = "published"
 LOCK = ".lock"
 #: what a publication holds (when the run has it), besides LATEST
 REPORT_FILES = ["index.html", "results.csv", "results.xlsx", "robustness.csv", "rejections.csv"]
-REPORT_DIRS = ["images", "notebooks", "van_ban"]
+REPORT_DIRS = ["images", "notebooks", "van_ban", "ho_so_xa"]
 LINKED = REPORT_FILES + REPORT_DIRS + ["LATEST"]
 META = ".publication.json"
 #: how long a run waits for another run holding the lock of the same folder

@@ -4,7 +4,7 @@ folder to its run folder. Publication (the copies at the usual places) is :mod:`
 
 Layout written by one run (``reports/<year>/runs/<run_id>/``)::
 
-    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/  [van_ban/]
+    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/  [van_ban/]  [ho_so_xa/]
     processed/<stage>/  the tables of each stage (parquet; rejections also as csv)
     notebooks/      the executed notebooks (when the run went through them; no timings, no paths)
     params.json  methodology.yaml  communes.csv  district.json  steps.json

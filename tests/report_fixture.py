@@ -70,10 +70,12 @@ OFFICIALS_ANSWERS = {  # two respondents per commune, the same answer on every q
     "11239": ("A", "A"), "11242": ("A", "B"), "11245": ("D", ""), "11248": ("D", "B")}
 
 
-# Every chart of the full report, in page order (the full fixture draws them all).
-ALL_FIGURES = ["fig-ranking", "fig-fields", "fig-sources", "fig-criteria", "fig-commune", "fig-appraisal",
+# Every chart of the full report, in page order (the full fixture draws them all; the multi-year trend needs
+# the history of earlier years: HISTORY_FIGURES).
+ALL_FIGURES = ["fig-ranking", "fig-fields", "fig-sources", "fig-criteria", "fig-appraisal",
                "fig-sat-ci", "fig-off-ci", "fig-satisfaction", "fig-sat-answers", "fig-off-answers",
-               "fig-rank-intervals", "fig-outrank", "fig-sobol", "fig-yoy"]
+               "fig-outrank", "fig-sobol", "fig-yoy"]
+HISTORY_FIGURES = ALL_FIGURES + ["fig-trend"]
 
 def methodology() -> Methodology:
     return load_methodology(REFERENCE_METHODOLOGY)
@@ -248,13 +250,36 @@ def previous_results() -> pd.DataFrame:
         "rank": [1, 2, 3, 4], "band": ["A", "B", "B", "B"]})
 
 
+def history() -> pd.DataFrame:
+    """Published results of the earlier years (Run.history): 2021 and 2022 (= :func:`previous_results`).
+    2021: 11248 rank 1 (88.5 %), 11245 rank 2 (86 %), 11239 rank 3 (84 %), 11242 rank 4 (79.5 %).
+    District means: 2021 (88.5 + 86 + 84 + 79.5) / 4 = 84.5; 2022 85.75; 2023 86.4444."""
+    p = previous_results()[["commune_code", "index_pct", "rank", "band"]].assign(year=2022)
+    old = pd.DataFrame({"commune_code": ["11248", "11245", "11239", "11242"], "index_pct": [88.5, 86.0, 84.0, 79.5],
+                        "rank": [1, 2, 3, 4], "band": ["B", "B", "B", "C"], "year": 2021})
+    return pd.concat([old, p], ignore_index=True)[["year", "commune_code", "index_pct", "rank", "band"]]
+
+
+#: Run.baseline of the fixture: the 2022 run the comparison uses, scored under another methodology.
+BASELINE = {"year": 2022, "run_id": "003-abcdef12", "methodology_id": "variant-survey40-v1",
+            "methodology_title": "Phương án thử: khảo sát 40 điểm", "date": "20/02/2023",
+            "path": "reports/2022/runs/003-abcdef12"}
+
+
+def factor_ci(tables: dict[str, pd.DataFrame], meth: Methodology) -> pd.DataFrame:
+    """Satisfaction factors with their bootstrap intervals (parindex.publish.profiles.factor_intervals)."""
+    from parindex.publish.profiles import factor_intervals
+    return factor_intervals(tables["satisfaction"], meth, tables["results"]["commune_code"], n_boot=200, seed=3)
+
+
 def full_tables() -> tuple[dict[str, pd.DataFrame], Methodology, dict]:
-    """Every table the report can use: scored + quality + surveys + robustness + previous year;
-    also the robustness summary (robustness.json)."""
+    """Every table the report can use: scored + quality + surveys + robustness + previous year + the
+    satisfaction factors' intervals; also the robustness summary (robustness.json)."""
     tables, meth = scored_tables()
     rob, summary = robustness_tables()
     tables.update(rob)
     tables["previous_results"] = previous_results()
+    tables["satisfaction_factor_ci"] = factor_ci(tables, meth)
     return tables, meth, summary
 
 

@@ -6,11 +6,12 @@ reports/<year>/index.html. The screenshot goes to tests/_artifacts/report.png fo
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
-from browser import check_report_in_browser, pdf_page_count
-from report_fixture import ALL_FIGURES, IMG_INJECTION, SCRIPT_INJECTION, full_tables
+from browser import check_report_in_browser, exercise_page, open_profile, pdf_page_count
+from report_fixture import BASELINE, HISTORY_FIGURES, IMG_INJECTION, SCRIPT_INJECTION, full_tables, history
 
 from parindex.publish.page import write_report
 from parindex.publish.report import ReportContext, render_report
@@ -24,7 +25,8 @@ ARTIFACTS = Path(__file__).resolve().parent / "_artifacts"
 def report_path():
     tables, meth, summary = full_tables()
     html = render_report(tables, meth, ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", run_label="fixture", params={"seed": 1},
-                                                     robustness_summary=summary, previous_year=2022))
+                                                     robustness_summary=summary, previous_year=2022,
+                                                     baseline=BASELINE, history=history()))
     path = ARTIFACTS / "report.html"
     write_report(html, path)
     return path
@@ -32,7 +34,7 @@ def report_path():
 
 def _assert_clean(r: dict, path: Path) -> None:
     assert not r["timed_out"], r
-    assert [c["id"] for c in r["charts"]] == ALL_FIGURES
+    assert [c["id"] for c in r["charts"]] == HISTORY_FIGURES
     for c in r["charts"]:
         assert c["plotly"] and c["svg"] >= 1 and c["marks"] >= 1, c
         assert c["clipped"] == [], c  # no axis label (commune name, criterion code) cut off at the edge
@@ -51,26 +53,22 @@ def test_report_in_chromium_desktop(report_path):
     # the print view on A4: cover + sections broken onto their own pages → several pages
     assert r["pdf_pages"] >= 2 and pdf_page_count(pdf) == r["pdf_pages"]
     assert pdf.read_bytes()[:5] == b"%PDF-"
-    # the first commune before choosing another one (robustness_tables(): 11239 always rank 1)
+    # the first commune's profile before choosing another one (robustness_tables(): 11239 always rank 1)
     before = r["scorecard_before"]
-    assert before["rob_text"] == "Hạng trung vị 1; khoảng 5–95 %: hạng 1 – 1 (hạng công bố 1)"
+    assert before["shown"] == ["xa-11239"] and before["notes"][0] == "Hạng có thể (5–95 % số lần mô phỏng): 1 – 1; hạng trung vị 1."
     assert r["headings"][0] == "Tóm tắt" and r["headings"][-1] == "Phụ lục B. Chất lượng dữ liệu"
     assert r["page_width"] <= 1366
-    # choosing the commune whose name carries <script>: shown as text, never run
+    # choosing the commune whose name carries <script>: shown as text, never run; the address follows the choice
     sc = r["scorecard"]
+    assert sc["shown"] == ["xa-11248"] and sc["hash"] == "#xa-11248"
     assert sc["name"] == "Xã Ngô Quyền " + SCRIPT_INJECTION
-    assert sc["rank"] == "3" and sc["index"] == "80,50\u00a0%"
-    assert [c[0] for c in sc["cuts"]] == ["3.1", "8.1.1"]
-    assert sc["cuts"][1][5] == "Không đạt chỉ tiêu thu ngân sách " + IMG_INJECTION
-    assert sc["trace_name"] == "Xã Ngô Quyền &lt;script&gt;window.__pwned=1&lt;/script&gt;"
-    # the rank interval, band probabilities, satisfaction and year-over-year lines follow the choice
-    assert sc["rob_text"] == "Hạng trung vị 3; khoảng 5–95 %: hạng 2 – 4 (hạng công bố 3)"
-    assert sc["rob_probs"] == [["Từ 90 % trở lên", "0,0\u00a0%"], ["Từ 80 % đến dưới 90 %", "60,0\u00a0%"],
-                               ["Dưới 80 %", "40,0\u00a0%"]]
-    assert sc["sat_text"].startswith("Chỉ số hài lòng chung 100,0\u00a0%")
-    assert sc["yoy_text"] == ("Năm 2022: hạng 3 (85,00\u00a0%) → năm 2023: hạng 3 (80,50\u00a0%): giữ nguyên hạng, "
-                              "chỉ số -4,50 điểm %")
-    assert sc["rob_text"] != before["rob_text"] and sc["yoy_text"] != before["yoy_text"]
+    assert sc["facts"][:2] == ["3/4", "80,50\u00a0%"] and sc["facts"][3].startswith("Khá")
+    # officials' answers D, B: 3.7 and 5.5 (3 points each) lose 3 × (1 − 0.3) = 2.1, then 8.1.1 (cut 2 → 0) loses 2
+    assert [c[0].split(" ")[0] for c in sc["lost"]][:3] == ["3.7", "5.5", "8.1.1"]
+    assert sc["lost"][2][3] == "Không đạt chỉ tiêu thu ngân sách " + IMG_INJECTION
+    assert sc["notes"][0] == "Hạng có thể (5–95 % số lần mô phỏng): 2 – 4; hạng trung vị 3."
+    assert sc["notes"][2].startswith("Sát ngưỡng xếp loại Khá (80\u00a0%)")
+    assert sc["fields"] == 8
     assert shot.stat().st_size > 50_000
 
 
@@ -156,3 +154,85 @@ def test_compare_page_in_chromium_phone(compare_path):
     r = check_report_in_browser(compare_path, viewport=(390, 844))
     _assert_compare_clean(r, compare_path)
     assert r["page_width"] <= 390  # the page itself never scrolls sideways on a phone
+
+
+# ------------------------------------------------------------------------------------------------
+# Nothing leaves the page: every control used, offline
+# ------------------------------------------------------------------------------------------------
+def _assert_nothing_left(r: dict, path: Path) -> None:
+    from parindex.publish.labels import PLOTLY_LOCALE
+
+    assert r["external_requests"] == [], r["external_requests"]
+    assert r["new_pages"] == [] and r["navigations"] == [] and r["dialogs"] == []
+    assert r["final_url"].split("#")[0] == path.resolve().as_uri()
+    assert r["console_errors"] == [] and r["page_errors"] == []
+    # the toolbar speaks Vietnamese and offers nothing that sends the chart anywhere
+    vi = set(PLOTLY_LOCALE["dictionary"].values())
+    assert r["toolbar_titles"] and all(t in vi for t in r["toolbar_titles"]), set(r["toolbar_titles"]) - vi
+    assert not [t for t in r["toolbar_titles"] if "Chia sẻ" in t or "Plotly" in t]
+    # plotly's notices (legend tip, picture being prepared / saved) in Vietnamese too
+    notices = {re.sub(r" - \S+\.png$", "", n.lstrip("×")) for n in r["notices"]}
+    assert notices and notices <= vi, notices - vi
+
+
+def test_nothing_leaves_the_report(report_path):
+    r = exercise_page(report_path)
+    _assert_nothing_left(r, report_path)
+    assert any("Bấm đúp vào chú giải" in n for n in r["notices"])
+    c = r["clicked"]
+    assert c["toolbar"] >= 5 * 14 and c["legend"] >= 20 and c["links"] >= 11 and c["options"] == 4
+    # every "Tải dữ liệu (CSV)" gives a UTF-8 file with a byte-order mark and Vietnamese headers; the toolbar's
+    # camera gives PNG pictures (saved in the browser, nothing sent)
+    csv = [(n, b) for n, b in r["downloads"] if n.endswith(".csv")]
+    assert len(csv) == c["buttons"] - 1 and c["buttons"] >= 20      # all but "In hồ sơ xã này"
+    assert all(b.startswith(b"\xef\xbb\xbf") for _, b in csv)
+    names = dict(csv)
+    head = names["xep_hang_2023.csv"].decode("utf-8-sig").split("\n")[0]
+    assert head.startswith("Hạng,Mã xã,Xã, thị trấn".replace("Xã, thị trấn", '"Xã, thị trấn"'))
+    assert "Xã Ngô Quyền " + SCRIPT_INJECTION in names["xep_hang_2023.csv"].decode("utf-8-sig")
+    png = [b for n, b in r["downloads"] if n.endswith(".png")]
+    assert png and all(b[:8] == b"\x89PNG\r\n\x1a\n" for b in png)
+
+
+def test_nothing_leaves_the_compare_page(compare_path):
+    r = exercise_page(compare_path)
+    _assert_nothing_left(r, compare_path)
+    assert r["clicked"]["toolbar"] >= 5 and r["clicked"]["legend"] == 3 and r["clicked"]["links"] >= 5
+    csv = dict((n, b) for n, b in r["downloads"] if n.endswith(".csv"))
+    assert set(csv) == {"so_sanh_theo_xa.csv", "khac_biet_tham_so.csv", "khac_biet_bo_tieu_chi.csv"}
+    assert all(b.startswith(b"\xef\xbb\xbf") for b in csv.values())
+
+
+def test_deep_link_opens_the_profile_and_the_choice_writes_the_address(report_path):
+    pdf = ARTIFACTS / "profile_print.pdf"
+    r = open_profile(report_path, "11248", choose="11242", pdf=pdf)
+    assert r["before"]["shown"] == ["xa-11248"] and r["before"]["selected"] == "11248"
+    assert 0 <= r["before"]["top"] < 200   # scrolled to it
+    assert r["after"]["shown"] == ["xa-11242"] and r["after"]["hash"] == "#xa-11242"
+    # the report's print view of one commune: its profile alone, one A4 page
+    assert r["pdf_pages"] == 1
+    # an unknown commune: the first profile stays
+    assert open_profile(report_path, "99999")["before"]["shown"] == ["xa-11239"]
+
+
+# ------------------------------------------------------------------------------------------------
+# One A4 page per commune, printed by the same headless Chromium
+# ------------------------------------------------------------------------------------------------
+def test_profile_pdfs_one_page_each(tmp_path):
+    from parindex.publish.page import TEMPLATES
+    from parindex.publish.profiles import COMBINED_PDF, write_profile_pdfs
+    from parindex.publish.report import report_parts
+
+    tables, meth, summary = full_tables()
+    ctx = ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", robustness_summary=summary, previous_year=2022)
+    rows = report_parts(tables, meth, ctx)["profiles"]["rows"]
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    paths = write_profile_pdfs(rows, "Hồ sơ", css, "Nguồn: thử", tmp_path / "a")
+    assert [p.name for p in paths] == [COMBINED_PDF, "11239.pdf", "11242.pdf", "11248.pdf", "11245.pdf"]
+    assert pdf_page_count(paths[0]) == 4
+    assert [pdf_page_count(p) for p in paths[1:]] == [1, 1, 1, 1]
+    assert all(p.read_bytes()[:5] == b"%PDF-" for p in paths)
+    # the same profiles give the same bytes (creation dates fixed)
+    again = write_profile_pdfs(rows, "Hồ sơ", css, "Nguồn: thử", tmp_path / "b")
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
+    assert b"/CreationDate (D:20000101000000" in paths[1].read_bytes()

@@ -84,13 +84,40 @@ def test_yearly_run_drafts_the_documents(demo_run):
     assert "van_ban/bao_cao_chi_so_cchc_2023.docx" in manifest["outputs"]
 
 
-def test_report_opens_offline_in_chromium(demo_run):
+#: A4 pages of the demo report printed by Chromium (without the commune profiles, which have their own PDFs);
+#: the README states the count
+DEMO_PRINT_PAGES = 16
+
+
+def test_report_opens_offline_in_chromium_and_prints_within_its_pages(demo_run):
     tmp, _ = demo_run
     art = ROOT / "tests" / "_artifacts"
-    out = check_report_in_browser(tmp / "reports" / "2023" / "index.html", screenshot=art / "e2e_report.png")
+    out = check_report_in_browser(tmp / "reports" / "2023" / "index.html", screenshot=art / "e2e_report.png",
+                                  pdf=art / "e2e_report_print.pdf")
     assert out["external_requests"] == []
     assert out["console_errors"] == [] and out["page_errors"] == []
     assert out["charts"] and all(c["svg"] > 0 for c in out["charts"]), out["charts"]
+    assert 8 <= out["pdf_pages"] <= DEMO_PRINT_PAGES, out["pdf_pages"]
+
+
+def test_commune_profiles_one_a4_page_each_and_chart_images(demo_run):
+    tmp, outcome = demo_run
+    from browser import pdf_page_count
+
+    from parindex.publish.profiles import COMBINED_PDF
+    year_dir = tmp / "reports" / "2023"
+    codes = pd.read_csv(year_dir / "results.csv", dtype={"commune_code": str}, encoding="utf-8-sig")["commune_code"]
+    pdfs = sorted(p.name for p in (year_dir / "ho_so_xa").iterdir())
+    assert pdfs == sorted([f"{c}.pdf" for c in codes] + [COMBINED_PDF])
+    assert all(pdf_page_count(year_dir / "ho_so_xa" / f"{c}.pdf") == 1 for c in codes)   # one A4 page each
+    assert pdf_page_count(year_dir / "ho_so_xa" / COMBINED_PDF) == 17
+    # the run folder keeps them, and the manifest knows their SHA-256 (same run → same bytes)
+    manifest = json.loads((outcome.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert f"ho_so_xa/{COMBINED_PDF}" in manifest["outputs"]
+    # every main chart as a picture (this run has no earlier year, so no year-over-year picture)
+    images = sorted(p.name for p in (year_dir / "images").iterdir())
+    assert images == ["diem_linh_vuc.png", "diem_nguon.png", "khoang_thu_hang.png", "ty_le_tieu_chi.png",
+                      "xep_hang.png"]
 
 
 def test_failed_run_leaves_nothing_behind(tmp_path):

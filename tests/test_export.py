@@ -17,7 +17,7 @@ from parindex.publish.export import PNG_MAGIC, write_chart_images, write_results
 from parindex.publish.report import ReportContext, render_report
 
 CSV_COLUMNS = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band", "band_label",
-               "field_1_points", "field_2_points", "field_3_points", "field_4_points", "field_5_points",
+               "band_name", "field_1_points", "field_2_points", "field_3_points", "field_4_points", "field_5_points",
                "field_6_points", "field_7_points", "field_8_points", "appraisal_points",
                "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction",
                "sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
@@ -52,6 +52,7 @@ def test_results_csv_columns_and_values(scored, tmp_path):
     assert df["band"].tolist() == ["A", "B", "B", "C"]
     assert df["band_label"].tolist() == ["Từ 90 % trở lên", "Từ 80 % đến dưới 90 %", "Từ 80 % đến dưới 90 %",
                                          "Dưới 80 %"]
+    assert df["band_name"].tolist() == ["Tốt", "Khá", "Khá", "Trung bình"]
     fields = df[[f"field_{i}_points" for i in range(1, 9)]].values.tolist()
     assert fields == [
         [10.0, 8.0, 14.5, 6.0, 12.0, 8.0, 15.0, 25.0],   # 3.2.1 cut 3 → 1.5
@@ -109,7 +110,7 @@ def test_xlsx_sheets_headers_frozen_panes(xlsx):
         assert all(c.font.bold for c in ws[1]), ws.title
     ws = wb["Kết quả"]
     assert [c.value for c in ws[1]] == [
-        "Hạng", "Mã xã", "Tên xã, thị trấn", "Điểm đạt", "Điểm tối đa", "Chỉ số CCHC (%)", "Mức xếp loại",
+        "Hạng", "Mã xã", "Tên xã, thị trấn", "Điểm đạt", "Điểm tối đa", "Chỉ số CCHC (%)",
         "Xếp loại", "Điểm thẩm định", "Điểm điều tra xã hội học", "Điểm khảo sát sự hài lòng (SIPAS)",
         "Điểm thưởng", "Điểm trừ", "Chỉ số hài lòng (%)", "Hài lòng: cận dưới khoảng tin cậy 95 % (%)",
         "Hài lòng: cận trên khoảng tin cậy 95 % (%)", "Điểm điều tra cán bộ, đại biểu",
@@ -117,9 +118,9 @@ def test_xlsx_sheets_headers_frozen_panes(xlsx):
         "Số phiếu hài lòng nhận được", "Số phiếu hợp lệ", "Số phiếu bị loại"]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
     # 11245: SIPAS 90 %, officials D and blank → 0 (interval 0–0), ballots 2 / 2 / 0
-    assert rows[3][:13] == [4, "11245", "Xã Phạm Kha", 77, 99, 77.7778, "C", "Dưới 80 %", 68, 0, 9, 0, 0]
-    assert rows[3][13] == 90 and rows[3][16:] == [0, 0, 0, 2, 2, 0]
-    assert ws["V2"].number_format == "0"
+    assert rows[3][:12] == [4, "11245", "Xã Phạm Kha", 77, 99, 77.7778, "Trung bình", 68, 0, 9, 0, 0]
+    assert rows[3][12] == 90 and rows[3][15:] == [0, 0, 0, 2, 2, 0]
+    assert ws["U2"].number_format == "0"
     assert rows[1][:6] == [2, "11242", "Xã Thanh Tùng", 89, 100, 89]
     assert ws["F2"].number_format == "0.00" and ws["A2"].number_format == "0"
     assert ws.column_dimensions["C"].width >= len("Xã Ngô Quyền " + SCRIPT_INJECTION)
@@ -192,8 +193,8 @@ def test_xlsx_robustness_sheet(scored, tmp_path):
     ws = wb["Độ vững xếp hạng"]
     assert [c.value for c in ws[1]] == [
         "Hạng công bố", "Mã xã", "Tên xã, thị trấn", "Hạng trung vị", "Hạng: phân vị 5 %", "Hạng: phân vị 95 %",
-        "Xác suất xếp loại A (Từ 90 % trở lên) (%)", "Xác suất xếp loại B (Từ 80 % đến dưới 90 %) (%)",
-        "Xác suất xếp loại C (Dưới 80 %) (%)", "Xác suất thuộc nhóm dẫn đầu (%)", "Mức thay đổi hạng bình quân"]
+        "Xác suất xếp loại Tốt (%)", "Xác suất xếp loại Khá (%)",
+        "Xác suất xếp loại Trung bình (%)", "Xác suất thuộc nhóm dẫn đầu (%)", "Mức thay đổi hạng bình quân"]
     # 11248 (rank 3): median 3, 2–4, P(B) 0.6 → 60 %, P(C) 40 %, top 3 75 %, mean |shift| 0.5
     assert [c.value for c in ws[4]] == [3, "11248", "Xã Ngô Quyền " + SCRIPT_INJECTION, 3, 2, 4, 0, 60, 40, 75, 0.5]
 
@@ -229,3 +230,57 @@ def test_chart_images_are_valid_pngs_and_leave_the_html_alone(scored, tmp_path):
     assert render_report({**tables, **rob}, meth, ctx) == before
     with pytest.raises(ValueError, match="not a usable file name"):
         write_chart_images({"../x": figs["xep_hang"]}, tmp_path / "images")
+
+
+# ---------------------------------------------------------------- xlsx ready to print and to reuse ------
+def test_xlsx_prints_landscape_fit_to_width_with_the_header_on_every_page(xlsx):
+    wb = openpyxl.load_workbook(xlsx)
+    for ws in wb.worksheets:
+        ps = ws.page_setup
+        assert ps.orientation == "landscape" and str(ps.paperSize) == "9", ws.title   # 9 = A4
+        assert ps.fitToWidth == 1 and ps.fitToHeight == 0 and ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.print_title_rows == "$1:$1", ws.title
+
+
+def test_xlsx_dates_numbers_and_words(scored, tmp_path):
+    import datetime as dt
+
+    from report_fixture import previous_results
+    tables, meth = scored
+    path = tmp_path / "r.xlsx"
+    write_results_xlsx({**tables, "previous_results": previous_results()}, meth, path)
+    wb = openpyxl.load_workbook(path)
+    # survey dates are dates (shown dd/mm/yyyy), not text; rule codes and procedure fields in words
+    ws = wb["Phiếu hài lòng"]
+    head = [c.value for c in ws[1]]
+    assert head == ["Mã phiếu", "Mã xã", "Tên xã, thị trấn", "Lĩnh vực TTHC", "Ngày khảo sát", "Tình trạng", "Lý do loại"]
+    first = [c for c in ws[2]]
+    assert first[4].value == dt.datetime(2023, 11, 20) and first[4].number_format == "dd/mm/yyyy"
+    assert first[3].value == "Hộ tịch"
+    rules = {r[0].value: r[6].value for r in ws.iter_rows(min_row=2)}
+    assert rules["HL-11242-9"] == "Quá nửa số câu bỏ trống" and rules["HL-11248-9"] == "Phiếu trùng"
+    # rejection rows: row numbers are numbers, rule names and details in Vietnamese (English stays in the log)
+    rej = [[c.value for c in r] for r in wb["Dòng bị loại"].iter_rows()]
+    assert rej[0] == ["Tệp", "Trang tính", "Dòng", "Lý do loại", "Chi tiết"]
+    assert rej[1][2] == 14 and isinstance(rej[1][2], int) and rej[1][3] == "Quá nửa số câu bỏ trống"
+    # the methodology sheet: its status in words, each band's name with its threshold
+    info = {r[0].value: r[1].value for r in wb["Phương pháp"].iter_rows(min_row=2)}
+    assert info["Tình trạng"] == "Mặc định tham chiếu" and info["Xếp loại Tốt"] == "Từ 90 % trở lên"
+    # the year-over-year sheet (previous_results(): 11239 2 → 1, 11242 4 → 2, 11248 3 → 3, 11245 1 → 4)
+    yo = [[c.value for c in r] for r in wb["So với năm trước"].iter_rows()]
+    assert yo[0] == ["Hạng năm nay", "Mã xã", "Tên xã, thị trấn", "Hạng năm trước", "Thay đổi hạng (+ = tăng)",
+                     "Chỉ số năm trước (%)", "Chỉ số năm nay (%)", "Thay đổi chỉ số (điểm phần trăm)"]
+    assert [r[4] for r in yo[1:]] == [1, 2, 0, -3] and yo[4][7] == pytest.approx(-12.2222, abs=1e-4)
+    assert wb.sheetnames[-2:] == ["So với năm trước", "Phương pháp"]
+
+
+def test_chart_images_carry_title_year_and_source(scored):
+    tables, meth = scored
+    fig = F.fig_ranking(tables["results"], meth)
+    img = F.for_image(fig, "Xếp hạng Chỉ số CCHC năm 2023", "Nguồn: Huyện Thanh Miện — kết quả năm 2023")
+    assert img.layout.title.text == "<b>Xếp hạng Chỉ số CCHC năm 2023</b>"
+    assert img.layout.annotations[-1].text == "Nguồn: Huyện Thanh Miện — kết quả năm 2023"
+    assert img.layout.height == fig.layout.height + 86 and img.layout.template.layout.paper_bgcolor == "white"
+    assert fig.layout.title.text is None   # the page's figure is untouched
+    # text from inputs stays text in the picture too
+    assert F.for_image(fig, "<b>x</b>", "s").layout.title.text == "<b>&lt;b&gt;x&lt;/b&gt;</b>"

@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 import pytest
-from report_fixture import (ALL_FIGURES, IMG_INJECTION, LABEL_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION, full_tables,
-                            off_step, previous_results, robustness_tables, scored_tables)
+from report_fixture import (ALL_FIGURES, IMG_INJECTION, LABEL_INJECTION, PREVIOUS_INJECTION, SCRIPT_INJECTION,
+                            full_tables, off_step, previous_results, robustness_tables, scored_tables)
 
 from parindex.publish import figures as F
 from parindex.ingest import BALLOT_RULES
@@ -20,8 +20,9 @@ from parindex.publish.page import script_json, write_report
 from parindex.publish.report import ReportContext, previous_results_check, render_report
 
 NBSP = "\u00a0"
+MINUS = "\u2212"
 HEADINGS = ["Tóm tắt", "1. Xếp hạng Chỉ số CCHC", "2. Điểm theo lĩnh vực và tiêu chí",
-            "3. Phiếu điểm từng xã, thị trấn", "4. Tự đánh giá và thẩm định",
+            "3. Hồ sơ từng xã, thị trấn", "4. Tự đánh giá và thẩm định",
             "5. Điều tra xã hội học và khảo sát sự hài lòng", "6. Độ vững của xếp hạng", "7. So sánh với năm 2022",
             "8. Bảng kết quả", "Phụ lục A. Phương pháp tính", "Phụ lục B. Chất lượng dữ liệu"]
 
@@ -58,7 +59,7 @@ def _section(html: str, sec_id: str) -> str:
 def _table_rows(html: str, table_id: str) -> list[list[str]]:
     start = html.index(f'id="{table_id}"')
     body = html[start:html.index("</table>", start)]
-    body = body[body.index("<tbody>"):]
+    body = body[body.index("<tbody>"):body.index("</tbody>")]
     rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
     return [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
 
@@ -81,7 +82,7 @@ def test_every_section_heading_in_order(page):
     # the table of contents links every numbered section in the same order
     toc = page[page.index('<nav class="toc"'):page.index("</nav>")]
     assert re.findall(r'href="#(sec-[a-z]+)"', toc) == [
-        "sec-summary", "sec-ranking", "sec-fields", "sec-scorecard", "sec-appraisal", "sec-surveys",
+        "sec-summary", "sec-ranking", "sec-fields", "sec-profiles", "sec-appraisal", "sec-surveys",
         "sec-robustness", "sec-yoy", "sec-results", "sec-methodology", "sec-quality"]
 
 
@@ -109,15 +110,23 @@ def test_zero_network_references(page):
     assert not [a for t, a in tags if t == "script" and "src" in a]
     assert not [t for t, _ in tags if t in ("link", "iframe", "img", "object", "embed")]
     scripts = [a for t, a in tags if t == "script"]
-    assert [a.get("type") for a in scripts] == ["application/json", "application/json", "application/json",
-                                                None, None]
+    assert [a.get("id") for a in scripts] == ["plotly-config", "plotly-locale", "csv-data", "figures-data", None, None]
+    assert [a.get("type") for a in scripts] == ["application/json"] * 4 + [None, None]
     rest = _without_plotlyjs(page)
     assert "@import" not in rest and "url(" not in rest
     assert "mathjax" not in rest.lower() and "require.js" not in rest.lower()
     # plotly.js embedded exactly once
     assert page.count("plotly.js v") == 1 or page.count("* plotly.js") == 1
     # every <script> opened is closed by its own </script> (nothing closed one early)
-    assert len(re.findall(r"<script\b", rest)) == page.count("</script>") == 5
+    assert len(re.findall(r"<script\b", rest)) == page.count("</script>") == 6
+    # the policy: no connection, frame, form target or base address; plotly's cloud button and logo link off
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)
+    for d in ("default-src 'none'", "connect-src 'none'", "form-action 'none'", "base-uri 'none'", "frame-src 'none'"):
+        assert d in csp
+    config = _json_block(page, "plotly-config")
+    assert config["showSendToCloud"] is False and config["displaylogo"] is False and config["plotlyServerURL"] == ""
+    assert {"sendChartToCloud", "sendDataToCloud", "editInChartStudio"} <= set(config["modeBarButtonsToRemove"])
+    assert config["locale"] == "vi" and _json_block(page, "plotly-locale")["name"] == "vi"
 
 
 def test_injected_markup_only_escaped(page):
@@ -127,29 +136,66 @@ def test_injected_markup_only_escaped(page):
     # HTML tables: Jinja autoescape
     assert "Xã Ngô Quyền &lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
     assert "&lt;img src=x onerror=&#34;window.__pwned=2&#34;&gt;" in page
-    # scorecard JSON: raw text (written by textContent) with <, >, & escaped for the script element
+    # the embedded CSV files (JSON): raw text with <, >, & escaped for the script element
     assert "Xã Ngô Quyền \\u003cscript\\u003ewindow.__pwned=1\\u003c/script\\u003e" in page
-    assert "\\u003cimg src=x onerror=\\\"window.__pwned=2\\\"\\u003e" in page
-    # plotly labels: HTML-escaped first, then JSON-escaped
-    assert "Xã Ngô Quyền \\u0026lt;script\\u0026gt;window.__pwned=1\\u0026lt;/script\\u0026gt;" in page
+    csv = _json_block(page, "csv-data")
+    assert "Xã Ngô Quyền " + SCRIPT_INJECTION in csv["fig-ranking"]["csv"]
+    assert IMG_INJECTION.replace('"', '""') in csv["appraisal-table"]["csv"]
+    # plotly labels: HTML-escaped first, then JSON-escaped (plotly writes non-ASCII and "/" as \\u escapes)
+    assert "Quy\\u1ec1n \\u0026lt;script\\u0026gt;win\\u003cbr\\u003edow.__pwned=1\\u0026lt;\\u002fscript" in page
+    ranking = _json_block(page, "figures-data")["fig-ranking"]
+    assert "Xã Ngô Quyền &lt;script&gt;win<br>dow.__pwned=1&lt;/script&gt;" in ranking["layout"]["yaxis"]["categoryarray"]
 
 
-def test_scorecard_and_figure_json_decode_to_the_data(page):
-    cards = {c["code"]: c for c in _json_block(page, "scorecard-data")}
-    assert [c["code"] for c in _json_block(page, "scorecard-data")] == ["11239", "11242", "11248", "11245"]
-    assert cards["11248"]["name"] == "Xã Ngô Quyền " + SCRIPT_INJECTION
-    assert cards["11248"]["name_plotly"] == "Xã Ngô Quyền &lt;script&gt;window.__pwned=1&lt;/script&gt;"
-    # 11245 lost all officials'-survey points (answers D): 3.7 and 5.5 lose 3, then 1.6, 2.4, 4.3, 6.4 lose 2
-    assert [row[0] for row in cards["11245"]["lost"]] == ["3.7", "5.5", "1.6", "2.4", "4.3", "6.4"]
-    assert cards["11245"]["lost"][0][3:] == ["0,00", "3,00", "3,00"]
-    # field 1 of 11245: 8 − 1 (1.2 not applicable) = 7 of 10 − 1 = 9 → 77.78 %
-    assert cards["11245"]["y"][0] == pytest.approx(77.7778)
-    assert cards["11245"]["text"][0] == f"77,8{NBSP}%"
-    # 11248's cuts: 3.1 raised 1 → 2 (flagged), 8.1.1 cut 2 → 0 with the injected reason
-    cuts = cards["11248"]["cuts"]
-    assert [c[0] for c in cuts] == ["3.1", "8.1.1"]
-    assert cuts[0][2:5] == ["1,00", "2,00", "1,00"] and cuts[0][6] == "nâng điểm"
-    assert cuts[1][5].endswith(IMG_INJECTION)
+def _profile(html: str, code: str) -> str:
+    start = html.index(f'<article class="profile" id="xa-{code}"')
+    return html[start:html.index("</article>", start)]
+
+
+def _text(fragment: str) -> str:
+    return re.sub(r"[ \t\n]+", " ", re.sub(r"<[^>]+>", " ", fragment)).strip()
+
+
+def test_profiles_one_per_commune_by_hand(page):
+    # one profile per commune in rank order; only the first is shown before any script runs
+    arts = re.findall(r'<article class="profile" id="xa-(\d+)" data-code="(\d+)"( hidden)?>', page)
+    assert [(a, b) for a, b, _ in arts] == [(c, c) for c in ["11239", "11242", "11248", "11245"]]
+    assert [h for _, _, h in arts] == ["", " hidden", " hidden", " hidden"]
+    assert re.findall(r'<option value="(\d+)">', page) == ["11239", "11242", "11248", "11245"]
+    p = _profile(page, "11245")
+    # field 1 of 11245: 8 − 1 (1.2 not applicable) = 7 of 10 − 1 = 9 → 77.8 %; district mean of field 1
+    # (100 + 96 + 86 + 77.78) / 4 = 89.9 %; best: Thị trấn Thanh Miện 100 % (field names written, not codes)
+    row = _text(re.findall(r"<tr><td class=\"pf-field\">.*?</tr>", p, re.S)[0])
+    assert row == (f"1. Công tác chỉ đạo, điều hành CCHC 7,00 / 9,00 * 77,8{NBSP}% 89,9{NBSP}% "
+                   f"100,0{NBSP}% Thị trấn Thanh Miện")
+    assert 'style="width: 77.8%"' in p and 'style="left: 89.9%"' in p
+    # where points were lost: the officials' survey answers D → 3.7 and 5.5 lose 3, then 1.6, 2.4, 4.3, 6.4 lose 2
+    lost = re.findall(r'<span class="pf-code">([\d.]+)</span>', p)
+    assert lost == ["3.7", "5.5", "1.6", "2.4", "4.3", "6.4"]
+    # rank interval 3–4 (median 4), band kept in 80 % of the draws, moves since 2022, reduced maximum
+    notes = re.findall(r"<li>(.*?)</li>", p[:p.index("</header>")])
+    assert notes == [
+        "Hạng có thể (5–95 % số lần mô phỏng): 3 – 4; hạng trung vị 4.",
+        f"Xác suất giữ xếp loại Trung bình: 80{NBSP}%.",
+        f"So với năm 2022: hạng 1 → 4 (giảm 3 bậc); chỉ số 90,00{NBSP}% → 77,78{NBSP}% ({MINUS}12,22 điểm phần trăm).",
+        "* Điểm tối đa 99,00 thay vì 100,00: tiêu chí không áp dụng — 1.2 (Báo cáo CCHC định kỳ đầy đủ, đúng hạn)."]
+    # both surveys with intervals, each satisfaction factor included: TC 2 of 4 answers 4–5 (50 %); resampling its
+    # two ballots gives 0, 50 or 100 % → interval 0–100 %
+    sat = _text(p[p.index("Kết quả khảo sát"):])
+    assert f"Chỉ số hài lòng chung: 90,0{NBSP}%" in sat
+    assert f"Tiếp cận dịch vụ 50,0{NBSP}% 0,0{NBSP}% – 100,0{NBSP}% 4" in sat
+    assert "Điểm điều tra xã hội học (cán bộ, đại biểu): 0,00 / 20,00 (khoảng tin cậy 95 %: 0,00 – 0,00)" in sat
+    assert "Phiếu khảo sát sự hài lòng: 2 phiếu nhận, 2 hợp lệ, 0 bị loại." in sat
+    # 11248: the injected name and reason are text; 8.1.1 lost 2 with the appraisers' reason
+    q = _profile(page, "11248")
+    assert "Xã Ngô Quyền &lt;script&gt;window.__pwned=1&lt;/script&gt;" in q
+    assert "Không đạt chỉ tiêu thu ngân sách &lt;img src=x onerror=&#34;window.__pwned=2&#34;&gt;" in q
+    # 11248 is near the threshold of Khá (80.50 %) and keeps Khá in only 60 % of the draws
+    assert '<span class="pf-mark">sát ngưỡng</span>' in q and '<span class="pf-mark">chưa chắc chắn</span>' in q
+    assert (f"Xác suất giữ xếp loại Khá: 60{NBSP}%; dễ chuyển sang Trung bình (40{NBSP}%).") in q
+
+
+def test_figure_json_decodes_to_the_data(page):
     figs = _json_block(page, "figures-data")
     assert list(figs) == ALL_FIGURES
     assert all(f["layout"]["separators"] == ",." for f in figs.values())
@@ -180,7 +226,9 @@ def test_results_table_rows(page):
     cells = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows]
     # rank, code, points, max, index, band; fields of 11242: 9.6, 7.6, 15.4, 5.6, 11.4, 7.6, 11.6, 19.2; bonus 1
     assert [c[:2] for c in cells] == [["1", "11239"], ["2", "11242"], ["3", "11248"], ["4", "11245"]]
-    assert cells[3][3:7] == ["77,00", "99,00", f"77,78{NBSP}%", "Dưới 80 %"]
+    # 11245's maximum is 99 (1.2 does not apply): marked *; bands by their short names
+    assert cells[3][3:7] == ["77,00", "99,00 *", f"77,78{NBSP}%", "Trung bình"]
+    assert cells[0][6] == "Tốt" and cells[1][6] == "Khá"
     assert cells[1][7:] == ["9,60", "7,60", "15,40", "5,60", "11,40", "7,60", "11,60", "19,20", "1,00", "0,00"]
 
 
@@ -201,17 +249,22 @@ def test_methodology_appendix(page):
                      r'<td class="num">3</td><td>Thẩm định \(Tổ thư ký\)</td><td>3 / 1,5 / 0</td></tr>', page)
     assert re.search(r'<tr class="lvl1"><td>8\.5</td><td class="label">Sự hài lòng của người dân, tổ chức \(SIPAS\)'
                      r'</td><td class="num">10</td><td>Khảo sát sự hài lòng \(SIPAS\)</td>', page)
-    # parameters by their Vietnamese name, the dotted key beside it for analysts
-    assert '<td>Hạt giống ngẫu nhiên<br><code class="small">seed</code></td><td class="wrap">7</td>' in page
+    # parameters by their Vietnamese name only (no internal keys)
+    assert '<li><span class="p-label">Hạt giống ngẫu nhiên</span><span class="wrap">7</span></li>' in page
+    assert '<code class="small">seed</code>' not in page
+    # bands by name and threshold
+    assert re.search(r'<tr><td><span class="chip" style="background: #08519c"></span>Tốt</td><td>Từ 90 % trở lên</td>'
+                     r'<td class="num">90\xa0%</td></tr>', page)
     assert "reference-default-v1 · seed 7" in page
 
 
 def test_quality_appendix(page):
     part = page[page.index('id="sec-quality"'):]
-    assert "8 phiếu hợp lệ, 2 phiếu bị loại." in part
-    # 11242: 2 valid, 1 excluded (blank_majority); columns: valid, excluded, blank_majority, duplicate
-    assert re.search(r'<td>11242</td><td class="name">Xã Thanh Tùng</td><td class="num">2</td><td class="num">1</td>\s*'
-                     r'<td class="num">1</td><td class="num">0</td>', part)
+    assert "10 phiếu nhận, 8 phiếu hợp lệ, 2 phiếu bị loại (cách đếm như mục 5.)." in part
+    # 11242: 3 received, 2 valid, 1 excluded (blank_majority); columns: received, valid, excluded, blank_majority,
+    # duplicate
+    assert re.search(r'<td>11242</td><td class="name">Xã Thanh Tùng</td><td class="num">3</td><td class="num">2</td>'
+                     r'<td class="num">1</td>\s*<td class="num">1</td><td class="num">0</td>', part)
     assert "3 dòng bị loại." in part
     assert "<td>11248</td>" in part and "<td>6.3</td><td>Công khai tài chính, ngân sách</td>" in part
 
@@ -227,25 +280,26 @@ def test_absent_tables_leave_their_sections_out(context):
     assert list(_json_block(html, "figures-data")) == ["fig-ranking", "fig-fields", "fig-sources"]
 
 
-@pytest.mark.parametrize("key, section, figure", [
-    ("leaf_scores", "sec-scorecard", "fig-criteria"),
-    ("robustness", "sec-robustness", "fig-rank-intervals"),
-    ("previous_results", "sec-yoy", "fig-yoy"),
-    ("satisfaction", "sec-surveys", "fig-sat-answers"),
-    ("officials", "sec-surveys", "fig-off-answers"),
-    ("satisfaction_factors", "sec-surveys", "fig-satisfaction"),
-    ("ballots", "sec-quality", None),
-    ("rejections", "sec-quality", None),
+@pytest.mark.parametrize("key, sections, figure", [
+    ("leaf_scores", {"sec-profiles", "sec-appraisal"}, "fig-criteria"),
+    ("robustness", {"sec-robustness"}, None),
+    ("previous_results", {"sec-yoy"}, "fig-yoy"),
+    ("satisfaction", {"sec-surveys"}, "fig-sat-answers"),
+    ("officials", {"sec-surveys"}, "fig-off-answers"),
+    ("satisfaction_factors", {"sec-surveys"}, "fig-satisfaction"),
+    ("ballots", {"sec-quality", "sec-surveys"}, None),   # the ballot count belongs to the survey section
+    ("rejections", {"sec-quality"}, None),
 ])
-def test_each_table_brings_its_section(scored, context, key, section, figure):
+def test_each_table_brings_its_section(scored, key, sections, figure):
     """results (without survey columns) plus one table: that table's section (and figure) appears."""
     tables, meth = scored
     bare = scored_tables(with_quality=False, with_surveys=False)[0]["results"]
-    html = render_report({"results": bare, key: tables[key]}, meth, context)
-    assert f'<section id="{section}"' in html
+    html = render_report({"results": bare, key: tables[key]}, meth, ReportContext(year=2023, district="Huyện Thanh Miện", province="Tỉnh Hải Dương", previous_year=2022))
+    for section in sections:
+        assert f'<section id="{section}"' in html
     if figure:
         assert f'<div id="{figure}" class="chart"' in html
-    others = {"sec-scorecard", "sec-robustness", "sec-yoy", "sec-surveys", "sec-quality"} - {section}
+    others = {"sec-profiles", "sec-appraisal", "sec-robustness", "sec-yoy", "sec-surveys", "sec-quality"} - sections
     assert not [o for o in others if f'<section id="{o}"' in html]
 
 
@@ -278,17 +332,59 @@ def test_fig_ranking_order_colours_and_escaping(scored):
     tables, meth = scored
     fig = F.fig_ranking(tables["results"], meth)
     assert fig.layout.separators == ",."
-    bars = [t for t in fig.data if t.type == "bar"]
-    # one trace per band present: A (11239), B (11242, 11248 in rank order), C (11245)
-    assert [t.marker.color for t in bars] == ["#1a7f37", "#d4a017", "#c0392b"]
+    dots = [t for t in fig.data if t.mode == "markers+text"]
+    # one trace per band present, named by the band: Tốt (11239), Khá (11242, 11248 in rank order), Trung bình (11245)
+    assert [t.name for t in dots] == ["Tốt (từ 90 % trở lên)", "Khá (từ 80 % đến dưới 90 %)", "Trung bình (dưới 80 %)"]
+    assert [t.marker.color for t in dots] == ["#08519c", "#4a90c8", "#b35806"]
     # names are broken into lines of 24 characters ("Xã Ngô Quyền <script>win" | "dow.__pwned=1</script>"),
-    # each line escaped on its own so that no entity is cut
-    assert list(bars[1].y) == ["Xã Thanh Tùng", "Xã Ngô Quyền &lt;script&gt;win<br>dow.__pwned=1&lt;/script&gt;"]
-    assert list(bars[1].x) == [89.0, 80.5]
-    assert list(bars[2].text) == [f"77,78{NBSP}%"]
+    # each line escaped on its own so that no entity is cut; 11245's maximum is 99 (a criterion does not apply): *
+    assert list(dots[1].y) == ["Xã Thanh Tùng", "Xã Ngô Quyền &lt;script&gt;win<br>dow.__pwned=1&lt;/script&gt;"]
+    assert list(dots[2].y) == ["Xã Phạm Kha *"]
+    assert list(dots[1].x) == [89.0, 80.5]
+    assert list(dots[2].text) == [f"77,78{NBSP}%"]
     assert list(fig.layout.yaxis.categoryarray)[0] == "Thị trấn Thanh Miện"
-    # dashed district mean at 86.4444
+    # the cut axis: lowest 77.7778, highest 98.5, span 20.7222 → from floor(77.7778 − 0.15 × 20.7222) = 74 to
+    # 98.5 + 0.32 × 20.7222 = 105.1311; ticks every 5 points, none above 100 %
+    assert fig.layout.xaxis.range == pytest.approx((74.0, 105.1311), abs=1e-4)
+    assert list(fig.layout.xaxis.tickvals) == [75.0, 80.0, 85.0, 90.0, 95.0, 100.0]
+    assert fig.layout.xaxis.ticktext[0] == f"75{NBSP}%"
+    # dashed district mean at 86.4444, dotted thresholds at 80 and 90, labelled with the band names
     assert fig.layout.shapes[0].x0 == pytest.approx(86.4444, abs=1e-4)
+    assert [s_.x0 for s_ in fig.layout.shapes[1:]] == [80, 90]
+    assert [a.text for a in fig.layout.annotations] == [f"Ngưỡng Khá: 80{NBSP}%", f"Ngưỡng Tốt: 90{NBSP}%"]
+    # without robustness results: one panel, no second axis
+    assert "xaxis2" not in fig.layout.to_plotly_json() and not any(t.xaxis == "x2" for t in fig.data)
+
+
+def test_fig_ranking_marks_uncertainty(scored):
+    tables, meth = scored
+    rob, _ = robustness_tables()
+    marks = F.uncertainty_marks(tables["results"], meth, rob["robustness"], near_threshold=1.0, band_prob_min=0.8)
+    # near a threshold (|index − threshold| ≤ 1): 11242 89.00 (Tốt at 90) and 11248 80.50 (Khá at 80)
+    assert marks["near"].tolist() == [False, True, True, False]
+    assert marks["threshold"].tolist()[1:3] == [90.0, 80.0]
+    # published band kept in 100, 90, 60, 80 % of the draws → only 11248 below 0.8 (0.8 itself is not below)
+    assert marks["p_keep"].tolist() == [1.0, 0.9, 0.6, 0.8] and marks["low"].tolist() == [False, False, True, False]
+    assert marks.loc[2, "other"] == "C" and marks.loc[2, "p_other"] == pytest.approx(0.4)
+    assert marks["reduced"].tolist() == [False, False, False, True]
+    # stricter parameters mark more: within 2.5 points, band probability below 0.95
+    m2 = F.uncertainty_marks(tables["results"], meth, rob["robustness"], near_threshold=2.5, band_prob_min=0.95)
+    assert m2["near"].tolist() == [False, True, True, True] and m2["low"].tolist() == [False, True, True, True]
+    fig = F.fig_ranking(tables["results"], meth, marks)
+    ring = next(t for t in fig.data if t.marker.symbol == "circle-open")
+    assert list(ring.x) == [89.0, 80.5] and ring.name == "Sát ngưỡng (± 1 điểm phần trăm)"
+    near = next(t for t in fig.data if t.name == "Khá (từ 80 % đến dưới 90 %)")
+    assert [x.strip("\u2007") for x in near.text] == [f"89,00{NBSP}% · sát ngưỡng", f"80,50{NBSP}% · sát ngưỡng"]
+    # the second panel: 5–95 % rank intervals (2–3, 2–4 …) around the median, the published rank, the low probability
+    med = next(t for t in fig.data if t.name == "Hạng trung vị, khoảng 5–95 %")
+    assert med.xaxis == "x2" and list(med.x) == [1.0, 2.0, 3.0, 4.0]
+    assert list(med.error_x.array) == [0.0, 1.0, 1.0, 0.0] and list(med.error_x.arrayminus) == [0.0, 0.0, 1.0, 1.0]
+    low = next(t for t in fig.data if t.name and t.name.startswith("Xác suất giữ xếp loại <"))
+    assert list(low.text) == [f"giữ Khá: 60{NBSP}%"] and list(low.x) == [4.35]
+    # the hover of a dot gives the median rank, the interval and the band probability
+    hover = near.customdata[1][6]
+    assert "Hạng trung vị 3; khoảng 5–95 %: hạng 2 – 4" in hover and f"Xác suất giữ xếp loại Khá: 60{NBSP}%" in hover
+    assert "Sát ngưỡng Khá (80" in hover
 
 
 def test_fig_fields_and_self_vs_appraised_values(scored):
@@ -322,10 +418,11 @@ def test_summary_biggest_movers(page):
     up, down = part.split("Giảm hạng nhiều nhất")
     up_items = [re.sub(r"<[^>]+>", "", li).split("(")[0].split() for li in re.findall(r"<li>(.*?)</li>", up, re.S)]
     assert [" ".join(x) for x in up_items] == ["Xã Thanh Tùng +2 bậc", "Thị trấn Thanh Miện +1 bậc"]
-    assert "(hạng 4 → 2; chỉ số +9,00 điểm %)" in up and "(hạng 2 → 1; chỉ số +10,50 điểm %)" in up
-    # 11245: 90 → 77.7778 = −12.22 points of %
+    assert ("(hạng 4 → 2; chỉ số +9,00 điểm phần trăm)" in up
+            and "(hạng 2 → 1; chỉ số +10,50 điểm phần trăm)" in up)
+    # 11245: 90 → 77.7778 = −12.22 percentage points (one minus sign: U+2212)
     assert re.findall(r'<span class="name">(.*?)</span>', down) == ["Xã Phạm Kha"]
-    assert "-3 bậc" in down and "(hạng 1 → 4; chỉ số -12,22 điểm %)" in down
+    assert f"{MINUS}3 bậc" in down and f"(hạng 1 → 4; chỉ số {MINUS}12,22 điểm phần trăm)" in down
     assert "Tăng hạng nhiều nhất so với năm 2022" in part
 
 
@@ -336,13 +433,13 @@ def test_year_over_year_moves_by_hand(page):
         ["1", "Thị trấn Thanh Miện", "2", "+1", f"88,00{NBSP}%", f"98,50{NBSP}%", "+10,50"],
         ["2", "Xã Thanh Tùng", "4", "+2", f"80,00{NBSP}%", f"89,00{NBSP}%", "+9,00"],
         ["3", "Xã Ngô Quyền " + SCRIPT_INJECTION.replace("<", "&lt;").replace(">", "&gt;"), "3", "0",
-         f"85,00{NBSP}%", f"80,50{NBSP}%", "-4,50"],
-        ["4", "Xã Phạm Kha", "1", "-3", f"90,00{NBSP}%", f"77,78{NBSP}%", "-12,22"],
+         f"85,00{NBSP}%", f"80,50{NBSP}%", f"{MINUS}4,50"],
+        ["4", "Xã Phạm Kha", "1", f"{MINUS}3", f"90,00{NBSP}%", f"77,78{NBSP}%", f"{MINUS}12,22"],
     ]
     sec = _section(page, "sec-yoy")
     # district mean 2022: (90 + 88 + 85 + 80) / 4 = 85.75; 2023: 86.4444 → +0.69
     assert (f"2 xã, thị trấn tăng hạng, 1 giảm hạng, 1 giữ nguyên; chỉ số bình quân của huyện năm 2022 là "
-            f"85,75{NBSP}%, năm 2023 là 86,44{NBSP}% (+0,69 điểm %)") in sec
+            f"85,75{NBSP}%, năm 2023 là 86,44{NBSP}% (+0,69 điểm phần trăm)") in sec
     slope = _json_block(page, "figures-data")["fig-yoy"]
     lines = {t["name"]: t for t in slope["data"] if t.get("mode") == "lines+markers"}
     assert set(lines) == {"Tăng hạng", "Giảm hạng", "Giữ nguyên"}
@@ -377,31 +474,33 @@ def test_robustness_band_probability_table(page):
     esc_name = "Xã Ngô Quyền " + SCRIPT_INJECTION.replace("<", "&lt;").replace(">", "&gt;")
     # rank, name, band, median, 5–95 %, P(A), P(B), P(C), P(top 3), mean |shift| — robustness_tables()
     assert rows == [
-        ["1", "Thị trấn Thanh Miện", "Từ 90 % trở lên", "1", "1 – 1", f"100,0{NBSP}%", f"0,0{NBSP}%",
+        ["1", "Thị trấn Thanh Miện", "Tốt", "1", "1 – 1", f"100,0{NBSP}%", f"0,0{NBSP}%",
          f"0,0{NBSP}%", f"100,0{NBSP}%", "0,00"],
-        ["2", "Xã Thanh Tùng", "Từ 80 % đến dưới 90 %", "2", "2 – 3", f"10,0{NBSP}%", f"90,0{NBSP}%",
+        ["2", "Xã Thanh Tùng", "Khá", "2", "2 – 3", f"10,0{NBSP}%", f"90,0{NBSP}%",
          f"0,0{NBSP}%", f"100,0{NBSP}%", "0,25"],
-        ["3", esc_name, "Từ 80 % đến dưới 90 %", "3", "2 – 4", f"0,0{NBSP}%", f"60,0{NBSP}%", f"40,0{NBSP}%",
+        ["3", esc_name, "Khá", "3", "2 – 4", f"0,0{NBSP}%", f"60,0{NBSP}%", f"40,0{NBSP}%",
          f"75,0{NBSP}%", "0,50"],
-        ["4", "Xã Phạm Kha", "Dưới 80 %", "4", "3 – 4", f"0,0{NBSP}%", f"20,0{NBSP}%", f"80,0{NBSP}%",
+        ["4", "Xã Phạm Kha", "Trung bình", "4", "3 – 4", f"0,0{NBSP}%", f"20,0{NBSP}%", f"80,0{NBSP}%",
          f"25,0{NBSP}%", "0,25"],
     ]
     sec = _section(page, "sec-robustness")
     assert "Trong nhóm 3 xã dẫn đầu" in sec
-    # plain-language paragraph (robustness_figures.plain_language): 11239 certain, 1 of 4 bands solid
-    assert "Thị trấn Thanh Miện chắc chắn giữ hạng 1 trong mọi lần mô phỏng" in sec
-    assert "xếp nhóm của 1/4 xã là vững chắc" in sec
+    # the long plain-language sentence is gone: the summary card says it in short bullets
+    assert 'id="robustness-text"' not in sec and "Độ tin cậy của xếp hạng" in sec
+    assert "".join(re.findall(r"<th[^>]*>(?:<span[^>]*></span>)?(Tốt|Khá|Trung bình)</th>", sec)) == "TốtKháTrung bình"
     # convergence: 0.25 → 0.26, width 1 → 1.25, largest probability change |0.43 − 0.40| = 3 points of %
     assert ("Kiểm tra hội tụ: so sánh 500 và 1.000 lần mô phỏng: mức thay đổi hạng bình quân 0,25 và 0,26; "
             "độ rộng bình quân của khoảng 5–95 % là 1,00 và 1,25 hạng; xác suất xếp loại / nhóm dẫn đầu thay đổi "
-            "nhiều nhất 3,0 điểm %.") in sec
+            "nhiều nhất 3,0 điểm phần trăm.") in sec
     figs = _json_block(page, "figures-data")
     assert figs["fig-outrank"]["data"][0]["text"][1][2] == f"Xã Thanh Tùng xếp trên {esc_name}: 80,0{NBSP}%"
     # plotly writes numpy arrays as typed arrays (base64 "bdata")
     ys = [np.frombuffer(base64.b64decode(t["y"]["bdata"]), dtype=t["y"]["dtype"]).tolist()
           for t in figs["fig-sobol"]["data"]]
     assert ys == [[0.2, 0.1, 0.5], [0.4, 0.3, 0.6]]
-    assert figs["fig-rank-intervals"]["layout"]["separators"] == ",."
+    # the outranking matrix: the diagonal (a commune against itself) is blank
+    z = figs["fig-outrank"]["data"][0]["z"]
+    assert [z[i][i] for i in range(4)] == [None] * 4 and z[1][2] == 0.8
 
 
 def test_robustness_leave_one_field_out_table(page):
@@ -414,25 +513,32 @@ def test_robustness_leave_one_field_out_table(page):
     assert '<td class="num up">3</td>' in part and '<td class="num down">4</td>' in part
 
 
-def test_scorecard_rank_interval_satisfaction_and_moves(page):
-    cards = {c["code"]: c for c in _json_block(page, "scorecard-data")}
-    assert cards["11248"]["rob_text"] == "Hạng trung vị 3; khoảng 5–95 %: hạng 2 – 4 (hạng công bố 3)"
-    assert cards["11248"]["rob_probs"] == [["Từ 90 % trở lên", f"0,0{NBSP}%", "#1a7f37"],
-                                           ["Từ 80 % đến dưới 90 %", f"60,0{NBSP}%", "#d4a017"],
-                                           ["Dưới 80 %", f"40,0{NBSP}%", "#c0392b"]]
-    assert cards["11239"]["rob_text"] == "Hạng trung vị 1; khoảng 5–95 %: hạng 1 – 1 (hạng công bố 1)"
-    # 11245 factor TC: 2 of 4 answers are 4–5 → 50 %; other factors 100 %; SIPAS 90 %
-    assert cards["11245"]["sat"][0] == ["Tiếp cận dịch vụ", f"50,0{NBSP}%", "4"]
-    assert cards["11245"]["sat_text"].startswith(f"Chỉ số hài lòng chung 90,0{NBSP}%")
-    # 11239: every answer 5 → a degenerate interval 100–100; officials A, A → 20 of 20, interval 20–20
-    assert cards["11239"]["sat_text"] == (f"Chỉ số hài lòng chung 100,0{NBSP}% (khoảng tin cậy 95 %: "
-                                          f"100,0{NBSP}% – 100,0{NBSP}%)")
-    assert cards["11239"]["off_text"] == "Điểm điều tra cán bộ, đại biểu 20,00 / 20,00 (khoảng tin cậy 95 %: 20,00 – 20,00)"
-    assert cards["11242"]["ballots_text"] == "Phiếu khảo sát sự hài lòng: nhận 3, hợp lệ 2, bị loại 1"
-    assert cards["11245"]["yoy_text"] == (f"Năm 2022: hạng 1 (90,00{NBSP}%) → năm 2023: hạng 4 (77,78{NBSP}%): "
-                                          "giảm 3 bậc, chỉ số -12,22 điểm %")
-    # the page shows the first commune before any script runs
-    assert '<p id="sc-rob-text">Hạng trung vị 1; khoảng 5–95 %: hạng 1 – 1 (hạng công bố 1)</p>' in page
+def test_reliability_card_short_bullets(page, scored, context):
+    card = page[page.index('id="reliability-card"'):]
+    card = card[:card.index("</div>")]
+    items = [re.sub(r"<[^>]+>", "", x) for x in re.findall(r"<li>(.*?)</li>", card, re.S)]
+    esc_name = "Xã Ngô Quyền " + SCRIPT_INJECTION.replace("<", "&lt;").replace(">", "&gt;")
+    # robustness_tables(): only 11239 has a one-rank interval; no neighbours reversed in more than half of the draws
+    # (11242 over 11248 0.8, 11248 over 11245 0.75); 11248 keeps Khá in 60 % < 80 %; 11242 (89.00) and 11248 (80.50)
+    # lie within 1 point of a threshold; the widest interval is 11248's (2–4)
+    assert items == [
+        "1/4 xã, thị trấn giữ đúng hạng công bố trong ít nhất 90 % số lần mô phỏng (khoảng 5–95 % chỉ gồm một hạng).",
+        "Không có hai xã liền hạng nào bị đảo thứ tự trong quá nửa số lần mô phỏng.",
+        f"Xếp loại kém chắc chắn (xác suất giữ dưới 80{NBSP}%): {esc_name} (Khá 60{NBSP}%, dễ chuyển sang Trung bình).",
+        f"Sát ngưỡng xếp loại (cách ngưỡng không quá 1 điểm phần trăm): Xã Thanh Tùng (89,00{NBSP}%, ngưỡng Tốt "
+        f"90{NBSP}%) và {esc_name} (80,50{NBSP}%, ngưỡng Khá 80{NBSP}%).",
+        f"Khoảng hạng rộng nhất: {esc_name} (hạng công bố 3, có thể từ hạng 2 đến 4).",
+    ]
+    # neighbours reversed in more than half of the draws are named: 11248 above 11242 in 55 % of the draws
+    tables, meth = scored
+    o = tables["outrank"].copy()
+    o.loc["11248", "11242"], o.loc["11242", "11248"] = 0.55, 0.45
+    html = render_report({**tables, "outrank": o}, meth, context)
+    card = html[html.index('id="reliability-card"'):]
+    card = card[:card.index("</div>")]
+    assert (f"Hai xã liền hạng bị đảo thứ tự trong quá nửa số lần mô phỏng: {esc_name} (hạng 3) xếp trên "
+            f"Xã Thanh Tùng (hạng 2) trong 55{NBSP}% số lần.") in card
+    assert len(re.findall(r"<li>", card)) <= 5
 
 
 def test_surveys_section_tables_and_answer_shares(page, scored):
@@ -446,7 +552,7 @@ def test_surveys_section_tables_and_answer_shares(page, scored):
                                      ["Xã Phạm Kha", "2", "2", "0", f"90,0{NBSP}%"]]
     assert rows[3][6:] == ["0,00", "0,00 – 0,00"]   # answers D and blank: 0 points in every replicate
     sec = _section(page, "sec-surveys")
-    assert "nhận 10 phiếu, 8 phiếu hợp lệ, 2 phiếu bị loại" in sec
+    assert "10 phiếu nhận, 8 phiếu hợp lệ, 2 phiếu bị loại" in sec
     sh = F.satisfaction_answer_shares(tables["satisfaction"], meth).set_index("factor")
     # TC (2 questions × 8 ballots = 16 answers): 5 ×6 (11239 ×4, 11242 b0 ×2), 4 ×6 (11245 b0, 11248 ×2),
     # 3 ×2 (11242 b1), 2 ×2 (11245 b1) → 0 / 12.5 / 12.5 / 37.5 / 37.5 %
@@ -480,12 +586,12 @@ def test_criteria_heatmap_by_hand(scored):
 def test_ranking_hover_breaks_down_by_field_and_source(scored):
     tables, meth = scored
     fig = F.fig_ranking(tables["results"], meth)
-    b = fig.data[1]  # band B: 11242, 11248
+    b = next(t for t in fig.data if t.name == "Khá (từ 80 % đến dưới 90 %)")  # band B: 11242, 11248
     hover = b.customdata[0][5]
     assert "<br>LV1: 9,60 / 10,00" in hover and "<br>LV8: 19,20 / 25,00" in hover
     assert "<br>Thẩm định: 67,00 / 70,00" in hover and "<br>Khảo sát hài lòng: 5,00 / 10,00" in hover
     assert "<br>Điểm thưởng: +1,00" in hover and "Điểm trừ" not in hover
-    assert "<br>Điểm trừ: −2,00" in b.customdata[1][5]
+    assert f"<br>Điểm trừ: {MINUS}2,00" in b.customdata[1][5]
     assert "%{customdata[5]}" in b.hovertemplate
 
 
@@ -493,18 +599,17 @@ def test_quality_counts_by_rule_and_commune_with_vietnamese_labels(page):
     part = page[page.index('id="sec-quality"'):]
     head = part[part.index("Phiếu khảo sát sự hài lòng bị loại"):]
     head = head[:head.index("</thead>")]
-    assert re.findall(r'<th class="num rule" title="([a-z_]+)">(.*?)</th>', head) == [
-        ("blank_majority", "Quá nửa số câu bỏ trống"), ("duplicate", "Phiếu trùng")]
-    # 11248: 2 valid, 1 excluded (duplicate); totals 8 valid, 2 excluded, 1 + 1 by rule
-    assert re.search(r'<td>11248</td><td class="name">Xã Ngô Quyền [^<]*</td><td class="num">2</td><td class="num">1</td>\s*'
-                     r'<td class="num">0</td><td class="num">1</td>', part)
-    assert re.search(r'<th>Tổng cộng</th><th class="num">8</th><th class="num">2</th>\s*'
+    # rule names in Vietnamese only (the codes stay in the logs)
+    assert re.findall(r'<th class="num rule">(.*?)</th>', head) == ["Quá nửa số câu bỏ trống", "Phiếu trùng"]
+    assert "blank_majority" not in part and "<code>duplicate</code>" not in part
+    # 11248: 3 received, 2 valid, 1 excluded (duplicate); totals 10 received, 8 valid, 2 excluded, 1 + 1 by rule
+    assert re.search(r'<td>11248</td><td class="name">Xã Ngô Quyền [^<]*</td><td class="num">3</td><td class="num">2</td>'
+                     r'<td class="num">1</td>\s*<td class="num">0</td><td class="num">1</td>', part)
+    assert re.search(r'<th>Toàn huyện</th><th class="num">10</th><th class="num">8</th><th class="num">2</th>\s*'
                      r'<th class="num">1</th><th class="num">1</th>', part)
-    # rejections by file and rule: labels and codes
-    assert ('<tr><td>phieu_can_bo_2023.xlsx</td><td>Câu trả lời ngoài thang đo</td><td><code>out_of_range</code>'
-            '</td><td class="num">1</td></tr>') in part
-    assert ('<tr><td>phieu_hai_long_2023.xlsx</td><td>Phiếu trùng</td><td><code>duplicate</code></td>'
-            '<td class="num">1</td></tr>') in part
+    # rejections by file and rule: labels
+    assert ('<tr><td>phieu_can_bo_2023.xlsx</td><td>Câu trả lời ngoài thang đo</td><td class="num">1</td></tr>') in part
+    assert ('<tr><td>phieu_hai_long_2023.xlsx</td><td>Phiếu trùng</td><td class="num">1</td></tr>') in part
 
 
 def test_every_rule_code_has_a_vietnamese_label():
@@ -523,10 +628,10 @@ def test_every_rule_code_has_a_vietnamese_label():
 def test_injection_in_previous_results_and_rejection_detail_stays_text(page):
     assert PREVIOUS_INJECTION not in page and "__pwned=3" not in page  # the 2022 name is never shown
     rest = _without_plotlyjs(page)
-    assert len(re.findall(r"<script\b", rest)) == 5
-    # the rejection detail with <img onerror>: escaped in the detail table
+    assert len(re.findall(r"<script\b", rest)) == 6
+    # the rejection detail with <img onerror>: escaped in the detail table (quotes written “…”)
     det = page[page.index("Chi tiết từng dòng bị loại"):]
-    assert "Câu 2.4: &#39;E&#39; &lt;img src=x onerror=&#34;window.__pwned=2&#34;&gt;" in det
+    assert "Câu 2.4: “E” &lt;img src=x onerror=“window.__pwned=2”&gt;" in det
 
 
 # ------------------------------------------------------------------------------------------------
@@ -568,17 +673,17 @@ def test_compare_summary_by_hand(two_runs):
     # report_fixture.comparison_runs: 11239 1 → 2 (−1), 11242 2 → 4 (−2), 11248 3 → 3, 11245 4 → 1 (+3)
     assert (s["n"], s["n_changed"], s["n_up"], s["n_down"], s["n_same"], s["max_move"]) == (4, 3, 1, 2, 1, 3)
     assert s["up"] == [dict(name="Xã Phạm Kha", move="+3", a=4, b=1, change="+12,22")]
-    assert s["down"] == [dict(name="Xã Thanh Tùng", move="-2", a=2, b=4, change="-9,00"),
-                         dict(name="Thị trấn Thanh Miện", move="-1", a=1, b=2, change="-10,50")]
+    assert s["down"] == [dict(name="Xã Thanh Tùng", move=f"{MINUS}2", a=2, b=4, change=f"{MINUS}9,00"),
+                         dict(name="Thị trấn Thanh Miện", move=f"{MINUS}1", a=1, b=2, change=f"{MINUS}10,50")]
     assert (s["top_a"], s["top_a_index"], s["top_b"], s["top_b_index"], s["same_top"]) == (
         "Thị trấn Thanh Miện", f"98,50{NBSP}%", "Xã Phạm Kha", f"90,00{NBSP}%", False)
     # bands: 11245 C → A (rank 1 in B first), 11239 A → B
-    assert s["bands"] == [dict(name="Xã Phạm Kha", a="Dưới 80 %", b="Từ 90 % trở lên"),
-                          dict(name="Thị trấn Thanh Miện", a="Từ 90 % trở lên", b="Từ 80 % đến dưới 90 %")]
+    assert s["bands"] == [dict(name="Xã Phạm Kha", a="Trung bình", b="Tốt"),
+                          dict(name="Thị trấn Thanh Miện", a="Tốt", b="Khá")]
     # means: (98.5 + 89 + 80.5 + 77.7778) / 4 = 86.4444; (90 + 88 + 85 + 80) / 4 = 85.75 → −0.69;
     # largest change of one commune: 11245 +12.22
     assert (s["mean_a"], s["mean_b"], s["mean_change"], s["max_index_change"]) == (
-        f"86,44{NBSP}%", f"85,75{NBSP}%", "-0,69", "+12,22")
+        f"86,44{NBSP}%", f"85,75{NBSP}%", f"{MINUS}0,69", "+12,22")
 
 
 def test_methodology_changes_grouped_by_field(two_runs):
@@ -589,7 +694,7 @@ def test_methodology_changes_grouped_by_field(two_runs):
     ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
     m = methodology_changes(ma, mb)
     # reference default → variant-survey40: appraisal 70 → 60, officials' survey 20 → 25, SIPAS 10 → 15
-    assert m["sources"] == [dict(label="Thẩm định (Tổ thư ký)", a="70", b="60", diff="-10"),
+    assert m["sources"] == [dict(label="Thẩm định (Tổ thư ký)", a="70", b="60", diff=f"{MINUS}10"),
                             dict(label="Điều tra xã hội học (cán bộ, đại biểu)", a="20", b="25", diff="+5"),
                             dict(label="Khảo sát sự hài lòng (SIPAS)", a="10", b="15", diff="+5")]
     assert [r["item"] for r in m["general"]] == ["Bộ tiêu chí"]
@@ -630,8 +735,9 @@ def test_compare_page_markup(two_runs, tmp_path):
     assert _h2(page) == ["Tóm tắt", "1. Khác biệt về tham số", "2. Khác biệt về bộ tiêu chí", "3. Thay đổi thứ hạng",
                          "4. Kết quả từng xã, thị trấn"]
     assert "3/4 xã, thị trấn đổi hạng (1 tăng, 2 giảm), 1 giữ nguyên; thay đổi lớn nhất 3 bậc." in page
-    # parameters in words; the injected parameter value is text, not markup
-    assert "<td>Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)<br><code class=\"small\">survey.group_weighting" in page
+    # parameters in words (no internal keys); the injected parameter value is text, not markup
+    assert "<td>Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)</td>" in page
+    assert "survey.group_weighting" not in page
     assert "gộp chung mọi phiếu</td>" in page and "các nhóm có trọng số bằng nhau</td>" in page
     assert PARAM_INJECTION not in page and str(escape(PARAM_INJECTION)) in page
     assert SCRIPT_INJECTION not in page and PREVIOUS_INJECTION not in page  # commune names of A and B
@@ -642,7 +748,7 @@ def test_compare_page_markup(two_runs, tmp_path):
     # the commune table: + = moved up, Vietnamese numbers, band change shown as A → B
     assert re.search(r'<td>11245</td><td class="name">Xã Phạm Kha</td><td class="num">4</td><td class="num">1</td>'
                      r'<td class="num up">\+3</td><td class="num">77,78\xa0%</td><td class="num">90,00\xa0%</td>'
-                     r'<td class="num up">\+12,22</td><td class="band flag">Dưới 80 % → Từ 90 % trở lên</td>', page)
+                     r'<td class="num up">\+12,22</td><td class="band flag">Trung bình → Tốt</td>', page)
     # zero network: no external src/href in the markup
     markup = re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S)
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup)
@@ -696,3 +802,72 @@ def test_off_step_table_absent_when_empty(scored, context, page):
     html = render_report({"results": bare, "off_step": off_step()}, meth, context)
     assert _h2(html)[-1] == "Phụ lục B. Chất lượng dữ liệu"
     assert 'id="off-step"' in html and "Không có tiêu chí nào thiếu dữ liệu." in html
+
+
+def test_one_count_of_ballots_everywhere(scored, context, tmp_path):
+    """A ballot naming no commune of the district (rejected as unknown_commune) counts in the district's total
+    only; the summary, the survey section, the appendix and the xlsx give the same numbers, and the definition
+    is stated once. ballots(): 10 received, 8 valid, 2 excluded; + 1 unknown → 11 / 8 / 3."""
+    import openpyxl
+
+    from parindex.publish.export import write_results_xlsx
+
+    tables, meth = scored
+    extra = pd.DataFrame({"ballot_id": ["HL-9999-1"], "commune_code": [""], "procedure_field": ["HT"],
+                          "date": ["2023-11-23"], "status": ["excluded"], "rule": ["unknown_commune"]})
+    bal = pd.concat([tables["ballots"], extra], ignore_index=True)
+    html = render_report({**tables, "ballots": bal}, meth, context)
+    text = "11 phiếu nhận, 8 phiếu hợp lệ, 3 phiếu bị loại"
+    summary = html[html.index('id="summary-ballots"'):]
+    assert summary[:summary.index("</p>")].count(text) == 1
+    survey = _section(html, "sec-surveys")
+    assert text in survey
+    rows = _table_rows(html, "survey-table")
+    assert rows[-1][:4] == ["(không xác định được xã)", "1", "0", "1"]
+    # the rows add up to the district's total (10 + 1 received, 8 valid, 2 + 1 excluded)
+    assert [sum(int(r[i]) for r in rows) for i in (1, 2, 3)] == [11, 8, 3]
+    assert re.search(r"<th>Toàn huyện</th><th class=\"num\">11</th><th class=\"num\">8</th><th class=\"num\">3</th>",
+                     survey)
+    appendix = _section(html, "sec-quality")
+    assert "11 phiếu nhận, 8 phiếu hợp lệ, 3 phiếu bị loại (cách đếm như mục 5.)" in appendix
+    q = _table_rows(html, "quality-ballots")
+    assert q[-1][:5] == ["", "(không xác định được xã)", "1", "0", "1"]
+    # the definition once, in the survey section
+    assert html.count("chỉ được tính trong tổng số của huyện") == 1 and 'id="ballot-definition"' in survey
+    # the profiles carry each commune's own count: 11242 3 received, 2 valid, 1 excluded
+    assert "Phiếu khảo sát sự hài lòng: 3 phiếu nhận, 2 hợp lệ, 1 bị loại." in _profile(html, "11242")
+    # the xlsx: the per-commune columns and the ballots sheet add up to the same total
+    write_results_xlsx({**tables, "ballots": bal}, meth, tmp_path / "r.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
+    res = [[c.value for c in r] for r in wb["Kết quả"].iter_rows()]
+    col = {h: i for i, h in enumerate(res[0])}
+    assert sum(r[col["Số phiếu hài lòng nhận được"]] for r in res[1:]) == 10
+    sheet = [[c.value for c in r] for r in wb["Phiếu hài lòng"].iter_rows(min_row=2)]
+    assert len(sheet) == 11 and sum(1 for r in sheet if r[5] == "bị loại") == 3
+    assert [r[6] for r in sheet if not r[1]] == ["Không xác định được xã"]
+
+
+def test_csv_behind_every_chart_and_table(page):
+    """Every chart and table of the page has its "Tải dữ liệu (CSV)" and the file is embedded; numbers are
+    numbers (dot decimal), text that would start a spreadsheet formula is kept as text."""
+    from parindex.publish.report import Downloads
+
+    csv = _json_block(page, "csv-data")
+    buttons = re.findall(r'<button type="button" class="csv-dl" data-csv="([a-z-]+)">Tải dữ liệu \(CSV\)</button>', page)
+    assert set(buttons) == set(csv)
+    # one per chart (every chart of the page) and per data table
+    for fid in ALL_FIGURES:
+        block = page[page.index(f'<div id="{fid}" class="chart"'):][:400]
+        assert 'class="csv-dl"' in block, fid
+    for table in ("band-prob-table", "loo-table", "yoy-table", "survey-table", "results-table", "method-tree",
+                  "quality-ballots", "quality-rejections", "appraisal-table", "profiles"):
+        assert table in csv, table
+    ranking = csv["fig-ranking"]["csv"].split("\n")
+    assert ranking[0].startswith('Hạng,Mã xã,"Xã, thị trấn",Điểm đạt,Điểm tối đa,Chỉ số CCHC (%),Xếp loại')
+    assert ranking[4].startswith("4,11245,Xã Phạm Kha,77.0,99.0,77.7778,Trung bình,")
+    d = Downloads(2023)
+    d.add("x", "x", pd.DataFrame({"a": ["=HYPERLINK(\"http://x\")", "+1", "-2", "@a", "bình thường"],
+                                   "b": [-1.5, 2.0, 0.0, 1.23456, 3.0]}))
+    lines = d.files["x"]["csv"].split("\n")
+    assert d.files["x"]["name"] == "x_2023.csv"
+    assert lines[1:6] == ['"\'=HYPERLINK(""http://x"")",-1.5', "'+1,2.0", "'-2,0.0", "'@a,1.2346", "bình thường,3.0"]

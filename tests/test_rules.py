@@ -276,10 +276,12 @@ def test_log_and_check_in_the_report_and_the_xlsx(log_case, estimator_case, mini
     write_results_xlsx(t2, meth, tmp_path / "r.xlsx")
     wb = openpyxl.load_workbook(tmp_path / "r.xlsx")
     rows = [[c.value for c in r] for r in wb["Điều chỉnh và loại trừ"].iter_rows()]
-    assert rows[0] == ["Mã xã", "Tên xã, thị trấn", "Mã loại", "Loại", "Nội dung", "Thay đổi điểm đạt",
-                       "Thay đổi điểm tối đa", "Thay đổi chỉ số (điểm %)"]
-    assert [r[2] for r in rows[1:]] == out_kinds(t2)
-    assert rows[1][:4] == ["X3", "Xã Ba", "factor_without_answers", "Yếu tố hài lòng không có câu trả lời"]
+    # the council reads words, not codes (the codes stay in the score table adjustment_log)
+    assert rows[0] == ["Mã xã", "Tên xã, thị trấn", "Loại", "Nội dung", "Thay đổi điểm đạt",
+                       "Thay đổi điểm tối đa", "Thay đổi chỉ số (điểm phần trăm)"]
+    from parindex.publish.labels import ADJUSTMENT_KIND_LABELS
+    assert [r[2] for r in rows[1:]] == [ADJUSTMENT_KIND_LABELS[k] for k in out_kinds(t2)]
+    assert rows[1][:3] == ["X3", "Xã Ba", "Yếu tố hài lòng không có câu trả lời"]
     chk = [[c.value for c in r] for r in wb["Kiểm tra cách tính hài lòng"].iter_rows()]
     assert chk[0][2] == "Chỉ số (%): tỷ lệ đơn giản — công bố" and len(chk) == 4
     info = {r[0].value: r[1].value for r in wb["Phương pháp"].iter_rows(min_row=2)}
@@ -390,4 +392,4 @@ def test_a_whole_form_of_rescaled_scores_is_one_line_in_the_page(mini, mini_comm
     assert t["adjustment_log"]["points_effect"].tolist() == [-1.0, -1.0, -1.5, -2.5]
     html = render_report(t, mini, ReportContext(year=2023, district="Huyện Thử", province="Tỉnh Thử"))
     assert "4 tiêu chí chấm theo điểm tối đa trên biểu mẫu khác bộ tiêu chí" in html
-    assert ">-6,00<" in html and ">-30,00<" in html
+    assert ">−6,00<" in html and ">−30,00<" in html   # one minus sign: U+2212

@@ -76,7 +76,9 @@ def test_compare_two_runs_html_and_xlsx(two_runs, tmp_path):
     out = tmp_path / "cmp"
     assert cli_main(["compare", str(a.run_dir), str(c.run_dir), "--out", str(out)]) == 0
     html = (out / "compare.html").read_text(encoding="utf-8")
-    assert "survey.group_weighting" in html and "equal" in html
+    # the parameter by its Vietnamese name and value in words (no internal key)
+    assert "Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)" in html
+    assert "các nhóm có trọng số bằng nhau" in html and "survey.group_weighting" not in html
     assert "reference-default-v1+sipas15" in html  # the methodology difference is named
     markup = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # inline plotly.js holds URL strings
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup) and "<script src" not in html

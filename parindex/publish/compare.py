@@ -25,7 +25,10 @@ from ..text import nfc
 from . import figures as F
 from .export import write_sheets
 from .labels import (
+    MINUS,
+    PP,
     STATUS_LABELS,
+    datetime_text,
     param_label,
     param_value,
     pct_text,
@@ -33,15 +36,7 @@ from .labels import (
     signed_text,
     text_cell,
 )
-from .page import (
-    PLOTLY_CONFIG,
-    TEMPLATES,
-    figure_json,
-    plotlyjs,
-    script_json,
-    template_env,
-    write_report,
-)
+from .page import figure_json, page_scripts, script_json, template_env, write_report
 
 RUN_NAMES = ("Lần chạy A", "Lần chạy B")
 
@@ -67,13 +62,13 @@ def comparison_tables(a: Run, b: Run) -> dict[str, pd.DataFrame]:
 # Page sections
 # ------------------------------------------------------------------------------------------------
 def _band_labels(meth: Methodology) -> dict[str, str]:
-    return {b.code: b.label for b in meth.bands}
+    return {b.code: b.short for b in meth.bands}
 
 
 def _run_info(run: Run, meth: Methodology, name: str) -> dict:
     m = run.manifest
     return dict(name=name, run_id=text_cell(m.get("run_id")), year=text_cell(m.get("year")), seed=text_cell(m.get("seed", "")),
-                started=text_cell(m.get("started", "")).replace("T", " ")[:16], meth_title=text_cell(meth.meta.title),
+                started=datetime_text(m.get("started") or ""), meth_title=text_cell(meth.meta.title),
                 meth_id=text_cell(meth.meta.id), meth_status=STATUS_LABELS.get(meth.meta.status, text_cell(meth.meta.status)),
                 path=text_cell(run.path.name))
 
@@ -123,11 +118,11 @@ def _num_abs_max(s: pd.Series) -> str:
 
 def _signed_points(x: float) -> str:
     """+1, -3, +0,25: a difference of methodology points (no trailing zeros); "0" when equal."""
-    return "0" if x == 0 else ("+" if x > 0 else "-") + points_text(abs(float(x)))
+    return "0" if x == 0 else ("+" if x > 0 else MINUS) + points_text(abs(float(x)))
 
 
 def _bands_text(meth: Methodology) -> str:
-    return "; ".join(f"{b.label} (từ {pct_text(b.min_pct, 0)})" for b in meth.bands)
+    return "; ".join(f"{b.short} (từ {pct_text(b.min_pct, 0)})" for b in meth.bands)
 
 
 def _weights_text(meth: Methodology) -> str:
@@ -209,11 +204,32 @@ def _commune_rows(cmp: pd.DataFrame, ma: Methodology, mb: Methodology) -> list[d
     return rows
 
 
-def _place(r: Run) -> str:
-    """"Tỉnh … · Huyện …" of a run: its district.json (or the district block of its parameters)."""
-    f = r.path / "district.json"
-    d = json.loads(f.read_text(encoding="utf-8")) if f.exists() else (r.params.get("district") or {})
-    return " · ".join(str(x) for x in (d.get("province"), d.get("name")) if x)
+def comparison_sheets(a: Run, b: Run, t: dict[str, pd.DataFrame] | None = None) -> list[tuple[str, pd.DataFrame]]:
+    """The sheets of compare.xlsx (also the page's CSV files): Vietnamese headers and words — band names,
+    parameter names and values in words, the methodology differences as the page shows them."""
+    t = t if t is not None else comparison_tables(a, b)
+    ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
+    la, lb = _band_labels(ma), _band_labels(mb)
+    c = t["communes"]
+    communes = pd.DataFrame({
+        "Mã xã": c["commune_code"].astype(str), "Tên xã, thị trấn": c["commune_name"].map(text_cell),
+        "Điểm A": c["points_a"].astype(float), "Chỉ số A (%)": c["index_pct_a"].astype(float),
+        "Hạng A": c["rank_a"].astype(int), "Xếp loại A": c["band_a"].astype(str).map(lambda x: la.get(x, x)),
+        "Điểm B": c["points_b"].astype(float), "Chỉ số B (%)": c["index_pct_b"].astype(float),
+        "Hạng B": c["rank_b"].astype(int), "Xếp loại B": c["band_b"].astype(str).map(lambda x: lb.get(x, x)),
+        f"Thay đổi chỉ số ({PP})": c["index_change"].astype(float),
+        "Thay đổi hạng (+ = tăng)": c["rank_change"].astype(int)})
+    pr = _param_rows(a, b)
+    params = pd.DataFrame({"Tham số": [r["label"] for r in pr], "Lần chạy A": [r["a"] for r in pr],
+                           "Lần chạy B": [r["b"] for r in pr]})
+    m = methodology_changes(ma, mb)
+    rows = [(r["item"], "", r["a"], r["b"], "") for r in m["general"]]
+    rows += [(f"Nguồn: {r['label']}", "", r["a"], r["b"], r["diff"]) for r in m["sources"]]
+    for f in m["fields"]:
+        rows.append((f"Lĩnh vực {f['code']}. {f['label']}", "", f["a"], f["b"], f["diff"]))
+        rows += [(f"Tiêu chí {x['code']}. {x['label']}", x["source"], x["a"], x["b"], x["diff"]) for x in f["leaves"]]
+    meth = pd.DataFrame(rows, columns=["Nội dung", "Nguồn đánh giá", "Lần chạy A", "Lần chạy B", "Chênh lệch"])
+    return [("So sánh theo xã", communes), ("Khác biệt tham số", params), ("Khác biệt bộ tiêu chí", meth)]
 
 
 def render_comparison(a: Run, b: Run, tables: dict[str, pd.DataFrame] | None = None) -> str:
@@ -222,17 +238,36 @@ def render_comparison(a: Run, b: Run, tables: dict[str, pd.DataFrame] | None = N
     ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
     cmp = t["communes"]
     years = sorted({text_cell(a.manifest.get("year")), text_cell(b.manifest.get("year"))})
+    sheets = dict(comparison_sheets(a, b, t))
+    csv = {"compare-table": dict(name="so_sanh_theo_xa.csv", csv=_csv(sheets["So sánh theo xã"])),
+           "fig-slope": dict(name="so_sanh_theo_xa.csv", csv=_csv(sheets["So sánh theo xã"])),
+           "compare-params": dict(name="khac_biet_tham_so.csv", csv=_csv(sheets["Khác biệt tham số"])),
+           "compare-methodology": dict(name="khac_biet_bo_tieu_chi.csv", csv=_csv(sheets["Khác biệt bộ tiêu chí"]))}
     html = template_env().get_template("compare.html.j2").render(
         title=f"So sánh hai lần chạy Chỉ số CCHC năm {' và '.join(years)}",
-        place=" / ".join(dict.fromkeys(x for x in (_place(a), _place(b)) if x)),
         runs=[_run_info(a, ma, RUN_NAMES[0]), _run_info(b, mb, RUN_NAMES[1])],
         summary=compare_summary(cmp, ma, mb), params=_param_rows(a, b), meth=methodology_changes(ma, mb),
-        rows=_commune_rows(cmp, ma, mb),
-        css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
-        plotlyjs=Markup(plotlyjs()), fig=Markup(script_json(figure_json(fig_slope(a, b)))),
-        plotly_config=Markup(script_json(PLOTLY_CONFIG)),
-        js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")))
+        rows=_commune_rows(cmp, ma, mb), fig=Markup(script_json(figure_json(fig_slope(a, b)))),
+        district=_district(a),
+        csv_data=Markup(script_json(csv)), **page_scripts())
     return nfc(html)
+
+
+def _district(run: Run) -> str:
+    """"Tỉnh … · Huyện …" from the run folder's district.json ('' when the folder has none)."""
+
+    p = run.path / "district.json"
+    if not p.exists():
+        return ""
+    d = json.loads(p.read_text(encoding="utf-8"))
+    return " · ".join(text_cell(x) for x in (d.get("province"), d.get("name")) if x)
+
+
+def _csv(df: pd.DataFrame) -> str:
+    from .report import Downloads
+    d = Downloads(0)
+    d.add("x", "x", df)
+    return d.files["x"]["csv"]
 
 
 def write_comparison(a: Run, b: Run, out_dir: Path) -> list[Path]:
@@ -242,23 +277,14 @@ def write_comparison(a: Run, b: Run, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_report(html, out_dir / "compare.html")
-    headers = {
-        "communes": ("So sánh theo xã", {
-            "commune_code": "Mã xã", "commune_name": "Tên xã", "points_a": "Điểm A", "index_pct_a": "Chỉ số A (%)",
-            "rank_a": "Hạng A", "band_a": "Xếp loại A", "points_b": "Điểm B", "index_pct_b": "Chỉ số B (%)",
-            "rank_b": "Hạng B", "band_b": "Xếp loại B", "index_change": "Thay đổi chỉ số (điểm %)",
-            "rank_change": "Thay đổi hạng (+ = tăng)"}),
-        "params": ("Khác biệt tham số", {"parameter": "Tham số", "run_a": "Lần chạy A", "run_b": "Lần chạy B"}),
-        "methodology": ("Khác biệt phương pháp", {"item": "Mục", "run_a": "Lần chạy A", "run_b": "Lần chạy B"}),
-    }
-    write_sheets([(title, t[k].rename(columns=cols)) for k, (title, cols) in headers.items()],
-                 out_dir / "compare.xlsx")
+    write_sheets(comparison_sheets(a, b, t), out_dir / "compare.xlsx")
     return [out_dir / "compare.html", out_dir / "compare.xlsx"]
 
 
 __all__ = [
     "RUN_NAMES",
     "compare_summary",
+    "comparison_sheets",
     "comparison_tables",
     "fig_slope",
     "methodology_changes",

@@ -3,10 +3,12 @@
 * ``results.csv`` keeps the English column names other tools read, UTF-8 with BOM (so Excel shows
   Vietnamese correctly), ``\\n`` line ends and floats rounded to 4 decimals; a text cell a spreadsheet would
   run as a formula starts with ``'`` (OWASP CSV injection; :mod:`parindex.csvsafe`), numbers stay numbers.
-* ``results.xlsx`` has one formatted sheet per table with Vietnamese headers, a bold frozen header
-  row, ``0.00`` number formats and column widths; every text cell is stored as text, never as a formula
-  (:func:`parindex.publish.xlsx.inert_text`). Its bytes are reproducible: the workbook's
-  created/modified stamps and the zip entries' timestamps are fixed.
+* ``results.xlsx`` has one formatted sheet per table with Vietnamese headers and words (rule codes, bands,
+  statuses as names), a bold frozen header row repeated on every printed page, A4 landscape fitted to the
+  page width, numbers as numbers (``0.00``), counts as integers, dates as dates (dd/mm/yyyy), and a
+  year-over-year sheet when the earlier year's results are given; every text cell is stored as text, never
+  as a formula (:func:`parindex.publish.xlsx.inert_text`). Its bytes are reproducible: the
+  workbook's created/modified stamps and the zip entries' timestamps are fixed.
 
 Both files are written atomically (temporary file in the same directory, then ``os.replace``).
 """
@@ -31,8 +33,12 @@ from .labels import (
     ESTIMATOR_LABELS,
     ESTIMATOR_SHORT_LABELS,
     KIND_LABELS,
+    PP,
+    STATUS_LABELS,
     WHICH_LABELS,
     band_rule_text,
+    detail_vi,
+    rule_label,
 )
 from .xlsx import FIXED_TIME, ZIP_TIME, write_bytes_atomic
 from .xlsx import workbook_bytes as _workbook_bytes
@@ -51,7 +57,7 @@ SURVEY_HEADERS = [("sat_index_pct", "Chỉ số hài lòng (%)", "num"),
                   ("ballots_valid", "Số phiếu hợp lệ", "int"),
                   ("ballots_excluded", "Số phiếu bị loại", "int")]
 HEADER_FILL = PatternFill("solid", fgColor="DDE7F3")
-FORMATS = {"num": "0.00", "int": "0", "text": "@"}
+FORMATS = {"num": "0.00", "int": "0", "text": "@", "date": "dd/mm/yyyy"}
 
 
 # ------------------------------------------------------------------------------------------------
@@ -65,9 +71,11 @@ def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
         raise ValueError(f"results table lacks column(s) {missing}")
     fields = [f"field_{f.code}_points" for f in meth.fields]
     tail = ["appraisal_points", "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
-    cols = first + ["band_label"] + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
+    cols = first + ["band_label", "band_name"] + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
     labels = {b.code: b.label for b in meth.bands}
-    df = results.assign(band_label=results["band"].map(labels).fillna("").astype("str"))
+    names = {b.code: b.short for b in meth.bands}
+    df = results.assign(band_label=results["band"].map(labels).fillna("").astype("str"),
+                        band_name=results["band"].map(names).fillna("").astype("str"))
     for c in fields:
         if c not in df.columns:
             raise ValueError(f"results table lacks column {c!r} (field of methodology {meth.meta.id})")
@@ -94,7 +102,13 @@ def write_results_csv(results: pd.DataFrame, meth: Methodology, path: Path) -> N
 class Col:
     source: str       # column of the prepared frame
     header: str       # Vietnamese header
-    kind: str = "text"  # text | num | int
+    kind: str = "text"  # text | num | int | date
+
+
+def _cell(v):
+    if isinstance(v, pd.Timestamp):
+        return v.to_pydatetime().date() if v == v.normalize() else v.to_pydatetime()
+    return v.item() if isinstance(v, np.generic) else v
 
 
 def _sheet(wb: Workbook, title: str, df: pd.DataFrame, cols: list[Col]) -> None:
@@ -103,7 +117,7 @@ def _sheet(wb: Workbook, title: str, df: pd.DataFrame, cols: list[Col]) -> None:
     data = df[[c.source for c in cols]].astype(object)
     data = data.where(pd.notna(data), None)
     for row in data.itertuples(index=False, name=None):
-        ws.append([v.item() if isinstance(v, np.generic) else v for v in row])
+        ws.append([_cell(v) for v in row])
     n = len(df)
     for j, c in enumerate(cols, start=1):  # text from inputs stays text: never a formula ("=…")
         if c.kind == "text":
@@ -116,11 +130,13 @@ def _sheet(wb: Workbook, title: str, df: pd.DataFrame, cols: list[Col]) -> None:
         h.fill = HEADER_FILL
         h.alignment = Alignment(wrap_text=True, vertical="top")
         letter = get_column_letter(j)
-        if c.kind in ("num", "int") and n:
+        if c.kind in ("num", "int", "date") and n:
             for (cell,) in ws[f"{letter}2:{letter}{n + 1}"]:
                 cell.number_format = FORMATS[c.kind]
         if c.kind == "num":
             lens = [len("0.00")] + [len(f"{v:.2f}") for v in df[c.source].dropna().astype(float)]
+        elif c.kind == "date":
+            lens = [len("dd/mm/yyyy")]
         else:
             lens = [0] + df[c.source].astype("str").str.len().tolist()
         width = max(max(lens), min(len(c.header), 28)) + 2
@@ -128,6 +144,14 @@ def _sheet(wb: Workbook, title: str, df: pd.DataFrame, cols: list[Col]) -> None:
     ws.freeze_panes = "A2"
     if n:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{n + 1}"
+    # ready to print: A4 landscape, as wide as the page, the header row on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_options.gridLines = True
 
 
 def _names(results: pd.DataFrame) -> pd.Series:
@@ -161,8 +185,7 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district:
     _sheet(wb, "Kết quả", res, [
         Col("rank", "Hạng", "int"), Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
         Col("points", "Điểm đạt", "num"), Col("max_points", "Điểm tối đa", "num"),
-        Col("index_pct", "Chỉ số CCHC (%)", "num"), Col("band", "Mức xếp loại"),
-        Col("band_label", "Xếp loại"),
+        Col("index_pct", "Chỉ số CCHC (%)", "num"), Col("band_name", "Xếp loại"),
     ] + [c for c in tail if c.source in res.columns]
       + [Col(c, h, k) for c, h, k in SURVEY_HEADERS if c in res.columns])
 
@@ -178,11 +201,13 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district:
         d = _add_names(ls, results).assign(
             label=ls["code"].map(_leaf_labels(meth)).fillna("").astype("str"),
             source_label=ls["source"].map(meth.sources).fillna(ls["source"]).astype("str"),
+            field_label=ls["field_code"].map({f.code: f"{f.code}. {f.label}" for f in meth.fields})
+            .fillna(ls["field_code"]).astype("str"),
             applicable_label=np.where(ls["applicable"].astype(bool), "có", "không"),
             n_answers=ls["n_answers"].astype("Float64"))
         _sheet(wb, "Điểm tiêu chí", d, [
             Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("code", "Mã tiêu chí"),
-            Col("label", "Tiêu chí"), Col("field_code", "Lĩnh vực"), Col("source_label", "Nguồn đánh giá"),
+            Col("label", "Tiêu chí"), Col("field_label", "Lĩnh vực"), Col("source_label", "Nguồn đánh giá"),
             Col("max_points", "Điểm tối đa", "num"), Col("points", "Điểm đạt", "num"),
             Col("self_points", "Điểm tự chấm", "num"), Col("applicable_label", "Áp dụng"),
             Col("n_answers", "Số câu trả lời hợp lệ", "int"), Col("note", "Ghi chú")])
@@ -219,7 +244,7 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district:
             Col("points_round1", "Điểm vòng 1", "num"), Col("index_pct_round1", "Chỉ số vòng 1 (%)", "num"),
             Col("rank_round1", "Hạng vòng 1", "int"), Col("points", "Điểm sau giải trình", "num"),
             Col("index_pct", "Chỉ số sau giải trình (%)", "num"), Col("rank", "Hạng sau giải trình", "int"),
-            Col("index_change", "Chỉ số thay đổi (điểm %)", "num"), Col("rank_change", "Hạng thay đổi (+ = tăng)", "int")])
+            Col("index_change", f"Chỉ số thay đổi ({PP})", "num"), Col("rank_change", "Hạng thay đổi (+ = tăng)", "int")])
 
     sf = tables.get("satisfaction_factors")
     if isinstance(sf, pd.DataFrame):
@@ -257,22 +282,31 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district:
 
     rej = tables.get("rejections")
     if isinstance(rej, pd.DataFrame):
-        _sheet(wb, "Dòng bị loại", rej, [
-            Col("file", "Tệp"), Col("sheet", "Trang tính"), Col("row", "Dòng", "int"), Col("rule", "Quy tắc"),
-            Col("detail", "Chi tiết")])
+        d = rej.assign(row=pd.to_numeric(rej["row"], errors="coerce").astype("Int64"),
+                       rule_label=rej["rule"].map(rule_label).astype("str"),
+                       detail_vi=rej["detail"].map(detail_vi).astype("str"))
+        _sheet(wb, "Dòng bị loại", d, [
+            Col("file", "Tệp"), Col("sheet", "Trang tính"), Col("row", "Dòng", "int"), Col("rule_label", "Lý do loại"),
+            Col("detail_vi", "Chi tiết")])
 
     bal = tables.get("ballots")
     if isinstance(bal, pd.DataFrame):
+        pf = {f.code: f.label for f in meth.satisfaction_survey.procedure_fields}
         d = bal.assign(status_label=bal["status"].map({"valid": "hợp lệ", "excluded": "bị loại"})
-                       .fillna(bal["status"]).astype("str"), date=bal["date"].astype("str"))
+                       .fillna(bal["status"]).astype("str"),
+                       date=pd.to_datetime(bal["date"], errors="coerce"),
+                       field_label=bal["procedure_field"].map(pf).fillna(bal["procedure_field"]).astype("str"),
+                       rule_label=bal["rule"].fillna("").map(lambda r: rule_label(r) if r else "").astype("str"))
+        d = _add_names(d.assign(commune_code=d["commune_code"].fillna("").astype("str")), results)
         _sheet(wb, "Phiếu hài lòng", d, [
-            Col("ballot_id", "Mã phiếu"), Col("commune_code", "Mã xã"), Col("procedure_field", "Lĩnh vực TTHC"),
-            Col("date", "Ngày khảo sát"), Col("status_label", "Tình trạng"), Col("rule", "Lý do loại")])
+            Col("ballot_id", "Mã phiếu"), Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
+            Col("field_label", "Lĩnh vực TTHC"), Col("date", "Ngày khảo sát", "date"),
+            Col("status_label", "Tình trạng"), Col("rule_label", "Lý do loại")])
 
     rob = tables.get("robustness")
     if isinstance(rob, pd.DataFrame):
         d = rob.sort_values(["rank", "commune_code"]).reset_index(drop=True)
-        bcols = [Col(f"p_band_{b.code}", f"Xác suất xếp loại {b.code} ({b.label}) (%)", "num") for b in meth.bands
+        bcols = [Col(f"p_band_{b.code}", f"Xác suất xếp loại {b.short} (%)", "num") for b in meth.bands
                  if f"p_band_{b.code}" in d.columns]
         d = d.assign(**{c.source: d[c.source] * 100.0 for c in bcols})
         extra = []
@@ -289,6 +323,17 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district:
             Col("rank_p95", "Hạng: phân vị 95 %", "num")] + bcols + extra)
 
     _decision_sheets(wb, tables, results, meth)
+    prev = tables.get("previous_results")
+    if isinstance(prev, pd.DataFrame) and {"commune_code", "rank", "index_pct"} <= set(prev.columns):
+        from .figures import year_over_year
+        mv = year_over_year(tables["results"], prev)
+        if mv["rank_prev"].notna().all():
+            mv = mv.assign(rank_prev=mv["rank_prev"].astype(int), move=mv["move"].astype(int))
+            _sheet(wb, "So với năm trước", mv, [
+                Col("rank", "Hạng năm nay", "int"), Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
+                Col("rank_prev", "Hạng năm trước", "int"), Col("move", "Thay đổi hạng (+ = tăng)", "int"),
+                Col("index_prev", "Chỉ số năm trước (%)", "num"), Col("index_pct", "Chỉ số năm nay (%)", "num"),
+                Col("index_change", f"Thay đổi chỉ số ({PP})", "num")])
 
     m = meth.meta
     d = district or {}
@@ -300,10 +345,12 @@ def build_workbook(tables: dict[str, pd.DataFrame], meth: Methodology, district:
              (f"{adj.bonus.label}, {adj.deduction.label.lower()} nhiều dòng",
               f"Các dòng của một xã được cộng lại rồi mới áp mức tối đa ({adj.bonus.cap:g} / {adj.deduction.cap:g} "
               "điểm); từng dòng ở trang “Điều chỉnh và loại trừ”.")]
-    info = pd.DataFrame({"key": [k for k, _ in place] + ["Mã bộ tiêu chí", "Phiên bản", "Tên", "Tình trạng", "Ghi chú",
-                                                          "Chờ", "SHA-256 tệp phương pháp"] + [k for k, _ in rules],
-                         "value": [v for _, v in place] + [m.id, m.version, m.title, m.status, m.note, m.pending or "",
-                                                            meth.sha256 or ""] + [v for _, v in rules]})
+    base = [("Mã bộ tiêu chí", m.id), ("Phiên bản", m.version), ("Tên", m.title),
+            ("Tình trạng", STATUS_LABELS.get(m.status, m.status)), ("Ghi chú", m.note), ("Chờ", m.pending or ""),
+            ("Mã kiểm tra SHA-256 của tệp bộ tiêu chí", meth.sha256 or "")]
+    bands = [(f"Xếp loại {b.short}", b.label) for b in meth.bands]
+    rows = place + base + bands + rules
+    info = pd.DataFrame({"key": [k for k, _ in rows], "value": [v for _, v in rows]})
     _sheet(wb, "Phương pháp", info, [Col("key", "Thông tin"), Col("value", "Giá trị")])
 
     wb.properties.creator = "parindex"
@@ -322,10 +369,10 @@ def _decision_sheets(wb: Workbook, tables: dict[str, pd.DataFrame], results: pd.
         d = _add_names(log, results).assign(kind_label=log["kind"].map(ADJUSTMENT_KIND_LABELS).fillna(log["kind"])
                                             .astype("str"))
         _sheet(wb, "Điều chỉnh và loại trừ", d, [
-            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"), Col("kind", "Mã loại"),
+            Col("commune_code", "Mã xã"), Col("commune_name", "Tên xã, thị trấn"),
             Col("kind_label", "Loại"), Col("detail", "Nội dung"),
             Col("points_effect", "Thay đổi điểm đạt", "num"), Col("max_effect", "Thay đổi điểm tối đa", "num"),
-            Col("index_effect", "Thay đổi chỉ số (điểm %)", "num")])
+            Col("index_effect", f"Thay đổi chỉ số ({PP})", "num")])
     chk = tables.get("estimator_check")
     if isinstance(chk, pd.DataFrame) and len(chk):
         est = meth.satisfaction_survey.estimator

@@ -14,24 +14,30 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
 from .. import __version__
 from ..methodology import Methodology
+from ..params import Report as ReportParams
 from ..params import flatten_params
 from ..text import fmt_num, fmt_pct, nfc
 from . import figures as F
+from . import profiles as P
 from . import robustness_figures as RF
 from .labels import (
     ADJUSTMENT_KIND_LABELS,
     ESTIMATOR_LABELS,
     CONVERSION_LABELS,
     KIND_LABELS,
+    PP,
     PRIVACY_LABELS,
     STATUS_LABELS,
     WHICH_LABELS,
     band_rule_text,
+    detail_vi,
+    int_text,
     num_text,
     param_label,
     param_value,
@@ -43,14 +49,7 @@ from .labels import (
     steps_label,
     text_cell,
 )
-from .page import (
-    PLOTLY_CONFIG,
-    TEMPLATES,
-    figure_json,
-    plotlyjs,
-    script_json,
-    template_env,
-)
+from .page import figure_json, page_scripts, script_json, template_env
 from .rounds_section import rounds_section
 
 SURVEY_RESULT_COLUMNS = ["sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points", "officials_ci_low",
@@ -69,6 +68,13 @@ class ReportContext:
     notes: list[str] = field(default_factory=list)  # warnings shown prominently in the summary
     robustness_summary: dict | None = None          # robustness.json of the robustness stage
     previous_year: int | None = None                # year of the table "previous_results", when given
+    # how uncertain results are marked next to the ranking (params.report: band_prob_min, near_threshold)
+    report: ReportParams = field(default_factory=ReportParams)
+    # the published run the year-over-year comparison uses (Run.baseline: year, run_id, methodology_id,
+    # methodology_title, date, path), None when unknown
+    baseline: dict | None = None
+    # published results of the earlier years (Run.history: year, commune_code, index_pct, rank, band)
+    history: pd.DataFrame | None = None
 
 
 
@@ -116,6 +122,40 @@ def _present(tables: dict, name: str) -> pd.DataFrame | None:
 
 
 # ------------------------------------------------------------------------------------------------
+# Data behind every chart and table: "Tải dữ liệu (CSV)"
+# ------------------------------------------------------------------------------------------------
+class Downloads:
+    """CSV files embedded in the page (one per chart or table), offered by a "Tải dữ liệu (CSV)" button.
+
+    Vietnamese headers, numbers with a dot decimal (as results.csv), UTF-8 (the page adds the byte-order mark
+    when saving, so that Excel shows Vietnamese); text that would start a spreadsheet formula is prefixed with
+    an apostrophe, so it stays text."""
+
+    def __init__(self, year: int):
+        self.year = year
+        self.files: dict[str, dict] = {}
+
+    def add(self, key: str, name: str, df: pd.DataFrame) -> str:
+        d = df.copy()
+        for c in d.columns:
+            if d[c].dtype == object or pd.api.types.is_string_dtype(d[c]):
+                d[c] = d[c].map(_csv_text)
+            elif pd.api.types.is_float_dtype(d[c]):
+                d[c] = d[c].round(4) + 0.0
+        text = d.to_csv(index=False, lineterminator="\n")
+        self.files[key] = dict(name=f"{name}_{self.year}.csv", csv=text)
+        return key
+
+    def blob(self) -> Markup:
+        return Markup(script_json(dict(sorted(self.files.items()))))
+
+
+def _csv_text(v) -> str:
+    s = text_cell(v)
+    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+
+
+# ------------------------------------------------------------------------------------------------
 # Section builders (plain dicts / lists of preformatted strings for the template)
 # ------------------------------------------------------------------------------------------------
 def _movers(moves: pd.DataFrame | None, k: int = 3) -> dict | None:
@@ -133,6 +173,39 @@ def _movers(moves: pd.DataFrame | None, k: int = 3) -> dict | None:
     return dict(up=rows(up), down=rows(down), same=int((m["move"] == 0).sum()))
 
 
+def ballot_count(tables: dict, results: pd.DataFrame) -> dict | None:
+    """The one count of satisfaction ballots every part of the report shows: received = valid + excluded, for
+    the district and per commune; a ballot that names no commune of the district (``outside``) counts in the
+    district's total only. From the ballots table when given, else from the results' ballot columns."""
+    codes = results["commune_code"].astype(str)
+    bal = _present(tables, "ballots")
+    if bal is not None:
+        b = bal.assign(commune_code=bal["commune_code"].fillna("").astype(str))
+        ok = b["status"].astype(str) == "valid"
+        inside = b["commune_code"].isin(set(codes))
+        per = pd.DataFrame({"commune_code": codes.to_numpy()})
+        per["received"] = per["commune_code"].map(b[inside].groupby("commune_code").size()).fillna(0).astype(int)
+        per["valid"] = per["commune_code"].map(b[inside & ok].groupby("commune_code").size()).fillna(0).astype(int)
+        out = dict(received=len(b), valid=int(ok.sum()), excluded=int((~ok).sum()),
+                   outside=int((~inside).sum()), outside_valid=int((~inside & ok).sum()))
+    elif {"ballots_received", "ballots_valid", "ballots_excluded"} <= set(results.columns):
+        per = pd.DataFrame({"commune_code": codes.to_numpy(), "received": results["ballots_received"].astype(int),
+                            "valid": results["ballots_valid"].astype(int)})
+        out = dict(received=int(per["received"].sum()), valid=int(per["valid"].sum()),
+                   excluded=int(results["ballots_excluded"].sum()), outside=0, outside_valid=0)
+    else:
+        return None
+    per["excluded"] = per["received"] - per["valid"]
+    out["per_commune"] = per
+    out["text"] = (f"{int_text(out['received'])} phiếu nhận, {int_text(out['valid'])} phiếu hợp lệ, "
+                   f"{int_text(out['excluded'])} phiếu bị loại")
+    out["definition"] = ("Số phiếu nhận = số phiếu hợp lệ + số phiếu bị loại; phiếu của một xã, thị trấn là phiếu "
+                         "ghi tên xã, thị trấn đó."
+                         + (f" {int_text(out['outside'])} phiếu không ghi được xã, thị trấn nào của huyện chỉ được "
+                            "tính trong tổng số của huyện (dòng “không xác định được xã”)." if out["outside"] else ""))
+    return out
+
+
 def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | None, context: ReportContext,
              missing_surveys: pd.DataFrame | None = None) -> dict:
     r = results
@@ -140,7 +213,8 @@ def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | N
     top = r.loc[r["index_pct"].round(2) == round(hi, 2), "commune_name"].map(text_cell).tolist()
     bottom = r.loc[r["index_pct"].round(2) == round(lo, 2), "commune_name"].map(text_cell).tolist()
     counts = r["band"].value_counts()
-    bands = [dict(code=b.code, label=b.label, color=b.color, count=int(counts.get(b.code, 0))) for b in meth.bands]
+    bands = [dict(code=b.code, name=b.short, label=b.label, color=b.color, count=int(counts.get(b.code, 0)))
+             for b in meth.bands]
     notes = [nfc(str(n)) for n in context.notes]
     if missing is not None and len(missing):
         auto = (f"{len(missing)} tiêu chí thiếu dữ liệu (ở {missing['commune_code'].nunique()} xã, thị trấn) "
@@ -149,7 +223,7 @@ def _summary(results: pd.DataFrame, meth: Methodology, missing: pd.DataFrame | N
     if missing_surveys is not None and len(missing_surveys):
         names = ", ".join(dict.fromkeys(text_cell(n) for n in missing_surveys["commune_name"]))
         notes.append(f"{len(missing_surveys)} tiêu chí khảo sát không có phiếu hợp lệ ở {names}: không tính vào "
-                     "điểm đạt và điểm tối đa của xã, thị trấn đó (tham số allow_missing_as_zero).")
+                     "điểm đạt và điểm tối đa của xã, thị trấn đó.")
     if meth.meta.status != "official":
         notes.append(f"Bộ tiêu chí đang dùng: {meth.meta.title} ({STATUS_LABELS.get(meth.meta.status, meth.meta.status)}"
                      + (f"; chờ {meth.meta.pending}" if meth.meta.pending else "") + ").")
@@ -172,15 +246,20 @@ def _results_table(results: pd.DataFrame, meth: Methodology) -> dict:
     rows = []
     r = results.sort_values(["rank", "commune_code"])
     cols = {c: r[c].tolist() for c in r.columns}
+    reduced = False
     for i in range(len(r)):
         b = bands.get(cols["band"][i])
+        red = float(cols["max_points"][i]) < float(meth.scale) - 1e-9
+        reduced |= red
         rows.append(dict(
             cells=[str(int(cols["rank"][i])), text_cell(cols["commune_code"][i]), text_cell(cols["commune_name"][i]),
-                   num_text(cols["points"][i]), num_text(cols["max_points"][i]), pct_text(cols["index_pct"][i])],
-            band=dict(label=b.label if b else text_cell(cols["band"][i]), color=b.color if b else "#888"),
+                   num_text(cols["points"][i]), num_text(cols["max_points"][i]) + (" *" if red else ""),
+                   pct_text(cols["index_pct"][i])],
+            band=dict(label=b.short if b else text_cell(cols["band"][i]), color=b.color if b else "#888"),
             after=[num_text(cols[f"field_{f.code}_points"][i]) for f in fields] + [num_text(cols[c][i]) for c, _ in extra],
         ))
-    return dict(head=head, rows=rows)
+    return dict(head=head, rows=rows, reduced=reduced, scale=points_text(meth.scale),
+                fields="; ".join(f"LV{f.code}: {f.label}" for f in fields))
 
 
 def _names(results: pd.DataFrame) -> dict[str, str]:
@@ -228,7 +307,8 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
     rules = [
         "Chỉ số (%) = điểm đạt được / tổng điểm tối đa của các tiêu chí áp dụng × 100; "
         f"thang điểm {points_text(meth.scale)} điểm.",
-        "Tiêu chí được đánh dấu “không áp dụng” không tính vào cả điểm đạt và điểm tối đa."
+        "Tiêu chí được đánh dấu “không áp dụng” không tính vào cả điểm đạt và điểm tối đa (điểm tối đa của xã "
+        "đó nhỏ hơn thang điểm; đánh dấu * trong các bảng)."
         if r.not_applicable == "exclude" else f"Tiêu chí không áp dụng: {r.not_applicable}.",
         "Điểm thẩm định bỏ trống được hiểu là chấp nhận điểm tự chấm.",
         ("Thẩm định nâng điểm so với tự chấm được chấp nhận nhưng được đánh dấu để Hội đồng xem xét."
@@ -253,9 +333,10 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
     groups = [dict(code=g.code, label=g.label, size=g.size) for g in os_.groups]
     factors = [dict(code=f.code, label=f.label, questions="; ".join(f"{q.code}: {q.label}" for q in f.questions))
                for f in sv.factors]
-    bands = [dict(code=b.code, label=b.label, min=pct_text(b.min_pct, 0), color=b.color) for b in meth.bands]
+    bands = [dict(code=b.code, name=b.short, label=b.label, min=pct_text(b.min_pct, 0), color=b.color)
+             for b in meth.bands]
     params = [dict(key=text_cell(k), label=param_label(k), value=param_value(v))
-              for k, v in flatten_params(context.params).items()]
+              for k, v in flatten_params(context.params).items() if k != "district.salt"]
     m = meth.meta
     return dict(tree=tree, sources=sources, rules=rules, answers=answers, groups=groups, factors=factors,
                 bands=bands, params=params, id=m.id, version=m.version, title=m.title,
@@ -263,7 +344,7 @@ def _methodology(meth: Methodology, context: ReportContext) -> dict:
                 sha256=meth.sha256 or "", path=Path(meth.path).name if meth.path else "")
 
 
-def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | None:
+def _quality(tables: dict, results: pd.DataFrame, meth: Methodology, count: dict | None) -> dict | None:
     rej, bal, miss = _present(tables, "rejections"), _present(tables, "ballots"), _present(tables, "missing")
     off = _present(tables, "off_step")
     conv, priv = _present(tables, "conversions"), _present(tables, "privacy")
@@ -286,29 +367,34 @@ def _quality(tables: dict, results: pd.DataFrame, meth: Methodology) -> dict | N
         detail = rej.sort_values(["file", "sheet", "row"]).head(MAX_ROWS)
         out["rejections"] = dict(
             n=len(rej),
-            by_rule=[dict(file=text_cell(x.file), rule=text_cell(x.rule), label=rule_label(x.rule), n=int(x.n))
-                     for x in by_rule.itertuples()],
+            by_rule=[dict(file=text_cell(x.file), label=rule_label(x.rule), n=int(x.n)) for x in by_rule.itertuples()],
             rows=[dict(file=text_cell(x.file), sheet=text_cell(x.sheet), row=text_cell(x.row), rule=rule_label(x.rule),
-                       detail=text_cell(x.detail))
+                       detail=detail_vi(x.detail))
                   for x in detail.itertuples()],
             truncated=len(rej) > MAX_ROWS)
-    if bal is not None:
+    if bal is not None and count is not None:
         b = bal.assign(commune_code=bal["commune_code"].fillna("").astype(str),
                        rule=bal["rule"].fillna("").astype(str))
         excl = b[b["status"] != "valid"]
         rules = sorted(excl["rule"].unique().tolist())
-        valid = b[b["status"] == "valid"].groupby("commune_code").size()
-        by = excl.groupby(["commune_code", "rule"]).size().unstack(fill_value=0).reindex(columns=rules, fill_value=0)
-        codes = list(dict.fromkeys(results.sort_values("rank")["commune_code"].astype(str).tolist()
-                                   + sorted(set(b["commune_code"]) - set(results["commune_code"].astype(str)))))
+        inside = set(results["commune_code"].astype(str))
+        by = excl.assign(commune_code=excl["commune_code"].where(excl["commune_code"].isin(inside), "")) \
+            .groupby(["commune_code", "rule"]).size().unstack(fill_value=0).reindex(columns=rules, fill_value=0)
+        per = count["per_commune"].set_index("commune_code")
         rows = []
-        for c in codes:
+        for c in results.sort_values(["rank", "commune_code"])["commune_code"].astype(str):
             counts = [int(by.loc[c, r]) if c in by.index else 0 for r in rules]
-            rows.append(dict(code=c or "(không xác định)", name=names.get(c, ""), valid=int(valid.get(c, 0)),
-                             excluded=sum(counts), counts=counts))
+            rows.append(dict(code=c, name=names.get(c, ""), received=int(per.loc[c, "received"]),
+                             valid=int(per.loc[c, "valid"]), excluded=int(per.loc[c, "excluded"]), counts=counts))
+        if count["outside"]:
+            counts = [int(by.loc["", r]) if "" in by.index else 0 for r in rules]
+            rows.append(dict(code="", name="(không xác định được xã)", received=count["outside"],
+                             valid=count["outside_valid"], excluded=count["outside"] - count["outside_valid"],
+                             counts=counts))
         totals = [sum(r["counts"][i] for r in rows) for i in range(len(rules))]
         out["ballots"] = dict(rules=[dict(code=r, label=rule_label(r)) for r in rules], rows=rows,
-                              totals=totals, n_valid=int((b["status"] == "valid").sum()), n_excluded=len(excl))
+                              totals=totals, n_received=int_text(count["received"]), n_valid=int_text(count["valid"]),
+                              n_excluded=int_text(count["excluded"]))
     if miss is not None and len(miss):
         labels = dict(zip(meth.leaves()["code"], meth.leaves()["label"]))
         out["missing"] = [dict(code=text_cell(x.commune_code), name=names.get(str(x.commune_code), ""), leaf=text_cell(x.code),
@@ -411,7 +497,8 @@ def _score(x) -> str:
     return "–" if x is None or pd.isna(x) else fmt_num(float(x), 4).rstrip("0").rstrip(",")
 
 
-def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict) -> dict | None:
+def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict, count: dict | None,
+             dl: Downloads) -> dict | None:
     """Survey section: ballot counts, satisfaction index and officials' points with their 95 % intervals,
     factor heatmap, answer distributions. Each part only when its data are given."""
     factors = _present(tables, "satisfaction_factors")
@@ -419,9 +506,12 @@ def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict)
     cols = set(results.columns)
     out: dict = dict(ballots=None, sat_ci=False, off_ci=False, factors=False, sat_answers=None, off_answers=None)
     r = results.sort_values(["rank", "commune_code"])
-    if {"ballots_received", "ballots_valid", "ballots_excluded"} <= cols:
-        rows = [dict(name=text_cell(x.commune_name), code=text_cell(x.commune_code), received=int(x.ballots_received),
-                     valid=int(x.ballots_valid), excluded=int(x.ballots_excluded),
+    if count is not None:
+        per = count["per_commune"].set_index("commune_code")
+        rows = [dict(name=text_cell(x.commune_name), code=text_cell(x.commune_code),
+                     received=int_text(per.loc[str(x.commune_code), "received"]),
+                     valid=int_text(per.loc[str(x.commune_code), "valid"]),
+                     excluded=int_text(per.loc[str(x.commune_code), "excluded"]),
                      sat=pct_text(getattr(x, "sat_index_pct", None), 1) if "sat_index_pct" in cols else "",
                      sat_ci=(f"{pct_text(x.sat_ci_low, 1)} – {pct_text(x.sat_ci_high, 1)}"
                              if {"sat_ci_low", "sat_ci_high"} <= cols else ""),
@@ -429,9 +519,27 @@ def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict)
                      off_ci=(f"{num_text(x.officials_ci_low)} – {num_text(x.officials_ci_high)}"
                              if {"officials_ci_low", "officials_ci_high"} <= cols else ""))
                 for x in r.itertuples()]
-        out["ballots"] = dict(rows=rows, received=fmt_num(r["ballots_received"].sum(), 0),
-                              valid=fmt_num(r["ballots_valid"].sum(), 0), excluded=fmt_num(r["ballots_excluded"].sum(), 0),
+        if count["outside"]:
+            rows.append(dict(name="(không xác định được xã)", code="", received=int_text(count["outside"]),
+                             valid=int_text(count["outside_valid"]),
+                             excluded=int_text(count["outside"] - count["outside_valid"]), sat="", sat_ci="", off="",
+                             off_ci=""))
+        out["ballots"] = dict(rows=rows, received=int_text(count["received"]), valid=int_text(count["valid"]),
+                              excluded=int_text(count["excluded"]), text=count["text"], definition=count["definition"],
                               has_sat="sat_index_pct" in cols, has_off="officials_points" in cols)
+        d = pd.DataFrame({"Mã xã": [x["code"] for x in rows], "Xã, thị trấn": [x["name"] for x in rows]})
+        pc = count["per_commune"].set_index("commune_code")
+        d["Phiếu nhận"] = [int(pc.loc[c, "received"]) if c in pc.index else count["outside"] for c in d["Mã xã"]]
+        d["Hợp lệ"] = [int(pc.loc[c, "valid"]) if c in pc.index else count["outside_valid"] for c in d["Mã xã"]]
+        d["Bị loại"] = d["Phiếu nhận"] - d["Hợp lệ"]
+        rr = r.assign(commune_code=r["commune_code"].astype(str)).set_index("commune_code").reindex(d["Mã xã"])
+        for c, h in (("sat_index_pct", "Chỉ số hài lòng (%)"), ("sat_ci_low", "Hài lòng: cận dưới 95 %"),
+                     ("sat_ci_high", "Hài lòng: cận trên 95 %"), ("officials_points", "Điểm điều tra cán bộ"),
+                     ("officials_ci_low", "Điều tra cán bộ: cận dưới 95 %"),
+                     ("officials_ci_high", "Điều tra cán bộ: cận trên 95 %")):
+            if c in rr.columns:
+                d[h] = rr[c].to_numpy(dtype=float)
+        dl.add("survey-table", "khao_sat_theo_xa", d)
     if {"sat_index_pct", "sat_ci_low", "sat_ci_high"} <= cols:
         figs["fig-sat-ci"] = figure_json(F.fig_satisfaction_intervals(results))
         out["sat_ci"] = True
@@ -441,17 +549,31 @@ def _surveys(tables: dict, results: pd.DataFrame, meth: Methodology, figs: dict)
     if factors is not None and len(factors):
         figs["fig-satisfaction"] = figure_json(F.fig_satisfaction(factors, meth, results))
         out["factors"] = True
+        mtx = F.satisfaction_matrix(factors, meth, results)
+        d = pd.DataFrame({"Mã xã": r["commune_code"].astype(str).to_numpy(),
+                          "Xã, thị trấn": r["commune_name"].map(text_cell).to_numpy()})
+        for f in meth.satisfaction_survey.factors:
+            d[f"{f.label} (%)"] = mtx[f.code].to_numpy(dtype=float)
+        d["Chung (SIPAS) (%)"] = mtx["SIPAS"].to_numpy(dtype=float)
+        dl.add("fig-satisfaction", "hai_long_theo_yeu_to", d)
     if sat is not None and len(sat):
         sh = F.satisfaction_answer_shares(sat, meth)
         figs["fig-sat-answers"] = figure_json(F.fig_satisfaction_answers(sh, meth))
         out["sat_answers"] = dict(n_valid=fmt_num(sh["n_valid"].sum(), 0), n_blank=fmt_num(sh["n_blank"].sum(), 0),
                                   n_ballots=fmt_num(sat["ballot_id"].nunique(), 0))
+        dl.add("fig-sat-answers", "phan_bo_tra_loi_hai_long", sh.drop(columns="factor").rename(columns={
+            "label": "Yếu tố", "n_valid": "Số câu trả lời hợp lệ", "n_blank": "Số câu bỏ trống",
+            **{str(a): f"Mức {a} (%)" for a in range(meth.satisfaction_survey.scale.min,
+                                                       meth.satisfaction_survey.scale.max + 1)}}))
     if off is not None and len(off):
         sh = F.officials_answer_shares(off, meth)
         figs["fig-off-answers"] = figure_json(F.fig_officials_answers(sh, meth))
         out["off_answers"] = dict(n=fmt_num(sh["n"].sum(), 0), n_resp=fmt_num(off["ballot_id"].nunique(), 0),
                                   blank=pct_text(float((off["answer"].fillna("").astype(str).str.strip() == "").mean()
                                                    * 100.0), 1))
+        dl.add("fig-off-answers", "phan_bo_tra_loi_dieu_tra_can_bo", sh.rename(columns={
+            "question": "Mã câu hỏi", "label": "Nội dung", "blank": "Không biết / không trả lời (%)",
+            "n": "Số câu trả lời", **{k: f"Phương án {k} (%)" for k in meth.officials_survey.answer_weights}}))
     if out["ballots"] is None and not (out["sat_ci"] or out["off_ci"] or out["factors"] or out["sat_answers"]
                                        or out["off_answers"]):
         return None
@@ -467,8 +589,20 @@ def _house_style(fig):
     return fig
 
 
-def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context: ReportContext, figs: dict
-                ) -> dict | None:
+def _outrank(tables: dict) -> pd.DataFrame | None:
+    outrank = _present(tables, "outrank")
+    if outrank is None:
+        return None
+    outrank = outrank.copy()
+    if "commune_code" in outrank.columns:
+        outrank = outrank.set_index("commune_code")
+    outrank.index = outrank.index.astype(str)
+    outrank.columns = outrank.columns.astype(str)
+    return outrank
+
+
+def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context: ReportContext, figs: dict,
+                dl: Downloads) -> dict | None:
     """Robustness section from the robustness stage's tables (absent → None)."""
     pc = _present(tables, "robustness")
     if pc is None:
@@ -485,53 +619,72 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
         pc = pc.assign(band=pc["commune_code"].map(band))
     pc = pc.sort_values(["rank", "commune_code"]).reset_index(drop=True)
     bands = [b for b in meth.bands if f"p_band_{b.code}" in pc.columns]
-    blabel = {b.code: b.label for b in meth.bands}
+    bshort = {b.code: b.short for b in meth.bands}
     bcolor = {b.code: b.color for b in meth.bands}
-    outrank = _present(tables, "outrank")
-    if outrank is not None:
-        outrank = outrank.copy()
-        if "commune_code" in outrank.columns:
-            outrank = outrank.set_index("commune_code")
-        outrank.index = outrank.index.astype(str)
-        outrank.columns = outrank.columns.astype(str)
-    figs["fig-rank-intervals"] = figure_json(_house_style(RF.fig_rank_intervals(pc)))
+    outrank = _outrank(tables)
     top_k = (context.robustness_summary or {}).get("top_k")
     rows = []
     for x in pc.itertuples():
         probs = [pct_text(100.0 * getattr(x, f"p_band_{b.code}"), 1) for b in bands]
-        rows.append(dict(rank=int(x.rank), name=text_cell(x.commune_name), band=blabel.get(text_cell(x.band), text_cell(x.band)),
+        rows.append(dict(rank=int(x.rank), name=text_cell(x.commune_name), band=bshort.get(text_cell(x.band), text_cell(x.band)),
                          color=bcolor.get(text_cell(x.band), "#888"),
                          median=rank_text(x.rank_median), lo=rank_text(x.rank_p05), hi=rank_text(x.rank_p95),
                          probs=probs,
                          top=pct_text(100.0 * x.p_top_k, 1) if "p_top_k" in pc.columns else "",
                          shift=num_text(x.mean_abs_shift) if "mean_abs_shift" in pc.columns else ""))
-    out = dict(rows=rows, bands=[dict(code=b.code, label=b.label, color=b.color) for b in bands],
+    d = pd.DataFrame({"Hạng công bố": pc["rank"].astype(int), "Mã xã": pc["commune_code"],
+                      "Xã, thị trấn": pc["commune_name"].map(text_cell), "Xếp loại công bố": pc["band"].map(bshort),
+                      "Hạng trung vị": pc["rank_median"], "Hạng: phân vị 5 %": pc["rank_p05"],
+                      "Hạng: phân vị 95 %": pc["rank_p95"]})
+    for b in bands:
+        d[f"Xác suất xếp loại {b.short} (%)"] = 100.0 * pc[f"p_band_{b.code}"].astype(float)
+    if "p_top_k" in pc.columns:
+        d["Xác suất thuộc nhóm dẫn đầu (%)"] = 100.0 * pc["p_top_k"].astype(float)
+    if "mean_abs_shift" in pc.columns:
+        d["Mức thay đổi hạng bình quân"] = pc["mean_abs_shift"].astype(float)
+    dl.add("band-prob-table", "do_vung_xep_hang", d)
+    out = dict(rows=rows, bands=[dict(code=b.code, name=b.short, label=b.label, color=b.color) for b in bands],
                has_top="p_top_k" in pc.columns, top_k=top_k, has_shift="mean_abs_shift" in pc.columns,
-               outrank=False, sobol=False, loo=None, convergence=None, text="", facts=[])
+               outrank=False, sobol=False, loo=None, convergence=None, facts=[])
     if outrank is not None and len(outrank):
         figs["fig-outrank"] = figure_json(_house_style(RF.fig_outrank_heatmap(outrank, pc)))
         out["outrank"] = True
+        codes = [c for c in pc["commune_code"] if c in outrank.index]
+        o = outrank.loc[codes, codes] * 100.0
+        o.index = [names.get(c, c) for c in codes]
+        o.columns = [names.get(c, c) for c in codes]
+        dl.add("fig-outrank", "xac_suat_xep_tren", o.rename_axis("Xã ở hàng xếp trên xã ở cột (%)").reset_index())
     sobol = _present(tables, "sobol")
     if sobol is not None:
         figs["fig-sobol"] = figure_json(_house_style(RF.fig_sobol(sobol)))
         out["sobol"] = True
+        from .labels import UNCERTAINTY_SOURCE_LABELS
+        dl.add("fig-sobol", "chi_so_sobol", pd.DataFrame({
+            "Nguồn bất định": sobol["source"].map(lambda s: UNCERTAINTY_SOURCE_LABELS.get(s, text_cell(s))),
+            "Chỉ số bậc nhất": sobol["S1"], "Sai số (bậc nhất)": sobol["S1_conf"], "Chỉ số tổng": sobol["ST"],
+            "Sai số (tổng)": sobol["ST_conf"]}))
     loo = _present(tables, "leave_one_out")
     if loo is not None:
         fields = [f for f in meth.fields if f"rank_without_{f.code}" in loo.columns]
         l = loo.assign(commune_code=loo["commune_code"].astype(str)).sort_values(["rank", "commune_code"])
         lrows = []
         for x in l.itertuples(index=False):
-            d = x._asdict()
+            dd = x._asdict()
             cells = []
             for f in fields:
-                v = int(d[f"rank_without_{f.code}"])
-                mv = int(d["rank"]) - v
+                v = int(dd[f"rank_without_{f.code}"])
+                mv = int(dd["rank"]) - v
                 cells.append(dict(text=str(v), cls="up" if mv > 0 else "down" if mv < 0 else ""))
-            lrows.append(dict(rank=int(d["rank"]), name=names.get(d["commune_code"], d["commune_code"]),
-                              cells=cells, span=f"{min(int(d['rank']), *[int(c['text']) for c in cells])} – "
-                                                f"{max(int(d['rank']), *[int(c['text']) for c in cells])}"
+            lrows.append(dict(rank=int(dd["rank"]), name=names.get(dd["commune_code"], dd["commune_code"]),
+                              cells=cells, span=f"{min(int(dd['rank']), *[int(c['text']) for c in cells])} – "
+                                                f"{max(int(dd['rank']), *[int(c['text']) for c in cells])}"
                               if cells else ""))
         out["loo"] = dict(fields=[dict(code=f.code, label=f"{f.code}. {f.label}") for f in fields], rows=lrows)
+        d = pd.DataFrame({"Hạng công bố": l["rank"].astype(int), "Mã xã": l["commune_code"],
+                          "Xã, thị trấn": l["commune_code"].map(names)})
+        for f in fields:
+            d[f"Hạng khi bỏ lĩnh vực {f.code}"] = l[f"rank_without_{f.code}"].astype(int)
+        dl.add("loo-table", "hang_khi_bo_mot_linh_vuc", d)
     conv = _present(tables, "convergence")
     summ = context.robustness_summary or {}
     if conv is not None and len(conv):
@@ -549,7 +702,7 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
         pb = conv[conv["statistic"].astype(str).str.startswith(("p_band_", "p_top_k"))]
         if len(pb):
             parts.append("xác suất xếp loại / nhóm dẫn đầu thay đổi nhiều nhất "
-                         f"{num_text(float(pb['change'].abs().max()) * 100.0, 1)} điểm %")
+                         f"{num_text(float(pb['change'].abs().max()) * 100.0, 1)} {PP}")
         out["convergence"] = head + ": " + "; ".join(parts) + "."
     if summ:
         src = {"weights": "trọng số lĩnh vực", "sampling": "chọn mẫu khảo sát (bootstrap)",
@@ -564,13 +717,29 @@ def _robustness(tables: dict, results: pd.DataFrame, meth: Methodology, context:
         if summ.get("seed") is not None:
             facts.append(f"hạt giống ngẫu nhiên {text_cell(summ['seed'])}")
         out["facts"] = facts
-    if {"rank_p05", "rank_p95", "mean_abs_shift"} <= set(pc.columns) and bands:
-        out["text"] = nfc(RF.plain_language(pc, meth, outrank))
     return out
 
 
-def _year_over_year(tables: dict, results: pd.DataFrame, context: ReportContext
-                    ) -> tuple[pd.DataFrame | None, dict | None, str | None]:
+def _baseline(context: ReportContext, meth: Methodology, previous_year: int) -> dict | None:
+    """Which published run of the earlier year the comparison uses, and a warning when it was scored under
+    another methodology (Run.baseline; None when the run does not say)."""
+    b = context.baseline
+    if not b:
+        return None
+    mid, title = text_cell(b.get("methodology_id")), text_cell(b.get("methodology_title"))
+    run_id, date = text_cell(b.get("run_id")), text_cell(b.get("date"))
+    year = text_cell(b.get("year")) or str(previous_year)
+    text = (f"Kết quả năm {year} dùng để so sánh: lần tính {run_id}" + (f" ngày {date}" if date else "")
+            + (f", bộ tiêu chí “{title}”" if title else (f", bộ tiêu chí {mid}" if mid else "")) + ".")
+    differs = bool(mid) and mid != meth.meta.id
+    warn = (f"Năm {year} được tính theo bộ tiêu chí khác (“{title or mid}”) với năm {context.year} "
+            f"(“{meth.meta.title}”): thay đổi thứ hạng và chỉ số có thể do thay đổi phương pháp, không chỉ do kết "
+            "quả thực hiện." if differs else "")
+    return dict(text=text, warning=warn, run_id=run_id, date=date, year=year, methodology=title or mid)
+
+
+def _year_over_year(tables: dict, results: pd.DataFrame, context: ReportContext, meth: Methodology,
+                    dl: Downloads) -> tuple[pd.DataFrame | None, dict | None, str | None]:
     """(moves, section data, note) for the earlier year's results (absent or not comparable → no section)."""
     prev = _present(tables, "previous_results")
     ok, note = previous_results_check(prev, results, context.previous_year)
@@ -587,111 +756,56 @@ def _year_over_year(tables: dict, results: pd.DataFrame, context: ReportContext
     data = dict(year=context.year, previous_year=py, rows=rows,
                 fig=figure_json(F.fig_rank_slope(moves, context.year, py)), n_up=int((moves["move"] > 0).sum()),
                 n_down=int((moves["move"] < 0).sum()), n_same=int((moves["move"] == 0).sum()),
-                mean_prev=pct_text(mean_prev), mean_now=pct_text(mean_now), mean_change=signed_text(mean_now - mean_prev))
+                mean_prev=pct_text(mean_prev), mean_now=pct_text(mean_now), mean_change=signed_text(mean_now - mean_prev),
+                baseline=_baseline(context, meth, py), trend=None)
+    d = moves.rename(columns={"commune_code": "Mã xã", "commune_name": "Xã, thị trấn", "rank_prev": f"Hạng {py}",
+                              "rank": f"Hạng {context.year}", "move": "Thay đổi hạng (+ = tăng)",
+                              "index_prev": f"Chỉ số {py} (%)", "index_pct": f"Chỉ số {context.year} (%)",
+                              "index_change": f"Thay đổi chỉ số ({PP})"})
+    dl.add("yoy-table", f"so_sanh_voi_nam_{py}", d)
     return moves, data, None
 
 
-def _scorecard(results: pd.DataFrame, leaf_scores: pd.DataFrame, changes: pd.DataFrame | None,
-               meth: Methodology, n_lost: int = 6, factors: pd.DataFrame | None = None,
-               robustness: pd.DataFrame | None = None, moves: pd.DataFrame | None = None,
-               years: tuple[int, int] | None = None) -> tuple[list[dict], dict]:
-    """Per-commune data for the scorecard (raw text: the page writes it with textContent) and the
-    base figure (the top-ranked commune) that the page's JavaScript redraws for the chosen commune."""
-    bands = {b.code: b for b in meth.bands}
-    shares = F.field_shares(leaf_scores, meth)
-    codes = [f.code for f in meth.fields]
-    lv = meth.leaves()[["code", "label"]]
-    ls = leaf_scores.merge(lv, on="code", how="left")
-    ls = ls.assign(lost=ls["max_points"] - ls["points"])
-    ls = ls[ls["lost"] > 1e-9].sort_values(["commune_code", "lost", "code"], ascending=[True, False, True])
-    lost = ls.groupby("commune_code").head(n_lost)
-    src = meth.sources
-    r = results.sort_values(["rank", "commune_code"])
-    cols = set(r.columns)
-    flabel = {f.code: f.label for f in meth.satisfaction_survey.factors}
-    forder = {f.code: i for i, f in enumerate(meth.satisfaction_survey.factors)}
-    fac = {}
-    if factors is not None and len(factors):
-        fsorted = factors.assign(_o=factors["factor"].map(forder)).sort_values(["commune_code", "_o"])
-        for code, g in fsorted.groupby("commune_code", sort=False):
-            fac[str(code)] = [[text_cell(flabel.get(f, f)), pct_text(100.0 * v, 1), str(int(n))]
-                              for f, v, n in zip(g["factor"], g["index"], g["n_answers"])]
-    rob = {}
-    if robustness is not None:
-        for x in robustness.itertuples():
-            rob[str(x.commune_code)] = x
-    mv = {} if moves is None else {str(x.commune_code): x for x in moves.itertuples()}
-    off_max = num_text(float(meth.leaves().query("source == 'officials_survey'")["points"].sum()))
-    data = []
-    for x in r.itertuples():
-        code = str(x.commune_code)
-        sh = shares[shares["commune_code"] == code].set_index("field_code").reindex(codes)
-        b = bands.get(x.band)
-        lost_c = lost[lost["commune_code"] == code]
-        ch = changes[changes["commune_code"] == code] if changes is not None else pd.DataFrame()
-        data.append(dict(
-            code=code, name=text_cell(x.commune_name), name_plotly=F.esc(text_cell(x.commune_name)), rank=int(x.rank),
-            index=pct_text(x.index_pct), points=num_text(x.points), max=num_text(x.max_points),
-            band=b.label if b else text_cell(x.band), color=b.color if b else "#888",
-            y=[None if pd.isna(v) else round(float(v), 4) for v in sh["pct"]],
-            text=[pct_text(v, 1) for v in sh["pct"]],
-            pts=[num_text(v) for v in sh["points"]], mx=[num_text(v) for v in sh["max_points"]],
-            lost=[[text_cell(l.code), text_cell(l.label), src.get(l.source, l.source), num_text(l.points), num_text(l.max_points),
-                   num_text(l.lost)] for l in lost_c.itertuples()],
-            cuts=[[text_cell(c.code), text_cell(c.label), num_text(c.self_points), num_text(c.appraised_points), num_text(c.change),
-                   text_cell(c.reason) or "(không ghi lý do)", text_cell(c.flag)] for c in ch.itertuples()],
-            sat=fac.get(code, []),
-            sat_text=(f"Chỉ số hài lòng chung {pct_text(x.sat_index_pct, 1)}"
-                      + (f" (khoảng tin cậy 95 %: {pct_text(x.sat_ci_low, 1)} – {pct_text(x.sat_ci_high, 1)})"
-                         if {"sat_ci_low", "sat_ci_high"} <= cols else "")
-                      if "sat_index_pct" in cols else ""),
-            off_text=(f"Điểm điều tra cán bộ, đại biểu {num_text(x.officials_points)} / {off_max}"
-                      + (f" (khoảng tin cậy 95 %: {num_text(x.officials_ci_low)} – {num_text(x.officials_ci_high)})"
-                         if {"officials_ci_low", "officials_ci_high"} <= cols else "")
-                      if "officials_points" in cols else ""),
-            ballots_text=(f"Phiếu khảo sát sự hài lòng: nhận {int(x.ballots_received)}, hợp lệ "
-                          f"{int(x.ballots_valid)}, bị loại {int(x.ballots_excluded)}"
-                          if {"ballots_received", "ballots_valid", "ballots_excluded"} <= cols else ""),
-            **_scorecard_rob(rob.get(code), meth),
-            yoy_text=_scorecard_yoy(mv.get(code), years),
-        ))
-    return data, r.iloc[0]["commune_code"]
+def _trend(context: ReportContext, results: pd.DataFrame, meth: Methodology, figs: dict, dl: Downloads
+           ) -> dict | None:
+    """Index per commune over three or more published years (context.history plus this year)."""
+    h = context.history
+    if h is None or not isinstance(h, pd.DataFrame) or h.empty:
+        return None
+    t = F.trend_table(h, results, context.year)
+    years = sorted(t["year"].unique().tolist())
+    if len(years) < 3:
+        return None
+    figs["fig-trend"] = figure_json(F.fig_trend(t, meth))
+    bshort = {b.code: b.short for b in meth.bands}
+    wide = t.pivot_table(index="commune_code", columns="year", values="index_pct", aggfunc="first")
+    ranks = t.pivot_table(index="commune_code", columns="year", values="rank", aggfunc="first")
+    order = list(dict.fromkeys(t["commune_code"]))
+    names = _names(results)
+    d = pd.DataFrame({"Mã xã": order, "Xã, thị trấn": [names.get(c, "") for c in order]})
+    for y in years:
+        d[f"Chỉ số {y} (%)"] = wide.reindex(order)[y].to_numpy(dtype=float) if y in wide.columns else np.nan
+        d[f"Hạng {y}"] = ranks.reindex(order)[y].to_numpy(dtype=float) if y in ranks.columns else np.nan
+    dl.add("fig-trend", "xu_huong_nhieu_nam", d)
+    mean = t.groupby("year")["index_pct"].mean()
+    return dict(years=years, first=years[0], last=years[-1],
+                means="; ".join(f"{y}: {pct_text(mean[y])}" for y in years),
+                bands=bshort)
 
 
-def _scorecard_rob(x, meth: Methodology) -> dict:
-    """Rank interval text and band probabilities of one commune (empty when there are no robustness results)."""
-    if x is None:
-        return dict(rob_text="", rob_probs=[])
-    d = x._asdict()
-    text = (f"Hạng trung vị {rank_text(d['rank_median'])}; khoảng 5–95 %: hạng {rank_text(d['rank_p05'])} – "
-            f"{rank_text(d['rank_p95'])} (hạng công bố {int(d['rank'])})")
-    probs = [[b.label, pct_text(100.0 * d[f"p_band_{b.code}"], 1), b.color] for b in meth.bands
-             if f"p_band_{b.code}" in d]
-    return dict(rob_text=text, rob_probs=probs)
-
-
-def _scorecard_yoy(x, years: tuple[int, int] | None) -> str:
-    if x is None or years is None:
-        return ""
-    now, prev = years
-    move = int(x.move)
-    how = (f"tăng {move} bậc" if move > 0 else f"giảm {-move} bậc" if move < 0 else "giữ nguyên hạng")
-    return (f"Năm {prev}: hạng {int(x.rank_prev)} ({pct_text(x.index_prev)}) → năm {now}: hạng {int(x.rank)} "
-            f"({pct_text(x.index_pct)}): {how}, chỉ số {signed_text(x.index_change)} điểm %")
-
-
-
-def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: ReportContext) -> str:
-    """Render the Vietnamese offline report as one HTML string (same inputs → same bytes)."""
+# ------------------------------------------------------------------------------------------------
+# The page
+# ------------------------------------------------------------------------------------------------
+def report_parts(tables: dict[str, pd.DataFrame], meth: Methodology, context: ReportContext) -> dict:
+    """Everything the report template needs (also the profiles, which the publish stage prints)."""
     results = _require(tables, "results", ["commune_code", "commune_name", "points", "max_points", "index_pct",
                                            "rank", "band"])
     if results.empty:
         raise ValueError("render_report: the results table is empty")
     leaf_scores = _present(tables, "leaf_scores")
-    factors = _present(tables, "satisfaction_factors")
     changes = _present(tables, "appraisal_changes")
     missing = _present(tables, "missing")
-
+    dl = Downloads(context.year)
     figs: dict[str, str] = {}
     sections: list[dict] = []
 
@@ -702,82 +816,205 @@ def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: R
         sections.append(s)
         return s
 
-    moves, yoy, yoy_note = _year_over_year(tables, results, context)
-    figs["fig-ranking"] = figure_json(F.fig_ranking(results, meth))
+    r = results.sort_values(["rank", "commune_code"])
+    rob_table = _present(tables, "robustness")
+    marks = F.uncertainty_marks(results, meth, rob_table, context.report.near_threshold,
+                                context.report.band_prob_min)
+    moves, yoy, yoy_note = _year_over_year(tables, results, context, meth, dl)
+    figs["fig-ranking"] = figure_json(F.fig_ranking(results, meth, marks))
+    d = pd.DataFrame({"Hạng": r["rank"].astype(int).to_numpy(), "Mã xã": r["commune_code"].astype(str).to_numpy(),
+                      "Xã, thị trấn": r["commune_name"].map(text_cell).to_numpy(),
+                      "Điểm đạt": r["points"].astype(float).to_numpy(),
+                      "Điểm tối đa": r["max_points"].astype(float).to_numpy(),
+                      "Chỉ số CCHC (%)": r["index_pct"].astype(float).to_numpy(),
+                      "Xếp loại": r["band"].map({b.code: b.short for b in meth.bands}).fillna("").to_numpy()})
+    mk = marks.set_index("commune_code").reindex(d["Mã xã"])
+    d["Sát ngưỡng xếp loại"] = np.where(mk["near"].to_numpy(dtype=bool), "có", "")
+    if "rank_median" in mk.columns:
+        d["Hạng trung vị"] = mk["rank_median"].to_numpy(dtype=float)
+        d["Hạng: phân vị 5 %"] = mk["rank_p05"].to_numpy(dtype=float)
+        d["Hạng: phân vị 95 %"] = mk["rank_p95"].to_numpy(dtype=float)
+        d["Xác suất giữ xếp loại (%)"] = 100.0 * mk["p_keep"].to_numpy(dtype=float)
+    dl.add("fig-ranking", "xep_hang", d)
     section("ranking", "Xếp hạng Chỉ số CCHC")
     figs["fig-fields"] = figure_json(F.fig_fields(results, meth))
+    fcols = [f for f in meth.fields if f"field_{f.code}_points" in r.columns]
+    d = pd.DataFrame({"Hạng": r["rank"].astype(int).to_numpy(), "Mã xã": r["commune_code"].astype(str).to_numpy(),
+                      "Xã, thị trấn": r["commune_name"].map(text_cell).to_numpy()})
+    for f in fcols:
+        d[f"{f.code}. {f.label} (tối đa {points_text(f.points)})"] = r[f"field_{f.code}_points"].astype(float).to_numpy()
+    dl.add("fig-fields", "diem_theo_linh_vuc", d)
     if all(f"{s}_points" in results.columns for s in ("appraisal", "officials_survey", "satisfaction_survey")):
         figs["fig-sources"] = figure_json(F.fig_sources(results, meth))
+        d = pd.DataFrame({"Hạng": r["rank"].astype(int).to_numpy(), "Mã xã": r["commune_code"].astype(str).to_numpy(),
+                          "Xã, thị trấn": r["commune_name"].map(text_cell).to_numpy()})
+        for s in ("appraisal", "officials_survey", "satisfaction_survey"):
+            d[meth.sources.get(s, s)] = r[f"{s}_points"].astype(float).to_numpy()
+        dl.add("fig-sources", "diem_theo_nguon", d)
     if leaf_scores is not None:
         figs["fig-criteria"] = figure_json(F.fig_criteria_heatmap(leaf_scores, meth, results))
+        pct, pts, mx = F.criteria_matrix(leaf_scores, meth, results)
+        crit = meth.criteria().set_index("code")
+        long = pd.DataFrame({
+            "Mã xã": np.repeat(pct.index.astype(str), pct.shape[1]),
+            "Mã tiêu chí": np.tile(pct.columns.astype(str), pct.shape[0]),
+            "Điểm đạt": pts.to_numpy(dtype=float).reshape(-1), "Điểm tối đa áp dụng": mx.to_numpy(dtype=float).reshape(-1),
+            "Tỷ lệ đạt (%)": pct.to_numpy(dtype=float).reshape(-1)})
+        names = _names(results)
+        long.insert(1, "Xã, thị trấn", long["Mã xã"].map(names))
+        long.insert(3, "Tiêu chí", long["Mã tiêu chí"].map(crit["label"]))
+        long.insert(3, "Lĩnh vực", long["Mã tiêu chí"].map(crit["field_code"]))
+        dl.add("fig-criteria", "ty_le_dat_theo_tieu_chi", long)
     section("fields", "Điểm theo lĩnh vực và tiêu chí")
-    rob_table = _present(tables, "robustness")
-    scorecard = None
+    profiles = None
     if leaf_scores is not None:
-        rob_pc = None
-        if rob_table is not None:
-            rob_pc = rob_table.assign(commune_code=rob_table["commune_code"].astype(str))
-        data, first = _scorecard(results, leaf_scores, changes, meth, factors=factors, robustness=rob_pc,
-                                 moves=moves, years=(context.year, yoy["previous_year"]) if yoy else None)
-        figs["fig-commune"] = figure_json(F.fig_commune(results, leaf_scores, meth, first))
-        scorecard = dict(options=[(d["code"], f"{d['rank']}. {d['name']}") for d in data],
-                         data=Markup(script_json(data)), first=data[0],
-                         has_sat=bool(factors is not None and len(factors)),
-                         has_survey=any(d["sat_text"] or d["off_text"] or d["ballots_text"] for d in data),
-                         has_rob=rob_pc is not None, has_yoy=yoy is not None)
-        section("scorecard", "Phiếu điểm từng xã, thị trấn")
+        prev = _present(tables, "previous_results") if yoy is not None else None
+        rows = P.profile_data(tables, results, meth, year=context.year, district=context.district,
+                              province=context.province, marks=marks, previous=prev,
+                              previous_year=yoy["previous_year"] if yoy else None)
+        dl.add("profiles", "ho_so_linh_vuc", P.profile_csv(rows))
+        profiles = dict(options=[(p["code"], f"{p['rank']}. {p['name']}") for p in rows], rows=rows)
+        section("profiles", "Hồ sơ từng xã, thị trấn")
     appraisal = None
-    if leaf_scores is not None:
-        figs["fig-appraisal"] = figure_json(F.fig_self_vs_appraised(leaf_scores, results))
-        appraisal = _appraisal_tables(changes, results) if changes is not None else None
-        section("appraisal", "Tự đánh giá và thẩm định")
-    elif changes is not None:
-        appraisal = _appraisal_tables(changes, results)
+    if leaf_scores is not None or changes is not None:
+        if leaf_scores is not None:
+            figs["fig-appraisal"] = figure_json(F.fig_self_vs_appraised(leaf_scores, results))
+            g = r[["commune_code", "commune_name"]].assign(commune_code=r["commune_code"].astype(str)).merge(
+                F.self_vs_appraised(leaf_scores).assign(commune_code=lambda x: x["commune_code"].astype(str)),
+                on="commune_code", how="left")
+            dl.add("fig-appraisal", "tu_cham_va_tham_dinh", g.rename(columns={
+                "commune_code": "Mã xã", "commune_name": "Xã, thị trấn", "self_points": "Tổng điểm tự chấm",
+                "appraised_points": "Tổng điểm thẩm định", "max_points": "Điểm tối đa", "change": "Chênh lệch"}))
+        if changes is not None:
+            appraisal = _appraisal_tables(changes, results)
+            names = _names(results)
+            dl.add("appraisal-table", "dieu_chinh_khi_tham_dinh", pd.DataFrame({
+                "Mã xã": changes["commune_code"].astype(str), "Xã, thị trấn": changes["commune_code"].astype(str).map(names),
+                "Mã tiêu chí": changes["code"], "Tiêu chí": changes["label"], "Điểm tự chấm": changes["self_points"],
+                "Điểm thẩm định": changes["appraised_points"], "Chênh lệch": changes["change"],
+                "Điều chỉnh": changes["kind"].map(KIND_LABELS).fillna(""), "Lý do thẩm định": changes["reason"],
+                "Cảnh báo": changes["flag"]}))
         section("appraisal", "Tự đánh giá và thẩm định")
     rounds = rounds_section(tables, results)
     if rounds is not None:
         section("rounds", "Giải trình và thẩm định lại")
-    surveys = _surveys(tables, results, meth, figs)
+    count = ballot_count(tables, results)
+    surveys = _surveys(tables, results, meth, figs, count, dl)
     if surveys is not None:
         section("surveys", "Điều tra xã hội học và khảo sát sự hài lòng")
-    robustness = _robustness(tables, results, meth, context, figs)
+    robustness = _robustness(tables, results, meth, context, figs, dl)
     if robustness is not None:
         section("robustness", "Độ vững của xếp hạng")
     if yoy is not None:
         figs["fig-yoy"] = yoy.pop("fig")
+    trend = _trend(context, results, meth, figs, dl)
+    if yoy is not None:
+        yoy["trend"] = trend
         section("yoy", f"So sánh với năm {yoy['previous_year']}")
+    elif trend is not None:
+        section("yoy", "Kết quả qua các năm")
+    table = _results_table(results, meth)
+    from .export import results_frame
+    rf = results_frame(results, meth)
+    dl.add("results-table", "ket_qua", rf.rename(columns=RESULT_HEADERS(meth)))
     section("results", "Bảng kết quả")
+    method = _methodology(meth, context)
+    dl.add("method-tree", "he_thong_tieu_chi", pd.DataFrame({
+        "Mã": [t["code"] for t in method["tree"]], "Lĩnh vực, tiêu chí, tiêu chí thành phần": [t["label"] for t in method["tree"]],
+        "Điểm tối đa": [t["points"] for t in method["tree"]], "Nguồn đánh giá": [t["source"] for t in method["tree"]],
+        "Mức điểm": [t["steps"] for t in method["tree"]]}))
+    if method["params"]:
+        dl.add("method-params", "tham_so", pd.DataFrame({"Tham số": [p["label"] for p in method["params"]],
+                                                          "Giá trị": [p["value"] for p in method["params"]]}))
     section("methodology", "Phương pháp tính", appendix=True)
-    quality = _quality(tables, results, meth)
+    quality = _quality(tables, results, meth, count)
     decisions = _decisions(tables, results, meth)
     if quality is None and decisions is not None:
         quality = dict(rejections=None, ballots=None, missing=None, off_step=None, conversions=None, privacy=None)
     if quality is not None:
         section("quality", "Chất lượng dữ liệu", appendix=True)
+        _quality_downloads(quality, tables, dl)
     summary = _summary(results, meth, missing, context, _present(tables, "missing_surveys"))
     summary["notes"] += _decision_notes(decisions)
     if yoy_note:
         summary["notes"].append(yoy_note)
     summary["movers"] = _movers(moves)
     summary["previous_year"] = yoy["previous_year"] if yoy else None
+    summary["baseline"] = yoy["baseline"] if yoy else None
+    if yoy and yoy["baseline"] and yoy["baseline"]["warning"]:
+        summary["notes"].append(yoy["baseline"]["warning"])
+    summary["reliability"] = RF.reliability_notes(marks, results, meth, _outrank(tables))
+    summary["ballots"] = count["text"] if count else ""
+    summary["near"] = F._pts(context.report.near_threshold)
+    summary["prob_min"] = pct_text(100.0 * context.report.band_prob_min, 0)
+    return dict(results=results, figs=figs, sections=sections, summary=summary, table=table, appraisal=appraisal,
+                profiles=profiles, surveys=surveys, robustness=robustness, yoy=yoy, trend=trend, method=method,
+                quality=quality, downloads=dl, marks=marks, rounds=rounds, decisions=decisions)
 
+
+def _quality_downloads(q: dict, tables: dict, dl: Downloads) -> None:
+    if q["missing"]:
+        dl.add("quality-missing", "tieu_chi_thieu_du_lieu", pd.DataFrame(q["missing"]).rename(columns={
+            "code": "Mã xã", "name": "Xã, thị trấn", "leaf": "Mã tiêu chí", "label": "Tiêu chí"}))
+    if q["off_step"]:
+        dl.add("off-step", "diem_khong_theo_muc", pd.DataFrame(q["off_step"]["rows"]).rename(columns={
+            "code": "Mã xã", "name": "Xã, thị trấn", "leaf": "Mã tiêu chí", "label": "Tiêu chí", "which": "Loại điểm",
+            "value": "Điểm", "steps": "Các mức hợp lệ"}))
+    if q["ballots"]:
+        b = q["ballots"]
+        d = pd.DataFrame({"Mã xã": [r["code"] for r in b["rows"]], "Xã, thị trấn": [r["name"] for r in b["rows"]],
+                          "Phiếu nhận": [r["received"] for r in b["rows"]], "Hợp lệ": [r["valid"] for r in b["rows"]],
+                          "Bị loại": [r["excluded"] for r in b["rows"]]})
+        for i, rule in enumerate(b["rules"]):
+            d[rule["label"]] = [r["counts"][i] for r in b["rows"]]
+        dl.add("quality-ballots", "phieu_bi_loai", d)
+    rej = _present(tables, "rejections")
+    if rej is not None:
+        dl.add("quality-rejections", "dong_bi_loai", pd.DataFrame({
+            "Tệp": rej["file"].map(text_cell), "Trang tính": rej["sheet"].map(text_cell), "Dòng": rej["row"],
+            "Lý do loại": rej["rule"].map(rule_label), "Chi tiết": rej["detail"].map(detail_vi)}))
+
+
+def RESULT_HEADERS(meth: Methodology) -> dict[str, str]:
+    """Vietnamese headers of the results table's CSV (the English ones stay in results.csv)."""
+    h = {"commune_code": "Mã xã", "commune_name": "Tên xã, thị trấn", "points": "Điểm đạt", "max_points": "Điểm tối đa",
+         "index_pct": "Chỉ số CCHC (%)", "rank": "Hạng", "band": "Mã xếp loại", "band_label": "Ngưỡng xếp loại",
+         "band_name": "Xếp loại",
+         "appraisal_points": "Điểm thẩm định", "officials_survey_points": "Điểm điều tra xã hội học",
+         "satisfaction_survey_points": "Điểm khảo sát sự hài lòng", "bonus": meth.adjustments.bonus.label,
+         "deduction": meth.adjustments.deduction.label, "sat_index_pct": "Chỉ số hài lòng (%)",
+         "sat_ci_low": "Hài lòng: cận dưới 95 %", "sat_ci_high": "Hài lòng: cận trên 95 %",
+         "officials_points": "Điểm điều tra cán bộ", "officials_ci_low": "Điều tra cán bộ: cận dưới 95 %",
+         "officials_ci_high": "Điều tra cán bộ: cận trên 95 %", "ballots_received": "Phiếu nhận",
+         "ballots_valid": "Phiếu hợp lệ", "ballots_excluded": "Phiếu bị loại"}
+    for f in meth.fields:
+        h[f"field_{f.code}_points"] = f"LV{f.code}. {f.label}"
+    return h
+
+
+def render_report(tables: dict[str, pd.DataFrame], meth: Methodology, context: ReportContext,
+                  parts: dict | None = None) -> str:
+    """Render the Vietnamese offline report as one HTML string (same inputs → same bytes)."""
+    p = parts if parts is not None else report_parts(tables, meth, context)
+    figs = p["figs"]
     fig_blob = "{" + ",".join(f"{json.dumps(k)}:{v}" for k, v in figs.items()) + "}"
     env = template_env()
     html = env.get_template("report.html.j2").render(
         ctx=context, meth=meth, version=__version__,
         title=f"Chỉ số cải cách hành chính năm {context.year} của UBND các xã, thị trấn",
-        sections=sections, secmap={s["key"]: s for s in sections},
-        summary=summary, table=_results_table(results, meth), appraisal=appraisal,
+        sections=p["sections"], secmap={s["key"]: s for s in p["sections"]},
+        summary=p["summary"], table=p["table"], appraisal=p["appraisal"],
         sat_positive=", ".join(str(a) for a in meth.satisfaction_survey.positive_answers),
-        has_sources="fig-sources" in figs, has_criteria="fig-criteria" in figs, scorecard=scorecard,
-        surveys=surveys, robustness=robustness, yoy=yoy, rounds=rounds,
-        method=_methodology(meth, context), quality=quality, decisions=decisions,
-        css=Markup((TEMPLATES / "report.css").read_text(encoding="utf-8")),
-        js=Markup((TEMPLATES / "report.js").read_text(encoding="utf-8")),
-        plotlyjs=Markup(plotlyjs()),
-        figures=Markup(script_json(fig_blob)),
-        plotly_config=Markup(script_json(PLOTLY_CONFIG)),
+        has_sources="fig-sources" in figs, has_criteria="fig-criteria" in figs, profiles=p["profiles"],
+        surveys=p["surveys"], robustness=p["robustness"], yoy=p["yoy"], trend=p["trend"], rounds=p["rounds"],
+        method=p["method"], quality=p["quality"], decisions=p["decisions"], downloads=set(p["downloads"].files),
+        csv_data=p["downloads"].blob(), figures=Markup(script_json(fig_blob)),
+        source=source_line(context), **page_scripts(),
     )
     return nfc(html)
 
 
+def source_line(context: ReportContext) -> str:
+    """The source line of every chart image and profile."""
+    return (f"Nguồn: {context.district}, {context.province} — kết quả xác định Chỉ số CCHC năm {context.year} "
+            "của UBND các xã, thị trấn.")

@@ -14,8 +14,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..methodology import Methodology
-from ..text import fmt_num, fmt_pct
-from .labels import UNCERTAINTY_SOURCE_LABELS, rank_text
+from .labels import num_text as fmt_num
+from .labels import pct_text as fmt_pct
+from .labels import INK, UNCERTAINTY_SOURCE_LABELS, pct_text, rank_text
 
 SEPARATORS = ",."
 
@@ -48,7 +49,7 @@ def fig_rank_intervals(per_commune: pd.DataFrame) -> go.Figure:
         hovertext=hover, hoverinfo="text"))
     fig.add_trace(go.Scatter(
         x=pc["rank"], y=labels, mode="markers", name="Hạng công bố",
-        marker=dict(symbol="diamond-open", size=10, color="#c0392b"), hovertext=hover, hoverinfo="text"))
+        marker=dict(symbol="diamond-open", size=10, color=INK), hovertext=hover, hoverinfo="text"))
     fig.update_layout(
         title="Độ vững của thứ hạng: hạng trung vị và khoảng 5–95 % qua các lần mô phỏng",
         xaxis_title="Thứ hạng (1 = cao nhất)", yaxis=dict(autorange="reversed", title=""),
@@ -64,11 +65,16 @@ def fig_outrank_heatmap(outrank: pd.DataFrame, per_commune: pd.DataFrame) -> go.
     labels = dict(zip(pc["commune_code"].astype(str), (html.escape(s) for s in _names(pc))))
     z = outrank.loc[codes, codes].to_numpy(dtype=float)
     lab = [labels[c] for c in codes]
-    text = [[f"{lab[i]} xếp trên {lab[j]}: {fmt_pct(100 * z[i, j], 1)}" if i != j else lab[i]
+    text = [[f"{lab[i]} xếp trên {lab[j]}: {fmt_pct(100 * z[i, j], 1)}" if i != j else ""
              for j in range(len(codes))] for i in range(len(codes))]
+    # the diagonal (a commune against itself) is left blank
+    zz = [[None if i == j else round(float(z[i, j]), 4) for j in range(len(codes))] for i in range(len(codes))]
+    from .figures import PROBABILITY_SCALE
     fig = go.Figure(go.Heatmap(
-        z=z, x=lab, y=lab, zmin=0, zmax=1, colorscale="RdBu", text=text, hoverinfo="text",
-        colorbar=dict(title="Xác suất", tickformat=".0%")))
+        z=zz, x=lab, y=lab, zmin=0, zmax=1, colorscale=PROBABILITY_SCALE, text=text, hoverinfo="text",
+        hoverongaps=False, xgap=1, ygap=1,
+        colorbar=dict(title=dict(text="Xác suất"), tickvals=[0, 0.25, 0.5, 0.75, 1],
+                      ticktext=["0 %", "25 %", "50 %", "75 %", "100 %"])))
     fig.update_layout(
         title="Xác suất xã ở hàng xếp trên xã ở cột", separators=SEPARATORS,
         yaxis=dict(autorange="reversed"), xaxis=dict(tickangle=-45),
@@ -80,7 +86,7 @@ def fig_sobol(sobol: pd.DataFrame) -> go.Figure:
     """First-order (S1) and total (ST) Sobol indices per source of uncertainty, with 95 % intervals."""
     fig = go.Figure()
     x = [UNCERTAINTY_SOURCE_LABELS.get(s, html.escape(str(s))) for s in sobol["source"]]
-    for col, name, color in (("S1", "Chỉ số bậc nhất (S1)", "#1f4e79"), ("ST", "Chỉ số tổng (ST)", "#d4a017")):
+    for col, name, color in (("S1", "Chỉ số bậc nhất", "#0072B2"), ("ST", "Chỉ số tổng", "#E69F00")):
         fig.add_trace(go.Bar(
             x=x, y=sobol[col], name=name, marker_color=color,
             error_y=dict(type="data", array=sobol[f"{col}_conf"], visible=True),
@@ -164,9 +170,72 @@ def plain_language(per_commune: pd.DataFrame, meth: Methodology, outrank: pd.Dat
         probs = pc.loc[i, cols].to_numpy(dtype=float)
         other = [(probs[k], meth.bands[k].code) for k in range(len(cols)) if meth.bands[k].code != band.iloc[i]]
         p, code = max(other)
-        risky.append(f"{pc.at[i, 'disp']} có thể chuyển từ nhóm «{band_label.get(band.iloc[i], band.iloc[i])}» "
-                     f"sang nhóm «{band_label[code]}» ({fmt_pct(100 * p, 1)} số lần)")
+        risky.append(f"{pc.at[i, 'disp']} có thể chuyển từ nhóm “{band_label.get(band.iloc[i], band.iloc[i])}” "
+                     f"sang nhóm “{band_label[code]}” ({fmt_pct(100 * p, 1)} số lần)")
     if risky:
         parts.append("; ".join(risky))
     text = "Khi thay đổi trọng số, mẫu khảo sát và quy tắc tính điểm trong phạm vi hợp lý: " + "; ".join(parts) + "."
     return text
+
+
+def reliability_notes(marks: pd.DataFrame, results: pd.DataFrame, meth: Methodology,
+                      outrank: pd.DataFrame | None, max_names: int = 3) -> list[str]:
+    """At most five short Vietnamese sentences for the card "Độ tin cậy của xếp hạng" (plain text, not
+    escaped): how many ranks are certain; the neighbouring ranks that come out in the other order in more
+    than half of the draws; the communes whose published band is not likely; the communes near a band
+    threshold; the widest rank interval. ``marks`` is :func:`parindex.publish.figures.uncertainty_marks`."""
+    from .labels import PP
+
+    r = _ordered(results.assign(commune_code=results["commune_code"].astype(str)))
+    name = dict(zip(r["commune_code"], _names(r)))
+    band = {b.code: b for b in meth.bands}
+    m = marks.set_index("commune_code").reindex(r["commune_code"])
+    out: list[str] = []
+    n = len(r)
+
+    def names(items: list[str], unit: str = "xã") -> str:
+        if len(items) <= max_names:
+            return _join(items)
+        return ", ".join(items[:max_names]) + f" và {len(items) - max_names} {unit} khác"
+
+    if "rank_p05" in m.columns:
+        sure = int(((m["rank_p05"] == m["rank_p95"]) & (m["rank_p05"] == m["rank"])).sum())
+        out.append(f"{sure}/{n} xã, thị trấn giữ đúng hạng công bố trong ít nhất 90 % số lần mô phỏng "
+                   "(khoảng 5–95 % chỉ gồm một hạng).")
+        codes = r["commune_code"].tolist()
+        swaps = []
+        if outrank is not None:
+            for a, b in zip(codes[:-1], codes[1:]):
+                if a in outrank.index and b in outrank.columns:
+                    p = float(outrank.loc[b, a])
+                    if p > 0.5:
+                        swaps.append(f"{name[b]} (hạng {int(m.loc[b, 'rank'])}) xếp trên {name[a]} "
+                                     f"(hạng {int(m.loc[a, 'rank'])}) trong {pct_text(100 * p, 0)} số lần")
+        if swaps:
+            out.append("Hai xã liền hạng bị đảo thứ tự trong quá nửa số lần mô phỏng: " + names(swaps, "cặp") + ".")
+        else:
+            out.append("Không có hai xã liền hạng nào bị đảo thứ tự trong quá nửa số lần mô phỏng.")
+        low = m[m["low"].astype(bool)].sort_values("p_keep")
+        if len(low):
+            items = [f"{name[c]} ({band[str(r.set_index('commune_code').loc[c, 'band'])].short} "
+                     f"{pct_text(100 * x.p_keep, 0)}, dễ chuyển sang {band[x.other].short})"
+                     for c, x in low.iterrows()]
+            out.append(f"Xếp loại kém chắc chắn (xác suất giữ dưới {pct_text(100 * marks.attrs['band_prob_min'], 0)}"
+                       "): " + names(items) + ".")
+        else:
+            out.append(f"Mọi xã giữ xếp loại công bố trong ít nhất "
+                       f"{pct_text(100 * marks.attrs['band_prob_min'], 0)} số lần mô phỏng.")
+    near = m[m["near"].astype(bool)]
+    if len(near):
+        idx = dict(zip(r["commune_code"], r["index_pct"]))
+        items = [f"{name[c]} ({pct_text(idx[c])}, ngưỡng {band[x.threshold_band].short} {pct_text(x.threshold, 0)})"
+                 for c, x in near.iterrows()]
+        out.append(f"Sát ngưỡng xếp loại (cách ngưỡng không quá "
+                   f"{fmt_num(marks.attrs['near_threshold'], 1).rstrip('0').rstrip(',')} {PP}): " + names(items) + ".")
+    if "rank_p05" in m.columns:
+        w = (m["rank_p95"] - m["rank_p05"])
+        if (w > 0).any():
+            c = w.idxmax()
+            out.append(f"Khoảng hạng rộng nhất: {name[c]} (hạng công bố {int(m.loc[c, 'rank'])}, có thể từ hạng "
+                       f"{rank_text(m.loc[c, 'rank_p05'])} đến {rank_text(m.loc[c, 'rank_p95'])}).")
+    return out[:5]

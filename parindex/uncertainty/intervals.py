@@ -21,7 +21,7 @@ from .bootstrap import StratifiedDesign, block_size
 from .rules import answer_values, mean_answer_weight, satisfaction_index
 
 
-def _replicates(design: StratifiedDesign, n_boot: int, seed: int, stat, cells_per_slot: int) -> np.ndarray:
+def bootstrap_stat(design: StratifiedDesign, n_boot: int, seed: int, stat, cells_per_slot: int) -> np.ndarray:
     """``stat`` of ``n_boot`` replicates of ``design`` (padded layout), block by block with bounded memory."""
     step = block_size(design.n_slots("padded") * cells_per_slot)
     return np.concatenate([stat(rows) for rows in design.replicates(n_boot, seed, layout="padded", block=step)])
@@ -63,7 +63,7 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
         sums_p = np.einsum("bsf,sc->bcf", npos[rows].sum(axis=2), to_commune)
         return satisfaction_index(sums_v, sums_p, axis=2) * 100    # b × communes
 
-    boot = _replicates(design, n_boot, seed, stat, len(factors))
+    boot = bootstrap_stat(design, n_boot, seed, stat, len(factors))
     point = satisfaction_factors(satisfaction, meth).groupby("commune_code")["index"].mean() * 100
     a = (1 - level) / 2
     with warnings.catch_warnings():
@@ -108,7 +108,7 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
         mean = mean_answer_weight(n, s, group_weighting, axis=2)    # b × C × Q
         return np.where(np.isnan(mean), 0.0, mean) @ pts            # b × C
 
-    boot = _replicates(design, n_boot, seed, stat, Q)
+    boot = bootstrap_stat(design, n_boot, seed, stat, Q)
     a = (1 - level) / 2
     lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
     return pd.DataFrame({"commune_code": codes, "officials_ci_low": np.where(answered, lo, np.nan),

@@ -1,8 +1,30 @@
-/* parindex report: draws the embedded plotly figures and drives the commune scorecard.
+/* parindex report: draws the embedded plotly figures, shows one commune's profile at a time (deep links
+   #xa-<code>) and saves the data behind each chart and table ("Tải dữ liệu (CSV)").
    Data comes from <script type="application/json"> blocks; it is only ever written into the page with
    textContent (never innerHTML), and text handed to plotly was HTML-escaped when the page was built. */
 (function () {
   "use strict";
+
+  // ------------------------------------------------------------------ nothing leaves the page
+  // No CSP directive browsers implement stops a link or a script from opening an outside address, so the
+  // page does: no new window (window.open), no navigation by a link other than to a place in this page or a
+  // file saved from it, no form submission.
+  function localHref(href) {
+    return href.charAt(0) === "#" || /^(blob|data):/i.test(href);
+  }
+  window.open = function () { return null; };
+  function guard(ev) {
+    var t = ev.target;
+    var a = t && t.closest ? t.closest("a") : null;
+    if (!a) { return; }
+    var href = a.getAttribute("href") || a.getAttribute("xlink:href") || (a.href && a.href.baseVal) || "";
+    if (href && !localHref(href)) {
+      ev.preventDefault();
+      ev.stopImmediatePropagation();
+    }
+  }
+  ["click", "auxclick"].forEach(function (t) { document.addEventListener(t, guard, true); });
+  document.addEventListener("submit", function (ev) { ev.preventDefault(); }, true);
 
   function readJSON(id) {
     var el = document.getElementById(id);
@@ -11,11 +33,14 @@
 
   var config = readJSON("plotly-config") || {};
   var figs = readJSON("figures-data") || {};
+  var csv = readJSON("csv-data") || {};
+  var locale = readJSON("plotly-locale");
+  if (locale && window.Plotly) { Plotly.register(locale); }
 
   // Narrow screens (phones): smaller fonts, one legend entry per row, fewer ticks, thin margins.
   function adapt(layout, el, data) {
-    var width = el.clientWidth || window.innerWidth;
-    if (width >= 640) { return layout; }
+    var width = widthOf(el);
+    if (width >= 560) { return layout; }
     var l = JSON.parse(JSON.stringify(layout));
     l.font = Object.assign({}, l.font || {}, { size: 11 });
     var top = (l.margin && l.margin.t) || 30;
@@ -31,6 +56,12 @@
       delete l.legend.entrywidth;
       delete l.legend.entrywidthmode;
       top = Math.max(top, 14 * lines + 4 * n + 16);
+      // labels drawn above the plot area (thresholds of the ranking): room below the legend
+      var above = (l.annotations || []).filter(function (a) { return a.yref === "paper" && a.y >= 1; });
+      if (above.length) {
+        top += 18 + Math.max.apply(null, above.map(function (a) { return a.yshift || 0; }));
+        if (l.annotations) { l.annotations = l.annotations.map(function (a) { return Object.assign({}, a, { font: Object.assign({}, a.font || {}, { size: 9 }) }); }); }
+      }
       l.height = (l.height || 400) + top;
     }
     ["xaxis", "yaxis"].forEach(function (a) {
@@ -61,10 +92,15 @@
   }
 
   // While printing, charts are drawn for the A4 page (210 mm less the 2 × 12 mm margins of @page =
-  // 186 mm ≈ 700 CSS px): wide heatmaps turned a quarter like on a phone, so their cells stay legible.
+  // 186 mm ≈ 700 CSS px; two charts side by side get half of it each) and a little lower than on screen.
   var PRINT_WIDTH = 700;
+  var PRINT_HEIGHT = 0.62;
   var printing = false;
-  function narrow(el) { return (el.clientWidth || window.innerWidth) < 640; }
+  function widthOf(el) {
+    if (printing) { return el.closest && el.closest(".two-charts") ? Math.floor((PRINT_WIDTH - 24) / 2) : PRINT_WIDTH; }
+    return el.clientWidth || window.innerWidth;
+  }
+  function narrow(el) { return widthOf(el) < 560; }
   function compact(el) { return printing || narrow(el); }
 
   function transpose(m) {
@@ -115,7 +151,7 @@
       if (t.type === "scatter" && t.mode === "text" && narrow(el)) {
         t.textfont = Object.assign({}, t.textfont || {}, { size: 9 });
       }
-      if (t.type === "heatmap" && (t.x || []).length > 12 && (t.x || []).length > (t.y || []).length) {
+      if (t.type === "heatmap" && narrow(el) && (t.x || []).length > 12 && (t.x || []).length > (t.y || []).length) {
         var x = t.x; t.x = t.y; t.y = x;
         t.z = transpose(t.z); t.text = transpose(t.text); t.customdata = transpose(t.customdata);
         if (t.hovertemplate) {
@@ -142,21 +178,34 @@
     var t = (data || []).filter(function (x) { return x.type === "heatmap"; })[0];
     if (!t || !compact(el)) { return layout; }
     var l = JSON.parse(JSON.stringify(layout));
-    var width = printing ? PRINT_WIDTH : (el.clientWidth || window.innerWidth);
+    var width = widthOf(el);
     var nx = (t.x || []).length, ny = (t.y || []).length;
     var top = l.xaxis && l.xaxis.side === "top";
     var left = Math.min(150, Math.round(labelLength(t.y) * 5.6) + 14);
     var xlab = Math.min(140, Math.round(labelLength(t.x) * 5.2) + 12);
-    var noscale = printing && !!t.texttemplate;
-    var flat = top && t.colorbar && !noscale;
-    var margin = { l: left, r: flat || noscale ? 8 : 62, t: top ? xlab + 10 : 30,
+    // field names above the criteria (annotations): kept on paper, dropped when the heatmap is turned
+    var groups = (l.annotations || []).filter(function (a) { return a.name === "field-label"; });
+    if (t._transposed) {
+      l.annotations = (l.annotations || []).filter(function (a) { return a.name !== "field-label"; });
+      l.shapes = (l.shapes || []).map(function (sh) {
+        return Object.assign({}, sh, { x0: sh.y0, x1: sh.y1, y0: sh.x0, y1: sh.x1, xref: sh.yref, yref: sh.xref });
+      });
+      groups = [];
+    } else if (groups.length) {
+      l.annotations = l.annotations.map(function (a) {
+        return a.name === "field-label" ? Object.assign({}, a, { yshift: xlab + 2, font: { size: 8 } }) : a;
+      });
+    }
+    var glines = groups.reduce(function (k, a) { return Math.max(k, String(a.text).split("<br>").length); }, 0);
+    var flat = top && t.colorbar && !printing;
+    var margin = { l: left, r: flat ? 8 : 62, t: top ? xlab + 10 + glines * 11 : 30,
                    b: top ? (flat ? 64 : 10) : xlab + 10, autoexpand: false };
     l.margin = margin;
     // dtick 1: every column and row keeps its label (plotly would otherwise skip some on a small chart)
     l.xaxis = Object.assign({}, l.xaxis || {}, { automargin: false, tickangle: -90, tickfont: { size: 9 }, tickmode: "linear", tick0: 0, dtick: 1 });
     l.yaxis = Object.assign({}, l.yaxis || {}, { automargin: false, tickfont: { size: 10 }, tickmode: "linear", tick0: 0, dtick: 1 });
     var cell = (width - margin.l - margin.r) / Math.max(nx, 1);
-    var rowH = t._transposed ? 17 : Math.max(18, Math.min(26, cell));
+    var rowH = t._transposed ? 17 : (printing ? Math.max(14, Math.min(18, cell)) : Math.max(18, Math.min(26, cell)));
     l.height = Math.max(260, ny * rowH + margin.t + margin.b);
     data.forEach(function (x) {
       if (x.type !== "heatmap") { return; }
@@ -166,9 +215,7 @@
         if (longest * size * 0.6 + 2 > cell) { size = 7; }
         if (longest * size * 0.6 + 2 > cell) { x.texttemplate = ""; } else { x.textfont = { size: size }; }
       }
-      if (printing && x.texttemplate) {
-        x.showscale = false;  // on paper the numbers in the cells say it all (and the colour bar is drawn late)
-      } else if (flat) {
+      if (flat) {
         x.colorbar = Object.assign({}, x.colorbar, { orientation: "h", x: 0, xanchor: "left", y: 0, yanchor: "top",
           ypad: 8, len: 0.92, thickness: 10,
           title: Object.assign({}, (x.colorbar || {}).title || {}, { side: "top", font: { size: 10 } }) });
@@ -182,9 +229,24 @@
 
   function draw(el, fig, react) {
     var data = adaptData(fig.data, el);
-    var layout = adaptHeatmap(printing ? fig.layout : adapt(fig.layout, el, data), el, data);
-    if (printing) { layout = Object.assign({}, layout, { width: PRINT_WIDTH }); }
-    (react ? Plotly.react : Plotly.newPlot)(el, data, layout, config);
+    var layout = adaptHeatmap(adapt(fig.layout, el, data), el, data);
+    if (printing) {
+      var h = Math.round((layout.height || 450) * (isHeatmap(el.id) ? 1 : PRINT_HEIGHT));
+      layout = Object.assign({}, layout, { width: widthOf(el), font: Object.assign({}, layout.font || {}, { size: 10 }) });
+      // every commune keeps its label on paper: at least 16 px a row, every category tick shown
+      var cats = (layout.yaxis && layout.yaxis.categoryarray) || [];
+      if (cats.length && !isHeatmap(el.id)) {
+        var m = layout.margin || {};
+        h = Math.max(h, cats.length * 16 + (m.t || 40) + (m.b || 40) + 24);
+        layout.yaxis = Object.assign({}, layout.yaxis, { tickmode: "linear", tick0: 0, dtick: 1 });
+      }
+      layout.height = h;
+    }
+    // the toolbar's picture is named after the chart's data file (Vietnamese, no spaces)
+    var f = csv[el.id];
+    var cfg = Object.assign({}, config, { toImageButtonOptions: Object.assign({}, config.toImageButtonOptions || {},
+      { filename: f ? f.name.replace(/\.csv$/, "") : "bieu_do" }) });
+    (react ? Plotly.react : Plotly.newPlot)(el, data, layout, cfg);
   }
 
   Object.keys(figs).forEach(function (id) {
@@ -192,81 +254,73 @@
     if (el) { draw(el, figs[id], false); }
   });
 
-  // ------------------------------------------------------------------ scorecard
-  var cards = readJSON("scorecard-data");
+  // ------------------------------------------------------------------ data downloads
+  function save(key) {
+    var f = csv[key];
+    if (!f) { return; }
+    // UTF-8 with a byte-order mark, so that Excel shows Vietnamese
+    var blob = new Blob(["\ufeff" + f.csv], { type: "text/csv;charset=utf-8" });
+    var url = URL.createObjectURL(blob);
+    var a = document.createElement("a");
+    a.href = url;
+    a.download = f.name;
+    document.body.appendChild(a);
+    a.click();
+    document.body.removeChild(a);
+    setTimeout(function () { URL.revokeObjectURL(url); }, 1000);
+  }
+  var buttons = document.querySelectorAll("button.csv-dl");
+  for (var i = 0; i < buttons.length; i++) {
+    buttons[i].addEventListener("click", function (ev) { save(ev.currentTarget.getAttribute("data-csv")); });
+  }
+
+  // ------------------------------------------------------------------ commune profiles
+  // One profile shown at a time; index.html#xa-<code> opens that commune's profile, choosing a commune
+  // writes its address (without reloading or jumping).
   var select = document.getElementById("commune-select");
-  var chart = document.getElementById("fig-commune");
-  var base = figs["fig-commune"];
+  var profiles = document.querySelectorAll("article.profile");
 
-  function setText(id, text) {
-    var el = document.getElementById(id);
-    if (el) { el.textContent = text; }
+  function codeFromHash() {
+    var m = /^#xa-(.+)$/.exec(window.location.hash || "");
+    return m ? decodeURIComponent(m[1]) : null;
   }
 
-  // rows: arrays of cell texts; numeric: indices of right-aligned cells
-  function fillRows(tbodyId, rows, numeric, ncols, emptyText) {
-    var tbody = document.getElementById(tbodyId);
-    if (!tbody) { return; }
-    while (tbody.firstChild) { tbody.removeChild(tbody.firstChild); }
-    if (!rows.length) {
-      var tr0 = document.createElement("tr");
-      var td0 = document.createElement("td");
-      td0.colSpan = ncols;
-      td0.className = "small";
-      td0.textContent = emptyText;
-      tr0.appendChild(td0);
-      tbody.appendChild(tr0);
-      return;
+  function showProfile(code, scroll) {
+    var found = null;
+    for (var k = 0; k < profiles.length; k++) {
+      var on = profiles[k].getAttribute("data-code") === code;
+      profiles[k].hidden = !on;
+      if (on) { found = profiles[k]; }
     }
-    rows.forEach(function (row) {
-      var tr = document.createElement("tr");
-      row.forEach(function (cell, i) {
-        var td = document.createElement("td");
-        td.textContent = cell;
-        if (numeric.indexOf(i) >= 0) { td.className = "num"; }
-        tr.appendChild(td);
-      });
-      tbody.appendChild(tr);
+    if (!found) { return false; }
+    if (select && select.value !== code) { select.value = code; }
+    if (scroll) { found.scrollIntoView(); }
+    return true;
+  }
+
+  // "In hồ sơ xã này": the print view of the report for one commune (the profile shown, one A4 page); the
+  // whole report prints without the profiles (they have their own PDF files)
+  var printOne = document.querySelector("button.print-profile");
+  if (printOne) {
+    printOne.addEventListener("click", function () {
+      document.documentElement.classList.add("print-profile");
+      window.print();
     });
+    window.addEventListener("afterprint", function () { document.documentElement.classList.remove("print-profile"); });
   }
 
-  function show(code) {
-    var c = null;
-    for (var i = 0; i < cards.length; i++) { if (cards[i].code === code) { c = cards[i]; break; } }
-    if (!c) { return; }
-    setText("sc-name", c.name);
-    setText("sc-rank", String(c.rank));
-    setText("sc-index", c.index);
-    setText("sc-points", c.points);
-    setText("sc-max", c.max);
-    setText("sc-band", c.band);
-    var chip = document.getElementById("sc-chip");
-    if (chip) { chip.style.backgroundColor = c.color; }
-    setText("sc-rob-text", c.rob_text || "");
-    fillRows("sc-rob-probs", (c.rob_probs || []).map(function (r) { return [r[0], r[1]]; }), [1], 2,
-             "Không có kết quả kiểm tra độ vững.");
-    setText("sc-yoy-text", c.yoy_text || "Không có số liệu năm trước.");
-    setText("sc-sat-text", c.sat_text || "");
-    setText("sc-off-text", c.off_text || "");
-    setText("sc-ballots-text", c.ballots_text || "");
-    fillRows("sc-sat", c.sat || [], [1, 2], 3, "Không có câu trả lời hợp lệ.");
-    fillRows("sc-lost", c.lost, [3, 4, 5], 6, "Không mất điểm ở tiêu chí nào.");
-    fillRows("sc-cuts", c.cuts.map(function (r) { return r.slice(0, 7); }), [2, 3, 4], 7,
-             "Không có tiêu chí nào bị điều chỉnh khi thẩm định.");
-    if (chart && base) {
-      var data = JSON.parse(JSON.stringify(base.data));
-      var full = data[0].customdata.map(function (row) { return row[0]; });
-      data[0].y = c.y;
-      data[0].text = c.text;
-      data[0].name = c.name_plotly;
-      data[0].customdata = full.map(function (label, k) { return [label, c.pts[k], c.mx[k]]; });
-      draw(chart, { data: data, layout: base.layout }, true);
-    }
-  }
-
-  if (cards && cards.length && select) {
-    select.addEventListener("change", function () { show(select.value); });
-    show(select.value || cards[0].code);
+  if (select && profiles.length) {
+    select.addEventListener("change", function () {
+      if (showProfile(select.value, false) && window.history && history.replaceState) {
+        history.replaceState(null, "", "#xa-" + encodeURIComponent(select.value));
+      }
+    });
+    window.addEventListener("hashchange", function () {
+      var c = codeFromHash();
+      if (c) { showProfile(c, true); }
+    });
+    var start = codeFromHash();
+    if (!(start && showProfile(start, true))) { showProfile(select.value || profiles[0].getAttribute("data-code"), false); }
   }
 
   // Printing: every chart at the width of the page (resizing to the element in "beforeprint" would keep
@@ -280,8 +334,7 @@
     var plots = document.querySelectorAll(".js-plotly-plot");
     for (var k = 0; k < plots.length; k++) {
       var el = plots[k];
-      if (isHeatmap(el.id)) { draw(el, figs[el.id], true); }
-      else { Plotly.relayout(el, printing ? { width: PRINT_WIDTH } : { width: null, autosize: true }); }
+      if (figs[el.id]) { draw(el, figs[el.id], true); }
     }
   }
   window.addEventListener("beforeprint", function () {
