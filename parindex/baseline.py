@@ -26,11 +26,12 @@ from .runner import RunError
 from .safeyaml import clip
 from .state import sha256_file
 
-#: columns of a results table written by parindex (results.csv); ``field_<code>_points`` besides these
-RESULTS_REQUIRED = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"]
-RESULTS_OPTIONAL = ["band_label", "appraisal_points", "officials_survey_points", "satisfaction_survey_points",
-                    "bonus", "deduction", "sat_index_pct", "sat_ci_low", "sat_ci_high", "officials_points",
-                    "officials_ci_low", "officials_ci_high", "ballots_received", "ballots_valid", "ballots_excluded"]
+from .publish.export import RESULTS_FIRST, RESULTS_LABELS, RESULTS_TAIL, SURVEY_COLUMNS
+
+#: columns of a results table written by parindex (results.csv, :func:`parindex.publish.export.results_frame`);
+#: ``field_<code>_points`` besides these. The labels and the optional columns may be absent (older tables).
+RESULTS_REQUIRED = list(RESULTS_FIRST)
+RESULTS_OPTIONAL = RESULTS_LABELS + RESULTS_TAIL + SURVEY_COLUMNS
 FIELD_COLUMN = re.compile(r"field_[A-Za-z0-9._\-]{1,20}_points")
 MAX_RESULTS_BYTES = 5 * 1024 * 1024
 MAX_RESULTS_ROWS = 20_000

@@ -63,15 +63,22 @@ FORMATS = {"num": "0.00", "int": "0", "text": "@", "date": "dd/mm/yyyy"}
 # ------------------------------------------------------------------------------------------------
 # CSV
 # ------------------------------------------------------------------------------------------------
+#: the columns of results.csv: these, then one ``field_<code>_points`` per field, then the tail and survey
+#: columns present (parindex.baseline checks an earlier year's results table against them)
+RESULTS_FIRST = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"]
+RESULTS_LABELS = ["band_label", "band_name"]
+RESULTS_TAIL = ["appraisal_points", "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
+
+
 def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     """The machine-readable results table: fixed English columns, rank order, floats rounded."""
-    first = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"]
+    first = RESULTS_FIRST
     missing = [c for c in first if c not in results.columns]
     if missing:
         raise ValueError(f"results table lacks column(s) {missing}")
     fields = [f"field_{f.code}_points" for f in meth.fields]
-    tail = ["appraisal_points", "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
-    cols = first + ["band_label", "band_name"] + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
+    tail = RESULTS_TAIL
+    cols = first + RESULTS_LABELS + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
     labels = {b.code: b.label for b in meth.bands}
     names = {b.code: b.short for b in meth.bands}
     df = results.assign(band_label=results["band"].map(labels).fillna("").astype("str"),
