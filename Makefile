@@ -1,5 +1,6 @@
 # parindex — two commands on a fresh machine:
 #   make report   set everything up and run the 2023 yearly run on the shipped demo data → reports/2023/
+#                 (2021 and 2022 are published first, quickly, when they are not yet: the report's trend)
 #   make test     set everything up (Debian's chromium included) and run the tests
 # Also: make lab (JupyterLab on the notebooks), make bench (benchmarks), make demo-data (regenerate data/raw;
 # 2023 then gets a TCVN3 workbook and layout quirks from parindex.demo_quirks),
@@ -14,7 +15,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: report test lab bench demo-data setup setup-test chromium clean-reports notebooks documents-pdf
 
+# Earlier demo years published before the 2023 demo run (only when not yet published), without the Monte Carlo
+# stage and in process: they give the report its baseline and its multi-year trend.
+DEMO_EARLIER := 2021 2022
+
 report: setup chromium
+	@if [ "$(YEAR)" = 2023 ]; then for y in $(DEMO_EARLIER); do \
+	  [ -e reports/$$y/LATEST ] || $(VENV)/bin/parindex run --year $$y --no-robustness --no-notebooks --publish \
+	    || exit 1; \
+	done; fi
 	$(VENV)/bin/parindex run --year $(YEAR)
 
 test: setup-test chromium
@@ -36,6 +45,7 @@ bench: setup
 	$(PY) benchmarks/bench_pipeline.py
 
 demo-data: setup
+	$(PY) -m parindex.demo --year 2021 --seed 2021 --out data/raw/2021
 	$(PY) -m parindex.demo --year 2022 --seed 2022 --out data/raw/2022
 	$(PY) -m parindex.demo --year 2023 --seed 2023 --out data/raw/2023
 	$(PY) -m parindex.demo_quirks --year 2023 --raw data/raw/2023

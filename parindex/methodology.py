@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .safeyaml import YamlError, clip, load_yaml
 from .text import nfc, round_half_up
 
 Source = Literal["appraisal", "officials_survey", "satisfaction_survey"]
@@ -35,8 +36,13 @@ class MethodologyError(ValueError):
     """A methodology file that cannot be used; the message names the file and the node."""
 
 
+#: a methodology file larger than this is refused before it is parsed
+MAX_METHODOLOGY_BYTES = 4 * 1024 * 1024
+
+
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # non-finite numbers (.inf, .nan) are refused everywhere: points, caps, thresholds, weights, steps
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Meta(_Model):
@@ -296,6 +302,9 @@ def _check_tree(m: Methodology) -> list[str]:
     if len(set(pcodes)) != len(pcodes):
         errs.append(f"satisfaction_survey.procedure_fields: codes must be unique, got {pcodes}")
     for adj in (m.adjustments.bonus, m.adjustments.deduction):
+        if adj.cap > m.scale + TOL:
+            errs.append(f"adjustments: the cap of {adj.code!r} is {adj.cap:g} points, above the scale {m.scale:g} "
+                        "(điểm thưởng/điểm trừ tối đa không được vượt thang điểm)")
         if adj.code in seen:
             errs.append(f"adjustments: code {adj.code!r} is also a criterion code")
     if m.adjustments.bonus.code == m.adjustments.deduction.code:
@@ -321,31 +330,52 @@ def _loc(loc: tuple, data: dict) -> str:
 def parse_methodology(data: dict, origin: str = "<methodology>") -> Methodology:
     """Validate a methodology given as a mapping; raise MethodologyError naming the offending node."""
     if not isinstance(data, dict):
-        raise MethodologyError(f"{origin}: expected a YAML mapping at the top level")
+        raise MethodologyError(f"{origin}: tệp bộ tiêu chí phải là một bảng khóa: giá trị [expected a YAML mapping at the top level]")
     try:
         m = Methodology.model_validate(data)
     except ValidationError as e:
-        lines = [f"{_loc(err['loc'], data)}: {err['msg']}" for err in e.errors()]
-        raise MethodologyError(f"{origin}: invalid methodology:\n  - " + "\n  - ".join(lines)) from None
+        lines = [clip(f"{_loc(err['loc'], data)}: {err['msg']}", 300) for err in e.errors()[:30]]
+        if len(e.errors()) > 30:
+            lines.append(f"… {len(e.errors()) - 30} more")
+        raise MethodologyError(f"{origin}: bộ tiêu chí không hợp lệ [invalid methodology]:\n  - "
+                               + "\n  - ".join(lines)) from None
     errs = _check_tree(m)
     if errs:
-        raise MethodologyError(f"{origin}: invalid methodology:\n  - " + "\n  - ".join(errs))
+        shown = [clip(x, 300) for x in errs[:30]] + ([f"… {len(errs) - 30} more"] if len(errs) > 30 else [])
+        raise MethodologyError(f"{origin}: bộ tiêu chí không hợp lệ [invalid methodology]:\n  - " + "\n  - ".join(shown))
     return m
 
 
 def load_methodology(path: str | Path) -> Methodology:
     """Read, NFC-normalise and validate a methodology YAML file."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise MethodologyError(f"{path}: cannot read the methodology file ({e.strerror})") from None
-    try:
-        data = yaml.safe_load(nfc(raw.decode("utf-8")))
-    except (UnicodeDecodeError, yaml.YAMLError) as e:
-        raise MethodologyError(f"{path}: not a readable UTF-8 YAML file: {e}") from None
+    raw = _read_bounded(path)
+    data = _parse_yaml(raw, str(path))
     m = parse_methodology(data, str(path))
     return m.model_copy(update=dict(path=str(path), sha256=hashlib.sha256(raw).hexdigest()))
+
+
+def _read_bounded(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_METHODOLOGY_BYTES + 1)
+    except OSError as e:
+        raise MethodologyError(f"{path}: không đọc được tệp bộ tiêu chí ({e.strerror}) "
+                               f"[cannot read the methodology file: {e.strerror}]") from None
+    return raw
+
+
+def _parse_yaml(raw: bytes, origin: str):
+    """The mapping of a methodology file: UTF-8 YAML within bounds (see parindex.safeyaml), NFC-normalised."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    try:
+        return load_yaml(nfc(text) if text is not None else raw, origin, max_bytes=MAX_METHODOLOGY_BYTES,
+                         what=("tệp bộ tiêu chí", "methodology file"))
+    except YamlError as e:
+        raise MethodologyError(str(e)) from None
 
 
 def with_satisfaction_points(data: dict, points: float) -> dict:
@@ -400,7 +430,7 @@ def write_effective_methodology(src: str | Path, dst: str | Path, satisfaction_p
     """Write the methodology a run uses: a byte copy of ``src``, or the overridden variant (satisfaction
     points and/or estimator); return it loaded. An override equal to what the file declares changes nothing."""
     src, dst = Path(src), Path(dst)
-    data = yaml.safe_load(nfc(src.read_text(encoding="utf-8")))
+    data = _parse_yaml(_read_bounded(src), str(src))
     changed = data
     if satisfaction_points is not None:
         changed = with_satisfaction_points(changed, satisfaction_points)

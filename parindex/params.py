@@ -12,10 +12,16 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .safeyaml import YamlError, clip, load_yaml, quote
 from .uncertainty.alternatives import ALTERNATIVES
+
+#: upper bounds of the counts a parameter file may ask for (a run must finish in minutes, not exhaust memory)
+MAX_CI_DRAWS = 20_000
+MAX_ROBUSTNESS_DRAWS = 50_000
+MAX_PARAMS_BYTES = 256 * 1024
+MAX_SET_CHARS = 1000
 
 
 class ParamsError(ValueError):
@@ -23,14 +29,15 @@ class ParamsError(ValueError):
 
 
 class _M(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class Inputs(_M):
-    raw_dir: str = Field(description="folder of the raw files of the year")
-    # the earlier year's results.csv for the year-over-year section: "auto" = <reports>/<year-1>/results.csv
-    # when it exists, "none" = no comparison, else a path
-    previous_results: str = "auto"
+    raw_dir: str = Field(description="folder of the raw files of the year", min_length=1, max_length=1000)
+    # the earlier year's results for the year-over-year section: "auto" = the published run of <year-1>
+    # (reports/<year-1>/) when there is one, "none" = no comparison, else the path of a results.csv written
+    # by parindex (its columns are checked before anything is copied)
+    previous_results: str = Field("auto", min_length=1, max_length=1000)
 
 
 class Scoring(_M):
@@ -57,7 +64,14 @@ class Survey(_M):
         return d
     survey_start: dt.date | None = None
     survey_end: dt.date | None = None
-    ci_draws: int = Field(2000, ge=100)  # percentile-bootstrap replicates of the survey intervals
+    ci_draws: int = Field(2000, ge=100, le=MAX_CI_DRAWS)  # percentile-bootstrap replicates of the survey intervals
+
+    @model_validator(mode="after")
+    def _period(self):
+        if self.survey_start and self.survey_end and self.survey_end < self.survey_start:
+            raise ValueError(f"survey_end {self.survey_end} is before survey_start {self.survey_start} "
+                             "(ngày kết thúc khảo sát trước ngày bắt đầu)")
+        return self
 
 
 class District(_M):
@@ -67,13 +81,21 @@ class District(_M):
     the commune list are looked up in the national reference list the project ships unless given here.
     ``communes`` may name a commune list file instead (statistics-office or national layout); ``name`` (with
     ``province``) alone is looked up in the national list as well."""
-    code: str | None = None
-    name: str | None = None
-    province: str | None = None
-    communes: str | None = None
-    officials_groups: dict[str, int] | None = None   # respondents per group code; default: the methodology's
-    ballots_per_commune: int | None = Field(None, ge=1)  # satisfaction ballots per commune; default: the methodology's
-    salt: str = Field("parindex", min_length=1)       # secret of the duplicate-detection hash; never published
+    code: str | None = Field(None, max_length=20)
+    name: str | None = Field(None, max_length=200)
+    province: str | None = Field(None, max_length=200)
+    communes: str | None = Field(None, max_length=1000)
+    # respondents per group code; default: the methodology's
+    officials_groups: dict[str, int] | None = Field(None, max_length=50)
+    ballots_per_commune: int | None = Field(None, ge=1, le=10_000)  # satisfaction ballots per commune
+    salt: str = Field("parindex", min_length=1, max_length=1000)  # secret of the duplicate-detection hash
+
+    @model_validator(mode="after")
+    def _group_sizes(self):
+        for k, v in (self.officials_groups or {}).items():
+            if not 0 <= v <= 10_000 or len(k) > 50:
+                raise ValueError(f"officials_groups: group {quote(k, 50)} has {v} respondents, expected 0 to 10000")
+        return self
 
     @field_validator("code", mode="before")
     @classmethod
@@ -133,7 +155,7 @@ class Alternatives(_M):
 class Robustness(_M):
     """Monte Carlo robustness of the ranking (:mod:`parindex.uncertainty.robustness`)."""
     enabled: bool = True
-    n_draws: int = Field(1000, ge=10)
+    n_draws: int = Field(1000, ge=10, le=MAX_ROBUSTNESS_DRAWS)
     weights: bool = True
     weight_spread: float = Field(0.25, ge=0, lt=1)
     weight_dist: Literal["uniform", "dirichlet"] = "uniform"
@@ -142,10 +164,10 @@ class Robustness(_M):
     n_replicates: int = Field(2000, ge=1, le=100_000)  # bootstrap replicates in the pool the draws pick from
     rules: bool = True            # master switch of the rule alternatives below
     alternatives: Alternatives = Alternatives()
-    top_k: int = Field(3, ge=1)
+    top_k: int = Field(3, ge=1, le=1000)
     sobol_n: int = Field(1024, ge=2, le=2**16)     # Saltelli base sample (a power of 2), size of the realisation pools
     sobol_resamples: int = Field(100, ge=10, le=10_000)  # bootstrap resamples of the Sobol confidence intervals
-    outrank_max_communes: int = Field(2000, ge=2)  # the communes × communes outranking matrix is skipped above this
+    outrank_max_communes: int = Field(2000, ge=2, le=100_000)  # the communes × communes outranking matrix is skipped above this
 
     @field_validator("sobol_n")
     @classmethod
@@ -188,7 +210,7 @@ class Overrides(_M):
     ``estimator``: how the satisfaction index is estimated (``plain_share`` | ``dossier_weighted``, see
     :data:`parindex.methodology.Estimator`); the methodology declares it (``satisfaction_survey.estimator``),
     so there is one switch, and this override rewrites it."""
-    satisfaction_points: float | None = Field(None, gt=0)
+    satisfaction_points: float | None = Field(None, gt=0, le=1000)
     estimator: Literal["plain_share", "dossier_weighted"] | None = None
 
 
@@ -232,8 +254,8 @@ class Documents(_M):
 
 class RunParams(_M):
     year: int = Field(ge=2000, le=2100)
-    methodology: str = "methodologies/reference-default-v1.yaml"
-    seed: int = 2023
+    methodology: str = Field("methodologies/reference-default-v1.yaml", min_length=1, max_length=1000)
+    seed: int = Field(2023, ge=0, lt=2**32)
     inputs: Inputs
     district: District = District()
     scoring: Scoring = Scoring()
@@ -332,18 +354,38 @@ def _set(d: dict, dotted: str, raw: str) -> None:
         raise ParamsError(f"parameter {dotted!r} was removed: {REMOVED_KEYS[dotted]}")
     if dotted not in keys:
         shown = [k if k != "satisfaction.satisfaction_points" else "satisfaction.points" for k in keys]
-        raise ParamsError(f"unknown parameter {dotted!r}. Valid keys: " + ", ".join(shown))
-    if raw == "":
-        value = None
-    elif _is_text(dotted) and not raw[:1] in ("'", '"'):
-        value = raw            # text as typed: --set district.code=042 stays "042"
-    else:
-        value = yaml.safe_load(raw)
+        raise ParamsError(f"tham số không tồn tại {quote(dotted, 100)} [unknown parameter {quote(dotted, 100)}]. "
+                          "Valid keys: " + ", ".join(shown))
+    value = parse_set_value(dotted, raw)
     node = d
     parts = dotted.split(".")
     for p in parts[:-1]:
         node = node.setdefault(p, {})
+        if not isinstance(node, dict):
+            raise ParamsError(f"--set {dotted}: {p} không phải một nhóm tham số [{p} is not a group of parameters]")
     node[parts[-1]] = value
+
+
+def parse_set_value(key: str, raw: str):
+    """The value of ``--set key=raw``: text parameters as typed (unless quoted), others read as one YAML
+    scalar (``true``, ``15``, ``equal``, ``2023-10-01``…). Refused: text longer than :data:`MAX_SET_CHARS`, values starting with a character YAML reserves
+    (``@``, `` ` ``, ``%``, ``&``, ``*``, ``!``, ``|``, ``>``) unless quoted, and anything that is not YAML."""
+    if raw == "":
+        return None
+    if len(raw) > MAX_SET_CHARS:
+        raise ParamsError(f"--set {key}: giá trị quá dài ({len(raw)} ký tự, tối đa {MAX_SET_CHARS}) "
+                          f"[value too long: {len(raw)} characters, at most {MAX_SET_CHARS}]")
+    if _is_text(key) and raw[:1] not in ("'", '"'):
+        return raw            # text as typed: --set district.code=042 stays "042"
+    if raw[0] in "@`%&*!|>":
+        raise ParamsError(f"--set {key}={clip(raw, 60)}: giá trị không được bắt đầu bằng ký tự {raw[0]!r}; nếu "
+                          f"đó là một chuỗi, hãy đặt trong dấu nháy, ví dụ --set '{key}=\"{clip(raw, 30)}\"' "
+                          f"[a value may not start with {raw[0]!r}; quote it if it is text]")
+    try:
+        return load_yaml(raw, f"--set {key}", max_bytes=4 * MAX_SET_CHARS, max_aliases=0, max_nodes=1000,
+                         what=("giá trị", "value"))
+    except YamlError as e:
+        raise ParamsError(str(e)) from None
 
 
 def default_params(year: int) -> dict[str, Any]:
@@ -367,30 +409,52 @@ def load_params(year: int, params_file: str | Path | None = None, sets: list[str
         params_file = root / "params" / f"{year}.yaml"
     origin = str(params_file) if params_file else "defaults"
     if params_file is not None:
-        try:
-            loaded = yaml.safe_load(Path(params_file).read_text(encoding="utf-8")) or {}
-        except OSError as e:
-            raise ParamsError(f"{params_file}: cannot read parameters file ({e.strerror})") from None
-        if not isinstance(loaded, dict):
-            raise ParamsError(f"{params_file}: expected a mapping of parameters")
+        loaded = read_params_file(Path(params_file))
         d = _merge(d, loaded)
     for s in sets or []:
         if "=" not in s:
-            raise ParamsError(f"--set {s!r}: expected key=value, e.g. --set survey.group_weighting=equal")
+            raise ParamsError(f"--set {clip(s, 100)!r}: cần dạng khóa=giá trị [expected key=value], "
+                              "e.g. --set survey.group_weighting=equal")
         k, v = s.split("=", 1)
         _set(d, k.strip(), v.strip())
     try:
         p = RunParams.model_validate(d)
     except ValidationError as e:
         lines = []
-        for err in e.errors():
+        for err in e.errors()[:20]:
             loc = ".".join(str(x) for x in err["loc"])
-            lines.append(f"{loc}: {err['msg']}" + (f" (got {err['input']!r})" if err["type"] != "missing" else ""))
-        raise ParamsError(f"{origin}: invalid parameters:\n  - " + "\n  - ".join(lines)
-                          + "\nValid keys: " + ", ".join(valid_keys())) from None
+            lines.append(f"{clip(loc, 100)}: {clip(err['msg'])}"
+                         + (f" (got {quote(err['input'])})" if err["type"] != "missing" else ""))
+        keys = "\nValid keys: " + ", ".join(valid_keys())
+        raise ParamsError(f"{origin}: tham số không hợp lệ [invalid parameters]:\n  - " + "\n  - ".join(lines)
+                          + keys) from None
     if p.year != year:
-        raise ParamsError(f"{origin}: parameters are for year {p.year}, the run is for {year}")
+        raise ParamsError(f"{origin}: tham số của năm {p.year}, lần chạy là năm {year} "
+                          f"[parameters are for year {p.year}, the run is for {year}]")
     return p
+
+
+def read_params_file(path: Path) -> dict:
+    """A parameters file as a mapping: UTF-8 YAML, at most :data:`MAX_PARAMS_BYTES`, aliases bounded."""
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_PARAMS_BYTES + 1)
+    except OSError as e:
+        raise ParamsError(f"{path}: không đọc được tệp tham số ({e.strerror}) "
+                          f"[cannot read the parameters file: {e.strerror}]") from None
+    try:
+        loaded = load_yaml(raw, str(path), max_bytes=MAX_PARAMS_BYTES, what=("tệp tham số", "parameters file"))
+    except YamlError as e:
+        raise ParamsError(str(e)) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ParamsError(f"{path}: tệp tham số phải là một bảng khóa: giá trị (YAML mapping) "
+                          f"[expected a mapping of parameters, found {type(loaded).__name__}]")
+    bad = [k for k in loaded if not isinstance(k, str)]
+    if bad:
+        raise ParamsError(f"{path}: khóa tham số phải là chữ [parameter keys must be text]: {quote(bad[:5])}")
+    return loaded
 
 
 def _merge(a: dict, b: dict) -> dict:

@@ -17,7 +17,7 @@ papermill (``notebooks=True``, what ``parindex run`` does) — then promotes the
 from __future__ import annotations
 
 import datetime as dt
-import os
+import errno
 import shutil
 import time
 from pathlib import Path
@@ -38,25 +38,42 @@ TRIAL_BANNER_EN = "Trial mode — not published results"
 # ------------------------------------------------------------------------------------------------
 def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, previous="params",
           out_root: Path | None = None, trial: bool = False) -> Run:
-    """A new run: the effective methodology written into ``folder``, the district resolved, the earlier
-    year's results copied in (``previous``: "params" = as the parameters say, None, or a file)."""
+    """A new run: the effective methodology written into ``folder``, the district resolved, and the baseline
+    of the year-over-year comparison stored (``previous``: "params" = as the parameters say — the published
+    run of the earlier year by default —, None, a results table of parindex, or a run folder whose recorded
+    baseline is reused, as a replay does). Fills ``run.baseline`` and ``run.history``."""
+    from .baseline import Baseline, copy_recorded, load_recorded, read_results_table, resolve_baseline, write_baseline
+
     root = Path(root)
     folder = Path(folder) if folder is not None else None
     src = project_path(root, params.methodology)
     load_methodology(src)  # refuse a broken methodology before anything is written
     if folder is None:
         raise ValueError("start: a folder for the run is needed")
+    recorded = None
+    if previous == "params":
+        base = resolve_baseline(params, root, Path(out_root) if out_root else root / "reports")
+    elif previous is None:
+        base = Baseline(None, None, None)
+    elif Path(previous).is_dir():
+        recorded, base = Path(previous), None
+    else:
+        read_results_table(Path(previous))   # refused before anything is copied
+        base = Baseline(Path(previous), None, None)
     folder.mkdir(parents=True, exist_ok=True)
     write_effective_methodology(src, folder / "methodology.yaml", params.satisfaction.satisfaction_points,
                                 params.satisfaction.estimator)
     meth = load_methodology(folder / "methodology.yaml")
     district = resolve_district(params.district, meth, root)
-    prev = runner.resolve_previous(params, root, out_root or root / "reports") if previous == "params" else previous
-    if prev is not None:
-        shutil.copyfile(prev, folder / "previous_results.csv")
+    if recorded is not None:
+        copy_recorded(recorded, folder)
+    else:
+        write_baseline(folder, base)
     run = Run(params=params, root=root, methodology=meth, district=district, folder=folder, trial=trial)
     run.save()
-    return Run.load(folder, root=root, trial=trial)
+    run = Run.load(folder, root=root, trial=trial)
+    run.baseline, run.history = load_recorded(folder)
+    return run
 
 
 # ------------------------------------------------------------------------------------------------
@@ -219,6 +236,7 @@ def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True)
     (images/), the commune profiles as PDF files (ho_so_xa/: one per commune and one combined) and the drafts
     (van_ban/, unless ``documents.enabled`` is false) into ``out_dir`` (default: the run folder). Returns the
     paths written."""
+    from .csvsafe import write_csv
     from .publish import figures, robustness_figures
     from .publish.export import write_chart_images, write_results_csv, write_results_xlsx
     from .publish.page import TEMPLATES, write_report
@@ -240,6 +258,11 @@ def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True)
             previous_year = py
         elif note:
             notes.append(note)
+    b = run.baseline
+    if previous_year is not None and b and b.get("methodology_id") and b["methodology_id"] != meth.meta.id:
+        notes.append(f"Lưu ý: năm {b['year']} được chấm theo bộ tiêu chí “{b.get('methodology_title') or b['methodology_id']}” "
+                     f"({b['methodology_id']}), khác bộ tiêu chí năm {run.year} ({meth.meta.id}); so sánh giữa hai năm "
+                     "chỉ mang tính tham khảo.")
     if run.info.get("clean", {}).get("warning"):
         notes.append(run.info["clean"]["warning"])
     if run.trial:
@@ -288,9 +311,9 @@ def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True)
     write_results_xlsx(tables, meth, out / "results.xlsx", district=run.district.public(),
                        rank_decimals=run.params.scoring.rank_decimals)
     if "robustness" in tables:
-        tables["robustness"].to_csv(out / "robustness.csv", index=False, lineterminator="\n")
+        write_csv(tables["robustness"], out / "robustness.csv")
         paths.append(out / "robustness.csv")
-    tables["rejections"].to_csv(out / "rejections.csv", index=False, encoding="utf-8", lineterminator="\n")
+    write_csv(tables["rejections"], out / "rejections.csv")
     write_report(render_report(tables, meth, ctx, parts), out / "index.html")
     paths += [out / "rejections.csv", out / "index.html"]
     images = images_job.result()
@@ -322,15 +345,36 @@ def stages_of(params: RunParams) -> list[str]:
 # ------------------------------------------------------------------------------------------------
 # The one way to run a year
 # ------------------------------------------------------------------------------------------------
+def what_if_parameters(params: RunParams, root: Path) -> tuple[str, ...]:
+    """The parameters in which a run differs from its year's own (``params/<year>.yaml``): empty for the
+    year's official run; a run with any difference (another methodology, ``--set`` values…) is a what-if."""
+    from .params import ParamsError, flatten_params
+
+    try:
+        official = load_params(params.year, root=root)
+    except ParamsError:
+        return ("params",)
+    a = flatten_params(official.public_dict(salt="hash"))
+    b = flatten_params(params.public_dict(salt="hash"))
+    return tuple(k for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k))
+
+
 def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None = None,
                  processed_root: Path | None = None, notebooks: bool = False, log=print,
-                 notebooks_dir: Path | None = None, previous: Path | None | str = "params") -> runner.RunOutcome:
-    """Run a year: stages in a staging folder, then the finished run promoted (never half-written).
+                 notebooks_dir: Path | None = None, previous: Path | None | str = "params",
+                 publish: bool | None = None) -> runner.RunOutcome:
+    """Run a year: stages in a staging folder, then the finished run promoted (never half-written) and, when
+    it is to be published, made the published run of its year in one step (:mod:`parindex.publication`).
 
     ``notebooks``: execute each stage's notebook with papermill (the executed notebooks are kept in the
     run folder) instead of calling the stage functions in this process. ``previous``: the earlier year's
-    results to compare with — "params" (as the parameters say), None, or a file (replay passes the copy
-    kept in the run folder). Raises :class:`parindex.runner.RunError` on failure."""
+    results to compare with — "params" (as the parameters say), None, a results file, or a run folder whose
+    recorded baseline is reused (replay). ``publish``: None = publish only the year's official run (its
+    parameters equal ``params/<year>.yaml``; anything else is a what-if that keeps its run folder only),
+    True/False = publish or not. Concurrent runs of one folder queue on its lock; leftovers of killed runs
+    are removed first. Raises :class:`parindex.runner.RunError` on failure."""
+    from . import publication
+
     t0 = time.perf_counter()
     started = dt.datetime.now(dt.timezone.utc)
     root = Path(root)
@@ -340,34 +384,49 @@ def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None 
     raw = project_path(root, params.inputs.raw_dir)
     if not raw.is_dir():
         raise runner.RunError(f"Không tìm thấy thư mục dữ liệu thô {raw} (raw input folder not found)")
+    differs = what_if_parameters(params, root)
+    kind = "what-if" if differs else "official"
+    do_publish = (not differs) if publish is None else bool(publish)
     year_dir = out_root / str(params.year)
+    processed_dir = processed_root / str(params.year)
     year_dir.mkdir(parents=True, exist_ok=True)
-    stage_dir = year_dir / f".staging-{os.getpid()}"
-    shutil.rmtree(stage_dir, ignore_errors=True)
-    try:
-        run = start(params, root, stage_dir, previous=previous, out_root=out_root)
-        names = stages_of(params)
-        for i, name in enumerate(names, 1):
-            log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
-            t = time.perf_counter()
-            if notebooks:
-                runner.execute_notebook(NOTEBOOKS[name], STAGE_LABELS[name], stage_dir, params.year, root,
-                                        notebooks_dir or root / "notebooks")
-            else:
-                run = _run_stage(run, name)
-            log(f"      xong sau {time.perf_counter() - t:.1f} s", flush=True)
-            if name == "clean":
-                _warn_exclusions(stage_dir, log)
-        outcome = runner.promote(params, root, stage_dir, year_dir, started)
-    except BaseException as e:
-        kept = _keep_diagnosis(stage_dir, year_dir, e)
-        shutil.rmtree(stage_dir, ignore_errors=True)
-        if kept is not None and isinstance(e, runner.RunError):
-            raise runner.RunError(f"{e}\nChẩn đoán (danh sách lỗi, dòng bị loại, tóm tắt) đã ghi ở {kept} "
-                                  f"(diagnosis written to {kept})") from None
-        raise
-    shutil.rmtree(year_dir / DIAGNOSIS, ignore_errors=True)  # a finished run: an earlier diagnosis is stale
-    runner.publish_latest(outcome.run_dir, year_dir, processed_root / str(params.year))
+    with publication.locked(year_dir, processed_dir, log=log):
+        publication.clean_leftovers(year_dir, processed_dir)
+    with publication.staging(year_dir) as stage_dir:
+        try:
+            run = start(params, root, stage_dir, previous=previous, out_root=out_root)
+            names = stages_of(params)
+            for i, name in enumerate(names, 1):
+                log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
+                t = time.perf_counter()
+                if notebooks:
+                    runner.execute_notebook(NOTEBOOKS[name], STAGE_LABELS[name], stage_dir, params.year, root,
+                                            notebooks_dir or root / "notebooks")
+                else:
+                    run = _run_stage(run, name)
+                log(f"      xong sau {time.perf_counter() - t:.1f} s", flush=True)
+                if name == "clean":
+                    _warn_exclusions(stage_dir, log)
+        except BaseException as e:
+            kept = _keep_diagnosis(stage_dir, year_dir, e)
+            if kept is not None and isinstance(e, runner.RunError):
+                raise runner.RunError(f"{e}\nChẩn đoán (danh sách lỗi, dòng bị loại, tóm tắt) đã ghi ở {kept} "
+                                      f"(diagnosis written to {kept})") from None
+            raise
+        with publication.locked(year_dir, processed_dir, log=log):
+            outcome = runner.promote(params, root, stage_dir, year_dir, started, kind=kind, differs=differs,
+                                     notebooks=notebooks)
+            shutil.rmtree(year_dir / DIAGNOSIS, ignore_errors=True)  # a finished run: an earlier diagnosis is stale
+            if do_publish:
+                try:
+                    publication.publish_locked(outcome.run_dir, year_dir, processed_dir)
+                except BaseException as e:
+                    if isinstance(e, runner.RunError):
+                        raise runner.RunError(f"{e}\nLần chạy đã được lưu ở {outcome.run_dir} nhưng chưa công bố; "
+                                              f"bản công bố trước vẫn giữ nguyên [the run is kept but not published]"
+                                              ) from None
+                    raise
+                outcome.published = True
     outcome.seconds = time.perf_counter() - t0
     return outcome
 
@@ -402,6 +461,9 @@ def _warn_exclusions(stage_dir: Path, log) -> None:
             log(f"      CẢNH BÁO (warning): {warning}", flush=True)
 
 
+DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
+
+
 def _run_stage(run: Run, name: str) -> Run:
     """One stage in process, with the same error message as a failed notebook."""
     try:
@@ -410,6 +472,11 @@ def _run_stage(run: Run, name: str) -> Run:
         else:
             run = STAGE_FUNCTIONS[name](run)
             run.save()
+    except OSError as e:
+        if e.errno in DISK_ERRORS:
+            raise   # the command line explains it (parindex.publication.disk_error_message)
+        raise runner.RunError(f"Bước {STAGE_LABELS[name]} thất bại — {type(e).__name__}: {e}\n"
+                              "(nothing was written)") from None
     except runner.USER_ERRORS as e:
         raise runner.RunError(f"Bước {STAGE_LABELS[name]} thất bại — {type(e).__name__}: {e}\n"
                               "(nothing was written)") from None
@@ -440,7 +507,10 @@ def open_stage(run_dir: str, year: int, stage: str) -> Run:
     stages before ``stage`` are computed there when missing. A trial run never writes to
     ``data/processed/`` or ``reports/``."""
     if run_dir:
-        return Run.load(Path(run_dir))
+        from .baseline import load_recorded
+        run = Run.load(Path(run_dir))
+        run.baseline, run.history = load_recorded(Path(run_dir))
+        return run
     root = find_root()
     folder = scratch_dir(root, year)
     params = load_params(year, root=root)
@@ -450,7 +520,9 @@ def open_stage(run_dir: str, year: int, stage: str) -> Run:
         shutil.rmtree(folder, ignore_errors=True)
         run = start(params, root, folder, trial=True)
     else:
+        from .baseline import load_recorded
         run = Run.load(folder, root=root, trial=True)
+        run.baseline, run.history = load_recorded(folder)
     order = [s for s in STAGES if s != "uncertainty" or params.robustness.enabled]
     for s in order[: order.index(stage)] if stage in order else order:
         if not run.has(s):

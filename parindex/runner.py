@@ -1,17 +1,20 @@
 """Running infrastructure of the yearly run (:func:`parindex.pipeline.run_pipeline` holds the control flow):
-a stage notebook executed with papermill, the manifest, run ids, the promotion of a finished staging
-folder to its run folder, and the copies of the latest run at the usual places.
+a stage notebook executed with papermill, the manifest, run ids and the promotion of a finished staging
+folder to its run folder. Publication (the copies at the usual places) is :mod:`parindex.publication`.
 
 Layout written by one run (``reports/<year>/runs/<run_id>/``)::
 
-    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/  van_ban/
+    index.html  results.csv  results.xlsx  [robustness.csv …]  rejections.csv  images/  [van_ban/]  [ho_so_xa/]
     processed/<stage>/  the tables of each stage (parquet; rejections also as csv)
-    notebooks/      the executed notebooks (when the run went through them)
+    notebooks/      the executed notebooks (when the run went through them; no timings, no paths)
     params.json  methodology.yaml  communes.csv  district.json  steps.json
-    manifest.json   hashes of inputs, methodology and outputs, versions, git commit, seed, times
+    [previous_results.csv  baseline.json  history.csv]   what the year-over-year comparison used
+    manifest.json   hashes of inputs, methodology and of every other file of the folder, versions, git
+                    commit, seed, times, the kind of run (official / what-if), the baseline, and the list
+                    of files a publication copies
 
-The latest run is also copied to ``reports/<year>/`` (index.html, results.*, notebooks/, images/, van_ban/) and its
-processed tables to ``data/processed/<year>/``.
+The published run of a year is also at ``reports/<year>/`` and its processed tables at
+``data/processed/<year>/`` (see :mod:`parindex.publication`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -35,8 +39,7 @@ from .params import RunParams, project_path
 from .state import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
-LATEST_FILES = ["index.html", "results.csv", "results.xlsx", "robustness.csv", "rejections.csv"]
-LATEST_DIRS = ["notebooks", "images", "van_ban", "ho_so_xa"]
+MANIFEST_FORMAT = 2   # 2: outputs cover every file of the run folder (notebooks included), "published" listed
 PACKAGES = ["parindex", "numpy", "pandas", "pyarrow", "plotly", "pandera", "pydantic", "openpyxl", "papermill",
             "SALib", "scipy", "jinja2", "nbformat", "ipykernel", "python-docx"]
 
@@ -56,6 +59,13 @@ def _quiet_kernel_manager():
             if _IPC_DIR is not None:
                 kw.setdefault("ip", os.path.join(_IPC_DIR, "kernel"))
             super().__init__(**kw)
+
+        async def _async_launch_kernel(self, kernel_cmd, **kw):
+            # the kernel process's own output (not the cells': those travel over the sockets) is not the
+            # user's business — e.g. ipykernel's traceback when Ctrl-C interrupts a cell
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            return await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return QuietKernelManager
 
@@ -77,6 +87,9 @@ class RunOutcome:
     run_dir: Path
     run_id: str
     seconds: float
+    kind: str = "official"          # "official" (the year's parameters) or "what-if"
+    differs: tuple[str, ...] = ()   # parameters that make it a what-if
+    published: bool = False
 
 
 #: Errors a user can cause in a stage run in process (reported like a failed notebook, without traceback).
@@ -125,19 +138,33 @@ def rel_path(root: Path, p: Path) -> str:
 
 
 def build_manifest(params: RunParams, root: Path, run_id: str, started: dt.datetime, ended: dt.datetime,
-                   outputs: Path) -> dict:
+                   outputs: Path, *, kind: str = "official", differs: tuple[str, ...] = (),
+                   notebooks: bool = False) -> dict:
+    from .publication import REPORT_DIRS, REPORT_FILES
+
     meth_path = project_path(root, params.methodology)
+    files = {p.relative_to(outputs).as_posix(): sha256_file(p) for p in sorted(outputs.rglob("*"))
+             if p.is_file() and p.name != "manifest.json"}
+    baseline = None
+    if (outputs / "baseline.json").is_file():
+        baseline = json.loads((outputs / "baseline.json").read_text(encoding="utf-8"))
     return {
+        "format": MANIFEST_FORMAT,
         "run_id": run_id,
         "year": params.year,
         "seed": params.seed,
+        "kind": kind,
+        "what_if_parameters": list(differs),
+        "notebooks": notebooks,
         "methodology": {"path": params.methodology, "sha256": sha256_file(meth_path),
                         "effective_sha256": sha256_file(outputs / "methodology.yaml"),
                         "id": load_methodology(outputs / "methodology.yaml").meta.id},
+        "baseline": baseline,
         "inputs": {rel_path(root, p): sha256_file(p) for p in input_files(params, root)},
         "params": params.public_dict(salt="hash"),
-        "outputs": {str(p.relative_to(outputs)): sha256_file(p) for p in sorted(outputs.rglob("*"))
-                    if p.is_file() and p.name != "manifest.json" and "notebooks" not in p.parts},
+        "outputs": files,
+        # what a publication copies: reports/<year>/<name> (processed/… go to data/processed/<year>/)
+        "published": {"reports": [k for k in files if k in REPORT_FILES or k.split("/")[0] in REPORT_DIRS]},
         "versions": _versions(),
         "git_commit": _git_commit(root),
         "started": started.isoformat(timespec="seconds"),
@@ -145,8 +172,12 @@ def build_manifest(params: RunParams, root: Path, run_id: str, started: dt.datet
     }
 
 
-def _strip_timings(nb_path: Path) -> None:
-    """Remove papermill's timestamps so that executed notebooks depend on inputs only."""
+NOTEBOOK_RUN_DIR = "<run folder>"
+
+
+def _normalise_notebook(nb_path: Path, stage_dir: Path) -> None:
+    """Remove papermill's timestamps, the staging folder's path and the random id of the injected cell, so
+    that an executed notebook depends on inputs and parameters only (a replay gives the same bytes)."""
     nb = nbformat.read(nb_path, as_version=4)
     pm = nb.metadata.get("papermill", {})
     for k in ("start_time", "end_time", "duration", "input_path", "output_path"):
@@ -154,10 +185,26 @@ def _strip_timings(nb_path: Path) -> None:
     for c in nb.cells:
         c.metadata.get("papermill", {}).clear()
         c.metadata.pop("execution", None)
+        if "injected-parameters" in c.metadata.get("tags", []):
+            c["id"] = "injected-parameters"
+    staging = str(stage_dir)
+
+    def scrub(x):
+        if isinstance(x, str):
+            return x.replace(staging, NOTEBOOK_RUN_DIR)
+        if isinstance(x, list):
+            return [scrub(v) for v in x]
+        if isinstance(x, dict):
+            return {k: scrub(v) for k, v in x.items()}
+        return x
+
+    nb = nbformat.from_dict(scrub(nb))
     nbformat.write(nb, nb_path)
 
 
 def _next_run_id(year_dir: Path, params: RunParams) -> str:
+    """The next run id of a year (call with the year's lock held): number after the highest one, then the
+    digest of the parameters."""
     digest = hashlib.sha256(json.dumps(params.public_dict(salt="hash"), sort_keys=True).encode()).hexdigest()[:8]
     runs = year_dir / "runs"
     n = 1
@@ -165,31 +212,6 @@ def _next_run_id(year_dir: Path, params: RunParams) -> str:
         nums = [int(p.name.split("-")[0]) for p in runs.iterdir() if p.name.split("-")[0].isdigit()]
         n = max(nums, default=0) + 1
     return f"{n:03d}-{digest}"
-
-
-def _replace_dir(src: Path, dst: Path) -> None:
-    """Move src to dst, replacing dst, with the old one out of the way first (never half-written)."""
-    old = dst.with_name(f".{dst.name}.old-{os.getpid()}")
-    if dst.exists():
-        dst.rename(old)
-    try:
-        src.rename(dst)
-    except OSError:
-        if old.exists():
-            old.rename(dst)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def resolve_previous(params: RunParams, root: Path, out_root: Path) -> Path | None:
-    """The earlier year's results file a run compares with (None: no comparison)."""
-    v = params.inputs.previous_results
-    if v == "none":
-        return None
-    p = out_root / str(params.year - 1) / "results.csv" if v == "auto" else project_path(root, v)
-    if v != "auto" and not p.is_file():
-        raise RunError(f"Không tìm thấy tệp kết quả năm trước {p} (inputs.previous_results)")
-    return p if p.is_file() else None
 
 
 def execute_notebook(name: str, label: str, stage_dir: Path, year: int, root: Path, notebooks_dir: Path) -> Path:
@@ -203,6 +225,12 @@ def execute_notebook(name: str, label: str, stage_dir: Path, year: int, root: Pa
     env_before = os.environ.get("PLOTLY_RENDERER")
     os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
     _IPC_DIR = tempfile.mkdtemp(prefix="parindex-ipc-")
+    # papermill cannot parse the commented `run_dir = ""` line of the parameters cell and warns twice per
+    # notebook ("Unable to parse line", "Passed unknown parameter") although the parameter is injected fine
+    quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
+    levels = [lg.level for lg in quiet]
+    for lg in quiet:
+        lg.setLevel(logging.ERROR)
     try:
         pm.execute_notebook(str(src_nb), str(out_nb), parameters={"year": year, "run_dir": str(stage_dir)},
                             kernel_name="python3", cwd=str(root), progress_bar=False, log_output=False,
@@ -211,58 +239,40 @@ def execute_notebook(name: str, label: str, stage_dir: Path, year: int, root: Pa
         raise RunError(f"Bước {label} thất bại — {e.ename}: {e.evalue}\n"
                        f"(notebook {name}, cell {e.exec_count}; nothing was written)") from None
     finally:
+        for lg, lv in zip(quiet, levels):
+            lg.setLevel(lv)
         shutil.rmtree(_IPC_DIR, ignore_errors=True)
         _IPC_DIR = None
         if env_before is None:
             os.environ.pop("PLOTLY_RENDERER", None)
         else:
             os.environ["PLOTLY_RENDERER"] = env_before
-    _strip_timings(out_nb)
+    _normalise_notebook(out_nb, stage_dir)
     return out_nb
 
 
-def promote(params: RunParams, root: Path, stage_dir: Path, year_dir: Path, started: dt.datetime) -> RunOutcome:
-    """Finish a staging folder: parameters and manifest written, then moved to ``runs/<run_id>/`` (a run
-    never overwrites another)."""
+def promote(params: RunParams, root: Path, stage_dir: Path, year_dir: Path, started: dt.datetime, *,
+            kind: str = "official", differs: tuple[str, ...] = (), notebooks: bool = False) -> RunOutcome:
+    """Finish a staging folder (call with the year's lock held, see :func:`parindex.publication.locked`):
+    parameters and manifest written, then moved to ``runs/<run_id>/``; a run never overwrites another and
+    two runs never take the same id."""
     # the run folder records the salt as its digest only (a secret; see RunParams.public_dict)
     (stage_dir / "params.json").write_text(
         json.dumps(params.public_dict(salt="hash"), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
         encoding="utf-8")
-    run_id = _next_run_id(year_dir, params)
-    manifest = build_manifest(params, root, run_id, started, dt.datetime.now(dt.timezone.utc), stage_dir)
-    (stage_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
-                                             encoding="utf-8")
     runs = year_dir / "runs"
     runs.mkdir(exist_ok=True)
-    run_dir = runs / run_id
-    stage_dir.rename(run_dir)
-    return RunOutcome(run_dir=run_dir, run_id=run_id, seconds=0.0)
-
-
-def publish_latest(run_dir: Path, year_dir: Path, processed_dir: Path) -> None:
-    """Copy a finished run to the usual places: reports/<year>/{index.html, results.*, notebooks/} and
-    data/processed/<year>/. Each is assembled aside and swapped in."""
-    tmp = year_dir / f".latest-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    for name in LATEST_FILES:
-        if (run_dir / name).exists():
-            shutil.copy2(run_dir / name, tmp / name)
-    for name in LATEST_FILES:
-        if (tmp / name).exists():
-            os.replace(tmp / name, year_dir / name)
-        elif (year_dir / name).exists():
-            (year_dir / name).unlink()  # the latest run did not produce it (e.g. robustness off)
-    for name in LATEST_DIRS:
-        if (run_dir / name).is_dir():
-            shutil.copytree(run_dir / name, tmp / name)
-            _replace_dir(tmp / name, year_dir / name)
-        elif (year_dir / name).exists():
-            shutil.rmtree(year_dir / name)
-    (year_dir / "LATEST").write_text(run_dir.name + "\n", encoding="utf-8")
-    shutil.rmtree(tmp, ignore_errors=True)
-    processed_dir.parent.mkdir(parents=True, exist_ok=True)
-    ptmp = processed_dir.with_name(f".{processed_dir.name}.new-{os.getpid()}")
-    shutil.rmtree(ptmp, ignore_errors=True)
-    shutil.copytree(run_dir / "processed", ptmp)
-    _replace_dir(ptmp, processed_dir)
+    for _ in range(100):
+        run_id = _next_run_id(year_dir, params)
+        manifest = build_manifest(params, root, run_id, started, dt.datetime.now(dt.timezone.utc), stage_dir,
+                                  kind=kind, differs=differs, notebooks=notebooks)
+        (stage_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n",
+                                                 encoding="utf-8")
+        run_dir = runs / run_id
+        try:
+            os.mkdir(run_dir)        # claims the id (fails if another process took it)
+        except FileExistsError:
+            continue
+        os.rename(stage_dir, run_dir)   # onto the empty folder just made: atomic
+        return RunOutcome(run_dir=run_dir, run_id=run_id, seconds=0.0, kind=kind, differs=differs)
+    raise RunError(f"{runs}: không cấp được mã lần chạy mới [could not allocate a run id]")

@@ -1,4 +1,5 @@
-"""Finished runs: read a run folder, compare two runs, replay a run from its manifest."""
+"""Finished runs: read a run folder (verified against its manifest first), compare two runs, replay a run
+from its manifest (verified first, then re-executed and compared byte for byte)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from .csvsafe import restore_frame
 from .methodology import load_methodology
 from .params import RunParams, flatten_params, load_params, with_salt
 from .pipeline import run_pipeline
+from .publication import verify
 from .runner import ROOT, RunError
 from .state import sha256_file
 from .text import fmt_num
@@ -34,16 +37,22 @@ class Run:
         return f"{self.manifest.get('year')} · {self.manifest.get('run_id')} · {self.manifest['methodology']['id']}"
 
 
-def read_run(path: str | Path) -> Run:
+def read_run(path: str | Path, processed_dir: Path | None = None, check: bool = True) -> Run:
+    """A run folder, or the published run of a year folder. ``check``: every stored file is first checked
+    against the manifest (and, for a published run, its published copies) — a tampered run is refused with
+    :class:`parindex.publication.VerifyError` naming the files."""
     p = Path(path)
-    if (p / "LATEST").exists() and not (p / "manifest.json").exists():  # a year folder: take its latest run
-        p = p / "runs" / (p / "LATEST").read_text(encoding="utf-8").strip()
+    if check:
+        p, _ = verify(p, processed_dir)
+    elif not (p / "manifest.json").exists():
+        from .publication import published_run
+        p = published_run(p) or p
     for name in ("manifest.json", "params.json", "results.csv", "methodology.yaml"):
         if not (p / name).exists():
-            raise CompareError(f"{p}: not a run folder (no {name})")
+            raise CompareError(f"{p}: không phải thư mục lần chạy (thiếu {name}) [not a run folder: no {name}]")
     manifest = json.loads((p / "manifest.json").read_text(encoding="utf-8"))
     params = json.loads((p / "params.json").read_text(encoding="utf-8"))
-    results = pd.read_csv(p / "results.csv", dtype={"commune_code": str}, encoding="utf-8-sig")
+    results = restore_frame(pd.read_csv(p / "results.csv", dtype={"commune_code": str}, encoding="utf-8-sig"))
     return Run(p, manifest, params, results)
 
 
@@ -136,21 +145,28 @@ def check_inputs(manifest: dict, root: Path) -> None:
                        "hoặc không còn (methodology hash mismatch)")
 
 
-def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=print) -> ReplayOutcome:
-    """Re-execute a run from its manifest in a scratch folder and compare every output's SHA-256."""
-    run = read_run(run_path)
+def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=print,
+           processed_dir: Path | None = None) -> ReplayOutcome:
+    """Check the stored run against its manifest (refused, naming the files, when one differs), re-execute it
+    in a scratch folder the way it ran (through the notebooks when it did), then compare every stored file
+    with the re-run's byte for byte (the manifest itself aside: it holds times)."""
+    run = read_run(run_path, processed_dir)
     check_inputs(run.manifest, root)
     year = int(run.params["year"])
     current = load_params(year, root=root)
     params = RunParams.model_validate(with_salt(run.params, current.district.salt, f"params/{year}.yaml"))
+    notebooks = bool(run.manifest.get("notebooks")) or any(k.startswith("notebooks/") for k in run.manifest["outputs"])
     scratch = Path(tempfile.mkdtemp(prefix="parindex-replay-"))
     try:
-        prev = run.path / "previous_results.csv"
-        out = run_pipeline(params, root=root, out_root=scratch / "reports", processed_root=scratch / "processed", log=log,
-                       previous=prev if prev.exists() else None)
+        out = run_pipeline(params, root=root, out_root=scratch / "reports", processed_root=scratch / "processed",
+                           log=log, previous=run.path, notebooks=notebooks, publish=False)
         new = json.loads((out.run_dir / "manifest.json").read_text(encoding="utf-8"))
-        old_out, new_out = run.manifest["outputs"], new["outputs"]
-        differing = sorted(k for k in set(old_out) | set(new_out) if old_out.get(k) != new_out.get(k))
+        stored = {p.relative_to(run.path).as_posix(): p for p in run.path.rglob("*")
+                  if p.is_file() and p.name != "manifest.json"}
+        fresh = {p.relative_to(out.run_dir).as_posix(): p for p in out.run_dir.rglob("*")
+                 if p.is_file() and p.name != "manifest.json"}
+        differing = sorted(k for k in set(stored) | set(fresh)
+                           if k not in stored or k not in fresh or not _same_bytes(stored[k], fresh[k]))
         kept = None
         if keep:
             kept = run.path.parent / f"{run.path.name}.replay"
@@ -160,3 +176,15 @@ def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=prin
                              original_commit=run.manifest.get("git_commit"), current_commit=new.get("git_commit"))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    if a.stat().st_size != b.stat().st_size:
+        return False
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        while True:
+            x, y = fa.read(1 << 20), fb.read(1 << 20)
+            if x != y:
+                return False
+            if not x:
+                return True

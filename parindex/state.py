@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .csvsafe import restore_frame, safe_frame
 from .district import DistrictInfo
 from .methodology import Methodology, load_methodology
 from .params import RunParams
@@ -77,7 +78,7 @@ def write_table(df: pd.DataFrame, path_stem: Path, name: str) -> Path:
     """Write one stage table: parquet, or CSV for :data:`CSV_TABLES`. Returns the path."""
     if name in CSV_TABLES:
         p = path_stem.with_suffix(".csv")
-        df.to_csv(p, index=False, encoding="utf-8", lineterminator="\n")
+        safe_frame(df).to_csv(p, index=False, encoding="utf-8", lineterminator="\n")  # no formula for spreadsheets
     else:
         p = path_stem.with_suffix(".parquet")
         df.reset_index(drop=True).to_parquet(p, index=False)
@@ -86,7 +87,7 @@ def write_table(df: pd.DataFrame, path_stem: Path, name: str) -> Path:
 
 def read_table(path: Path) -> pd.DataFrame:
     if path.suffix == ".csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        df = restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8"))
         if "row" in df.columns:
             df["row"] = df["row"].astype("int64")
         return df
@@ -191,7 +192,7 @@ class Run:
         if not (folder / "params.json").exists():
             (folder / "params.json").write_text(dump_json(self.params.to_json_dict()), encoding="utf-8")
         if not (folder / "communes.csv").exists():
-            self.communes.to_csv(folder / "communes.csv", index=False, encoding="utf-8", lineterminator="\n")
+            safe_frame(self.communes).to_csv(folder / "communes.csv", index=False, encoding="utf-8", lineterminator="\n")
         if not (folder / "district.json").exists():
             pub = {k: v for k, v in self.district.public().items() if k != "n_communes"}
             (folder / "district.json").write_text(dump_json(pub), encoding="utf-8")
@@ -243,7 +244,8 @@ class Run:
                 run.info[stage] = json.loads((d / "info.json").read_text(encoding="utf-8"))
         prev = folder / "previous_results.csv"
         if prev.exists():
-            run.previous = pd.read_csv(prev, dtype={"commune_code": str}, encoding="utf-8-sig", keep_default_na=False)
+            run.previous = restore_frame(pd.read_csv(prev, dtype={"commune_code": str}, encoding="utf-8-sig",
+                                                     keep_default_na=False))
         return run
 
 
@@ -264,7 +266,7 @@ def _district_from_folder(params: RunParams, meth: Methodology, folder: Path, ro
     if (folder / "district.json").exists() and (folder / "communes.csv").exists():
         d = json.loads((folder / "district.json").read_text(encoding="utf-8"))
         return DistrictInfo(code=d.get("code"), name=d["name"], province=d["province"],
-                            communes=load_communes(folder / "communes.csv"),
+                            communes=restore_frame(load_communes(folder / "communes.csv")),
                             officials_groups={k: int(v) for k, v in d["officials_groups"].items()},
                             ballots_per_commune=int(d["ballots_per_commune"]), salt=params.district.salt,
                             province_code=d.get("province_code"))

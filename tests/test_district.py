@@ -318,7 +318,7 @@ def test_init_then_run_a_district_of_another_province(tmp_path, monkeypatch, cap
     capsys.readouterr()
     params = load_params(2023, None, ["robustness.n_draws=60", "survey.ci_draws=200"], root=proj)
     outcome = run_pipeline(params, root=proj, out_root=proj / "reports", processed_root=proj / "data" / "processed",
-                           log=lambda *a, **k: None)
+                           log=lambda *a, **k: None, publish=True)   # a what-if (quick draws), published as asked
     year_dir = proj / "reports" / "2023"
 
     national = pd.read_csv(NATIONAL, dtype=str, keep_default_na=False)

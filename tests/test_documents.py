@@ -39,7 +39,7 @@ def demo(tmp_path_factory, meth, communes):
     raw = raw_with_round2(ROOT / "data" / "raw" / "2023", tmp / "raw", meth, communes)
     params = load_params(2023, None, SETS + [f"inputs.raw_dir={raw}"], root=ROOT)
     out = run_pipeline(params, root=ROOT, out_root=tmp / "reports", processed_root=tmp / "processed",
-                       log=lambda *a, **k: None)
+                       log=lambda *a, **k: None, publish=True)   # a what-if (quick draws), published as asked
     run = Run.load(out.run_dir, root=ROOT)
     return tmp, out.run_dir, run
 
@@ -80,7 +80,7 @@ def test_the_run_writes_notices_forms_report_and_decision(demo, meth, communes):
     assert [p.name.split("_")[3] for p in forms] == sorted(items["commune_code"].unique())
     assert (vb / REPORT).is_file() and (vb / DECISION).is_file()
     assert not list(vb.glob("quyet_dinh_vong2_*"))  # every reply has its decision: no form left to fill
-    latest = tmp / "reports" / "2023" / "van_ban"  # copied to reports/<year>/van_ban with the latest run
+    latest = tmp / "reports" / "2023" / "van_ban"  # published to reports/<year>/van_ban with the run
     assert sorted(p.name for p in latest.iterdir()) == sorted(p.name for p in vb.iterdir())
     assert all((latest / p.name).read_bytes() == p.read_bytes() for p in vb.iterdir())
 

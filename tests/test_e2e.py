@@ -29,7 +29,7 @@ def _run(tmp: Path, year: int = 2023, sets=None, raw_dir: Path | None = None):
         s.append(f"inputs.raw_dir={raw_dir}")
     params = load_params(year, None, s, root=ROOT)
     return run_pipeline(params, root=ROOT, out_root=tmp / "reports", processed_root=tmp / "processed",
-                    log=lambda *a, **k: None)
+                        log=lambda *a, **k: None, publish=True)   # a what-if (quick draws), published as asked
 
 
 @pytest.fixture(scope="module")

@@ -465,7 +465,7 @@ def test_refused_run_keeps_its_diagnosis_and_a_later_run_removes_it(tmp_path):
     # fixed → the run completes and the stale diagnosis goes
     shutil.copy(ROOT / "data" / "raw" / "2023" / "phieu_hai_long_2023.xlsx", raw / "phieu_hai_long_2023.xlsx")
     run_pipeline(_params(tmp_path, raw), root=ROOT, out_root=out, processed_root=tmp_path / "processed",
-                 previous=None, log=lambda *a, **k: None)
+                 previous=None, log=lambda *a, **k: None, publish=True)   # a what-if, published as asked
     assert not diag.exists() and (out / "2023" / "index.html").exists()
 
 

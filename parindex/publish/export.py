@@ -1,11 +1,13 @@
 """Tables for publication: ``results.csv`` (machine-readable) and ``results.xlsx`` (formatted, Vietnamese).
 
 * ``results.csv`` keeps the English column names other tools read, UTF-8 with BOM (so Excel shows
-  Vietnamese correctly), ``\\n`` line ends and floats rounded to 4 decimals.
+  Vietnamese correctly), ``\\n`` line ends and floats rounded to 4 decimals; a text cell a spreadsheet would
+  run as a formula starts with ``'`` (OWASP CSV injection; :mod:`parindex.csvsafe`), numbers stay numbers.
 * ``results.xlsx`` has one formatted sheet per table with Vietnamese headers and words (rule codes, bands,
   statuses as names), a bold frozen header row repeated on every printed page, A4 landscape fitted to the
   page width, numbers as numbers (``0.00``), counts as integers, dates as dates (dd/mm/yyyy), and a
-  year-over-year sheet when the earlier year's results are given. Its bytes are reproducible: the
+  year-over-year sheet when the earlier year's results are given; every text cell is stored as text, never
+  as a formula (:func:`parindex.publish.xlsx.inert_text`). Its bytes are reproducible: the
   workbook's created/modified stamps and the zip entries' timestamps are fixed.
 
 Both files are written atomically (temporary file in the same directory, then ``os.replace``).
@@ -23,6 +25,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
+from ..csvsafe import write_csv
 from ..methodology import Methodology
 from .labels import (
     ADJUSTMENT_KIND_LABELS,
@@ -60,15 +63,22 @@ FORMATS = {"num": "0.00", "int": "0", "text": "@", "date": "dd/mm/yyyy"}
 # ------------------------------------------------------------------------------------------------
 # CSV
 # ------------------------------------------------------------------------------------------------
+#: the columns of results.csv: these, then one ``field_<code>_points`` per field, then the tail and survey
+#: columns present (parindex.baseline checks an earlier year's results table against them)
+RESULTS_FIRST = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"]
+RESULTS_LABELS = ["band_label", "band_name"]
+RESULTS_TAIL = ["appraisal_points", "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
+
+
 def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     """The machine-readable results table: fixed English columns, rank order, floats rounded."""
-    first = ["commune_code", "commune_name", "points", "max_points", "index_pct", "rank", "band"]
+    first = RESULTS_FIRST
     missing = [c for c in first if c not in results.columns]
     if missing:
         raise ValueError(f"results table lacks column(s) {missing}")
     fields = [f"field_{f.code}_points" for f in meth.fields]
-    tail = ["appraisal_points", "officials_survey_points", "satisfaction_survey_points", "bonus", "deduction"]
-    cols = first + ["band_label", "band_name"] + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
+    tail = RESULTS_TAIL
+    cols = first + RESULTS_LABELS + fields + [c for c in tail + SURVEY_COLUMNS if c in results.columns]
     labels = {b.code: b.label for b in meth.bands}
     names = {b.code: b.short for b in meth.bands}
     df = results.assign(band_label=results["band"].map(labels).fillna("").astype("str"),
@@ -89,8 +99,7 @@ def results_frame(results: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
 def write_results_csv(results: pd.DataFrame, meth: Methodology, path: Path) -> None:
     """results.csv: one row per commune, English header, UTF-8 with BOM, floats rounded to 4 decimals."""
     df = results_frame(results, meth)
-    text = df.to_csv(index=False, lineterminator="\n")
-    write_bytes_atomic(("\ufeff" + text).encode("utf-8"), Path(path))
+    write_csv(df, Path(path), bom=True)   # text cells that would start a formula are neutralised (csvsafe)
 
 
 # ------------------------------------------------------------------------------------------------
