@@ -16,6 +16,7 @@ papermill (``notebooks=True``, what ``parindex run`` does) — then promotes the
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import shutil
@@ -396,17 +397,19 @@ def run_pipeline(params: RunParams, *, root: Path = ROOT, out_root: Path | None 
         try:
             run = start(params, root, stage_dir, previous=previous, out_root=out_root)
             names = stages_of(params)
-            for i, name in enumerate(names, 1):
-                log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
-                t = time.perf_counter()
-                if notebooks:
-                    runner.execute_notebook(NOTEBOOKS[name], STAGE_LABELS[name], stage_dir, params.year, root,
-                                            notebooks_dir or root / "notebooks")
-                else:
-                    run = _run_stage(run, name)
-                log(f"      xong sau {time.perf_counter() - t:.1f} s", flush=True)
-                if name == "clean":
-                    _warn_exclusions(stage_dir, log)
+            with contextlib.ExitStack() as stack:
+                session = stack.enter_context(runner.NotebookSession(
+                    stage_dir, params.year, root, notebooks_dir or root / "notebooks")) if notebooks else None
+                for i, name in enumerate(names, 1):
+                    log(f"[{i}/{len(names)}] {STAGE_LABELS[name]} …", flush=True)
+                    t = time.perf_counter()
+                    if session is not None:
+                        session.execute(NOTEBOOKS[name], STAGE_LABELS[name])
+                    else:
+                        run = _run_stage(run, name)
+                    log(f"      xong sau {time.perf_counter() - t:.1f} s", flush=True)
+                    if name == "clean":
+                        _warn_exclusions(stage_dir, log)
         except BaseException as e:
             kept = _keep_diagnosis(stage_dir, year_dir, e)
             if kept is not None and isinstance(e, runner.RunError):

@@ -1,5 +1,5 @@
 """Running infrastructure of the yearly run (:func:`parindex.pipeline.run_pipeline` holds the control flow):
-a stage notebook executed with papermill, the manifest, run ids and the promotion of a finished staging
+the stage notebooks executed in one kernel (papermill's parameters, nbclient), the manifest, run ids and the promotion of a finished staging
 folder to its run folder. Publication (the copies at the usual places) is :mod:`parindex.publication`.
 
 Layout written by one run (``reports/<year>/runs/<run_id>/``)::
@@ -214,41 +214,130 @@ def _next_run_id(year_dir: Path, params: RunParams) -> str:
     return f"{n:03d}-{digest}"
 
 
-def execute_notebook(name: str, label: str, stage_dir: Path, year: int, root: Path, notebooks_dir: Path) -> Path:
-    """Execute one stage notebook with papermill on the run in ``stage_dir``; keep it without timings."""
-    import papermill as pm
+class NotebookSession:
+    """The stage notebooks of one run executed in ONE kernel, one after the other (``with`` block).
 
-    global _IPC_DIR
-    out_nb = stage_dir / "notebooks" / f"{name}.ipynb"
-    out_nb.parent.mkdir(parents=True, exist_ok=True)
-    src_nb = notebooks_dir / f"{name}.ipynb"
-    env_before = os.environ.get("PLOTLY_RENDERER")
-    os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
-    _IPC_DIR = tempfile.mkdtemp(prefix="parindex-ipc-")
-    # papermill cannot parse the commented `run_dir = ""` line of the parameters cell and warns twice per
-    # notebook ("Unable to parse line", "Passed unknown parameter") although the parameter is injected fine
-    quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
-    levels = [lg.level for lg in quiet]
-    for lg in quiet:
-        lg.setLevel(logging.ERROR)
-    try:
-        pm.execute_notebook(str(src_nb), str(out_nb), parameters={"year": year, "run_dir": str(stage_dir)},
-                            kernel_name="python3", cwd=str(root), progress_bar=False, log_output=False,
-                            kernel_manager_class="parindex.runner.QuietKernelManager")
-    except pm.PapermillExecutionError as e:
-        raise RunError(f"Bước {label} thất bại — {e.ename}: {e.evalue}\n"
-                       f"(notebook {name}, cell {e.exec_count}; nothing was written)") from None
-    finally:
-        for lg, lv in zip(quiet, levels):
-            lg.setLevel(lv)
-        shutil.rmtree(_IPC_DIR, ignore_errors=True)
-        _IPC_DIR = None
-        if env_before is None:
-            os.environ.pop("PLOTLY_RENDERER", None)
-        else:
-            os.environ["PLOTLY_RENDERER"] = env_before
-    _normalise_notebook(out_nb, stage_dir)
-    return out_nb
+    Starting a kernel and importing pandas, plotly and the package cost a few seconds; sharing one kernel pays
+    them once per run instead of once per stage. Each notebook still stands alone: it opens the run from the
+    staging folder (its parameters cell is set by papermill's parameterisation) and writes its stage back, so
+    what one notebook leaves in the kernel's memory is never read by the next. The executed notebooks carry no
+    timings and no paths (see :func:`_normalise_notebook`).
+
+    The kernel is driven from one worker thread (nbclient's event loop lives there), so that Ctrl-C reaches
+    this process's main thread as a KeyboardInterrupt: the kernel is then killed and the run stops cleanly."""
+
+    def __init__(self, stage_dir: Path, year: int, root: Path, notebooks_dir: Path):
+        self.stage_dir, self.year, self.root, self.notebooks_dir = stage_dir, year, root, notebooks_dir
+        self.km = self.kc = None
+        self._interrupted = False
+
+    def __enter__(self) -> "NotebookSession":
+        from concurrent.futures import ThreadPoolExecutor
+
+        global _IPC_DIR
+        self._env_before = os.environ.get("PLOTLY_RENDERER")
+        os.environ["PLOTLY_RENDERER"] = "plotly_mimetype"
+        _IPC_DIR = tempfile.mkdtemp(prefix="parindex-ipc-")
+        self._ipc = _IPC_DIR
+        self.km = _quiet_kernel_manager()(kernel_name="python3")
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parindex-kernel")
+        return self
+
+    def _call(self, fn, *args):
+        """``fn(*args)`` in the worker thread; Ctrl-C while waiting kills the kernel and is re-raised."""
+        fut = self._worker.submit(fn, *args)
+        try:
+            return fut.result()
+        except KeyboardInterrupt:
+            self._interrupted = True
+            self._kill_kernel()
+            raise
+
+    def _kill_kernel(self) -> None:
+        proc = getattr(getattr(self.km, "provisioner", None), "process", None)
+        try:
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+        except OSError:
+            pass
+
+    def execute(self, name: str, label: str) -> Path:
+        """Execute ``notebooks/<name>.ipynb`` on the run in the staging folder; raise RunError when a cell fails."""
+        from papermill.iorw import load_notebook_node
+        from papermill.parameterize import parameterize_notebook
+
+        out_nb = self.stage_dir / "notebooks" / f"{name}.ipynb"
+        out_nb.parent.mkdir(parents=True, exist_ok=True)
+        nb = load_notebook_node(str(self.notebooks_dir / f"{name}.ipynb"))   # cells with metadata.tags
+        quiet = [logging.getLogger(n) for n in ("papermill", "papermill.translators")]
+        levels = [lg.level for lg in quiet]
+        for lg in quiet:   # papermill cannot parse the commented `run_dir = ""` line and warns (harmlessly)
+            lg.setLevel(logging.ERROR)
+        try:
+            nb = parameterize_notebook(nb, {"year": self.year, "run_dir": str(self.stage_dir)},
+                                       kernel_name="python3", language="python")
+        finally:
+            for lg, lv in zip(quiet, levels):
+                lg.setLevel(lv)
+        error = self._call(self._execute, nb)
+        nbformat.write(nb, out_nb)
+        if error is not None:
+            raise RunError(f"Bước {label} thất bại — {error[0]}: {error[1]}\n"
+                           f"(notebook {name}, cell {error[2]}; nothing was written)")
+        _normalise_notebook(out_nb, self.stage_dir)
+        return out_nb
+
+    def _execute(self, nb) -> tuple[str, str, int | None] | None:
+        """(worker thread) Run the cells of ``nb`` in the session's kernel; (ename, evalue, cell) of a failure."""
+        from nbclient import NotebookClient
+        from nbclient.exceptions import CellExecutionError
+
+        client = NotebookClient(nb, km=self.km, kernel_name="python3", record_timing=False,
+                                resources={"metadata": {"path": str(self.root)}})
+        if self.kc is not None:
+            client.kc = self.kc
+        try:
+            client.execute(cwd=str(self.root))
+        except CellExecutionError as e:
+            cell = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                         and any(o.get("output_type") == "error" for o in c.get("outputs", []))), None)
+            return e.ename, e.evalue, cell
+        finally:
+            self.kc = client.kc
+        return None
+
+    def _shutdown(self) -> None:
+        """(worker thread) Stop the client's channels and the kernel."""
+        from jupyter_client.utils import run_sync
+
+        try:
+            if self.kc is not None:
+                self.kc.stop_channels()
+            if self.km is not None and self.km.has_kernel:
+                run_sync(self.km.shutdown_kernel)(now=True)
+            if self.km is not None:
+                run_sync(self.km.cleanup_resources)()
+        except Exception:   # the kernel may be gone already: nothing to keep
+            pass
+
+    def __exit__(self, *exc) -> None:
+        global _IPC_DIR
+        try:
+            if self._interrupted:
+                self._kill_kernel()
+                self._worker.shutdown(wait=False, cancel_futures=True)
+            else:
+                try:
+                    self._call(self._shutdown)
+                finally:
+                    self._worker.shutdown(wait=not self._interrupted)
+        finally:
+            shutil.rmtree(self._ipc, ignore_errors=True)
+            _IPC_DIR = None
+            if self._env_before is None:
+                os.environ.pop("PLOTLY_RENDERER", None)
+            else:
+                os.environ["PLOTLY_RENDERER"] = self._env_before
 
 
 def promote(params: RunParams, root: Path, stage_dir: Path, year_dir: Path, started: dt.datetime, *,
