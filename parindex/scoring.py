@@ -281,7 +281,7 @@ def officials_mean_weight(officials: pd.DataFrame, meth: Methodology, group_weig
     if group_weighting not in ("pooled", "equal"):
         raise ValueError(f"group_weighting must be 'pooled' or 'equal', got {group_weighting!r}")
     w = meth.officials_survey.answer_weights
-    o = officials.assign(w=officials["answer"].map(w))
+    o = officials.assign(w=officials["answer"].map(w).astype("float64"))   # float even when no row is left
     o = o[o["w"].notna()]
     if group_weighting == "pooled":
         g = o.groupby(["commune_code", "question"])["w"].agg(["mean", "size"])

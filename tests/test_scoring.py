@@ -393,3 +393,18 @@ def test_score_all_lists_off_step_scores_but_not_leaves_filled_as_zero(mini_dict
     assert out["missing"][["commune_code", "code"]].values.tolist() == [["X3", "1.1.1"]]
     # the off-step score still counts as entered: X2 appraisal 2 + 1.5 + 3 + 5 = 11.5, + 3 + 5 surveys = 19.5
     assert out["results"].set_index("commune_code").loc["X2", "points"] == 19.5
+
+
+def test_every_officials_ballot_excluded_is_a_clear_refusal(mini, mini_communes):
+    """When cleaning excluded every officials' ballot (e.g. no respondent group recognised) the officials table is
+    empty, with text columns: the score stage refuses naming each commune and survey — no internal TypeError."""
+    from parindex.scoring import IncompleteDataError, score_all
+    empty = pd.DataFrame({c: pd.Series(dtype="str") for c in ["ballot_id", "group", "commune_code", "question", "answer"]})
+    a = assessment_rows([(c, code, 2, None, False, "") for c in ("X1", "X2", "X3")
+                         for code in ("1.1.1", "1.1.2", "1.2", "2.1")])
+    s = pd.DataFrame({"ballot_id": ["p1", "p2", "p3"], "commune_code": ["X1", "X2", "X3"], "procedure_field": "HT",
+                      "question": "Q3", "answer": pd.array([5, 4, 3], dtype="Int64"), "weight": 1.0})
+    with pytest.raises(IncompleteDataError) as e:
+        score_all(a, empty, s, mini, mini_communes)
+    assert sorted(e.value.missing_surveys["commune_code"].unique()) == ["X1", "X2", "X3"]
+    assert set(e.value.missing_surveys["source"]) == {"officials_survey"}
