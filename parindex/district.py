@@ -44,9 +44,9 @@ class DistrictInfo:
     name: str
     province: str
     communes: pd.DataFrame = field(repr=False)   # commune_code, commune_name, commune_type
-    officials_groups: dict[str, int] = field(default_factory=dict)
-    ballots_per_commune: int = 50
-    salt: str = field(default="parindex", repr=False)   # never published
+    officials_groups: dict[str, int]
+    ballots_per_commune: int
+    salt: str = field(repr=False)   # never published (the run parameters' district.salt)
     province_code: str | None = None
 
     @property

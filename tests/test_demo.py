@@ -109,7 +109,7 @@ def test_sizes_of_the_four_files(years, meth, communes):
 
 @pytest.mark.parametrize("year", [2022, 2023])
 def test_indices_are_realistic_after_cleaning_and_scoring(year, years, meth, communes):
-    cd = clean_year(years[year], meth, communes)
+    cd = clean_year(years[year], meth, communes, salt="test")
     r = score_all(cd.assessment, cd.officials, cd.satisfaction, meth, communes)["results"]
     assert len(r) == 17
     assert r["index_pct"].between(75, 95).all(), r["index_pct"].tolist()
@@ -122,7 +122,7 @@ def test_indices_are_realistic_after_cleaning_and_scoring(year, years, meth, com
 def test_ranks_move_between_years_but_stay_related(years, meth, communes):
     ranks = {}
     for y in (2022, 2023):
-        cd = clean_year(years[y], meth, communes)
+        cd = clean_year(years[y], meth, communes, salt="test")
         ranks[y] = score_all(cd.assessment, cd.officials, cd.satisfaction, meth, communes)["results"].set_index(
             "commune_code")["rank"]
     df = pd.DataFrame(ranks)

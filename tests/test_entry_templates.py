@@ -254,7 +254,7 @@ def test_satisfaction_round_trip(tmp_path, meth, communes, matcher):
     path = tmp_path / "phieu_hai_long_2023.xlsx"
     wb.save(path)
     sat, ballots, rej = read_satisfaction(path, meth, matcher, survey_start=dt.date(2023, 10, 1),
-                                          survey_end=dt.date(2023, 12, 15))
+                                          survey_end=dt.date(2023, 12, 15), salt="test")
     assert rej.empty  # the two blank rows are not ballots
     assert ballots[["ballot_id", "commune_code", "procedure_field", "status"]].values.tolist() == [
         ["HL-001", "11251", "HT", "valid"], ["HL-002", "11239", "TDKT", "valid"], ["HL-003", "11293", "DD", "valid"]]

@@ -141,7 +141,7 @@ def test_corrupted_demo_workbook_is_read_with_every_row_accounted_for_or_refused
         elif kind == "officials":
             out = read_officials(path, meth, matcher, ing)
         elif kind == "satisfaction":
-            out = read_satisfaction(path, meth, matcher, ing=ing)
+            out = read_satisfaction(path, meth, matcher, ing=ing, salt="test")
         else:
             out = read_dossiers(path, meth, matcher, ing)
     except InputError as e:

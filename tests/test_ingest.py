@@ -27,7 +27,7 @@ MATCHER = CommuneMatcher(COMMUNES)
 
 def sat(path, mini, **kw):
     kw = {"survey_start": START, "survey_end": END, **kw}
-    return read_satisfaction(path, mini, MATCHER, **kw)
+    return read_satisfaction(path, mini, MATCHER, **{"salt": "test", **kw})
 
 
 # ------------------------------------------------------------------------------- corpus ----
@@ -115,7 +115,7 @@ def test_satisfaction_each_rule_exact_rows(tmp_path, mini):
 def test_no_period_keeps_dates_outside(tmp_path, mini):
     path = write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx",
                       [SAT_HEADER] + good_ballots() + [ballot(4, date="20/12/2023")])
-    s, b, rej = read_satisfaction(path, mini, MATCHER)
+    s, b, rej = read_satisfaction(path, mini, MATCHER, salt="test")
     assert rej.empty
     assert b["status"].eq("valid").all()
     assert b.loc[3, "date"] == pd.Timestamp("2023-12-20")
@@ -293,7 +293,7 @@ def demo2023(tmp_path_factory, district):
     communes = district.communes
     raw = tmp_path_factory.mktemp("raw2023")
     demo.generate(2023, raw, 2023, meth, district)
-    cd = clean_year(raw, meth, communes, survey_start=dt.date(2023, 10, 1), survey_end=dt.date(2023, 12, 15))
+    cd = clean_year(raw, meth, communes, survey_start=dt.date(2023, 10, 1), survey_end=dt.date(2023, 12, 15), salt="test")
     return raw, meth, communes, cd
 
 
@@ -352,7 +352,7 @@ def test_demo_raw_files_clean_under_the_variant_methodology(demo2023):
     """Re-running a year with another methodology version: the forms' maxima are the reference ones."""
     raw, meth, communes, _ = demo2023
     variant = load_methodology(REFERENCE_METHODOLOGY.parent / "variant-survey40-v1.yaml")
-    cd = clean_year(raw, variant, communes)
+    cd = clean_year(raw, variant, communes, salt="test")
     leaves = cd.assessment[~cd.assessment["code"].isin(["T", "TR"])]
     ref_points = meth.leaves().set_index("code")["points"]
     assert (leaves["max_points_form"] == leaves["code"].map(ref_points)).all()
@@ -361,7 +361,7 @@ def test_demo_raw_files_clean_under_the_variant_methodology(demo2023):
 def test_survey_period_open_on_one_side(tmp_path, mini):
     path = write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx",
                       [SAT_HEADER, ballot(1, date="30/09/2023"), ballot(2, date="20/12/2023")])
-    _, _, rej = read_satisfaction(path, mini, MATCHER, survey_end="2023-12-15")
+    _, _, rej = read_satisfaction(path, mini, MATCHER, survey_end="2023-12-15", salt="test")
     assert rej[["row", "rule"]].values.tolist() == [[3, "outside_period"]]
     assert "…–15/12/2023" in rej["detail"].iloc[0]
 
@@ -388,7 +388,7 @@ def test_clean_year_missing_file_and_gathers_problems(demo2023, tmp_path):
     wb.active.title = "Sheet1"
     wb.save(tmp_path / "phieu_can_bo_2023.xlsx")
     with pytest.raises(InputError) as ei:
-        clean_year(tmp_path, meth, communes)
+        clean_year(tmp_path, meth, communes, salt="test")
     msg = str(ei.value)
     assert "expected sheet 'PhieuCanBo', found: 'Sheet1'" in msg
     assert "missing file: expected so_ho_so_<year>.xlsx or .csv" in msg
@@ -402,7 +402,7 @@ def test_exactly_half_blank_is_kept_more_than_half_is_excluded(tmp_path, mini_di
     meth = parse_methodology(mini_dict, "mini-4q")
     rows = [SAT_HEADER + ["Q4"], ballot(1, answers=(5, None, None, 4)), ballot(2, answers=(None, None, None, 4)),
             ballot(3, answers=(5, 4, None, 4))]
-    _, b, rej = read_satisfaction(write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx", rows), meth, MATCHER)
+    _, b, rej = read_satisfaction(write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx", rows), meth, MATCHER, salt="test")
     assert rej[["row", "rule"]].values.tolist() == [[3, "blank_majority"]]
     assert "3/4" in rej["detail"].iloc[0]
     assert b["status"].tolist() == ["valid", "excluded", "valid"]

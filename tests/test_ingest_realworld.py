@@ -37,7 +37,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def sat(path, mini, ing=None, **kw):
-    return read_satisfaction(path, mini, MATCHER, survey_start=START, survey_end=END, ing=ing, **kw)
+    return read_satisfaction(path, mini, MATCHER, survey_start=START, survey_end=END, ing=ing, **{"salt": "test", **kw})
 
 
 def kinds(ing: Ingest) -> pd.DataFrame:
@@ -389,7 +389,7 @@ def test_personal_data_in_free_text_and_ids_is_masked_and_counted(tmp_path, mini
            ["11251", "", "1.2", "", 3, 3, 2, "Chưa đạt", "Kế hoạch số 12/KH-UBND ngày 10/01/2023", None]]
     sats = [SAT_HEADER] + good_ballots() + [ballot(4, bid="0912345678", commune="Xã Thanh Lang")]
     raw = _year(tmp_path, ass, sats)
-    cd = clean_year(raw, mini, COMMUNES, survey_start=START, survey_end=END)
+    cd = clean_year(raw, mini, COMMUNES, survey_start=START, survey_end=END, salt="test")
     reasons = cd.assessment["reason"].tolist()
     assert reasons[0] == "Liên hệ ông [họ tên] [số điện thoại] để bổ sung"
     assert cd.assessment["evidence"].tolist()[1] == "CCCD [số định danh] của bà [họ tên]"
@@ -408,7 +408,7 @@ def test_values_quoted_in_a_refusal_are_masked(tmp_path, mini):
     ass = [ASS_HEADER, [None, "Nguyễn Văn An", "1.1.1", "", 2, 2, 1, "Thiếu", None, None]]
     raw = _year(tmp_path, ass)
     with pytest.raises(InputError) as ei:
-        clean_year(raw, mini, COMMUNES)
+        clean_year(raw, mini, COMMUNES, salt="test")
     assert "Nguyễn Văn An" not in str(ei.value) and "[họ tên]" in str(ei.value)
 
 
@@ -494,7 +494,7 @@ def test_demo_year_logs_its_conversions(tmp_path):
     """The shipped 2023 demo files: a TCVN3 workbook, a quirky dossier file, everyday group labels."""
     meth = load_methodology(ROOT / "methodologies" / "reference-default-v1.yaml")
     from parindex.communes import load_communes
-    cd = clean_year(ROOT / "data" / "raw" / "2023", meth, load_communes(ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"))
+    cd = clean_year(ROOT / "data" / "raw" / "2023", meth, load_communes(ROOT / "data" / "reference" / "thanh_mien_communes_2023.csv"), salt="test")
     conv = cd.log["conversions"]
     got = set(zip(conv["file"], conv["kind"]))
     assert {("tu_danh_gia_tham_dinh_2023.xlsx", "encoding"), ("tu_danh_gia_tham_dinh_2023.xlsx", "header_encoding"),

@@ -160,7 +160,7 @@ def test_satisfaction_file_in_tcvn3_headers_and_labels(tmp_path, mini):
     rows = [[enc_tcvn3(h) for h in SAT_HEADER]] + [[enc_tcvn3(v) if isinstance(v, str) else v for v in r]
                                                   for r in good_ballots()]
     ing = Ingest()
-    s, b, rej = read_satisfaction(write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx", rows), mini, MATCHER, ing=ing)
+    s, b, rej = read_satisfaction(write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx", rows), mini, MATCHER, ing=ing, salt="test")
     assert b["commune_code"].tolist() == ["11251", "11239", "11281"]
     assert b["procedure_field"].tolist() == ["HT", "CT", "HT"]
     conv = ing.conversions_table()
@@ -173,7 +173,7 @@ def test_mixed_column_refused_with_cells_named(tmp_path, mini):
     rows = [SAT_HEADER] + [[enc_tcvn3(v) if i < 3 and isinstance(v, str) else v for v in r]
                            for i, r in enumerate(good_ballots() + [ballot(4, "Xã Chi Lăng Bắc")])]
     with pytest.raises(InputError) as ei:
-        read_satisfaction(write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx", rows), mini, MATCHER)
+        read_satisfaction(write_xlsx(tmp_path / "phieu_hai_long_2023.xlsx", rows), mini, MATCHER, salt="test")
     msg = str(ei.value)
     assert "cột C 'Xã, thị trấn'" in msg and "C5" in msg and "bảng mã" in msg
 
@@ -186,7 +186,7 @@ def test_csv_in_tcvn3_and_vni_bytes(tmp_path, mini):
     raw = "".join(inv.get(ch, ch) for ch in nfc(text)).encode("latin-1")
     assert decode_8bit(raw)[1] == "tcvn3"
     (tmp_path / "phieu_hai_long_2023.csv").write_bytes(raw)
-    s, b, rej = read_satisfaction(tmp_path / "phieu_hai_long_2023.csv", mini, MATCHER)
+    s, b, rej = read_satisfaction(tmp_path / "phieu_hai_long_2023.csv", mini, MATCHER, salt="test")
     assert b["commune_code"].tolist() == ["11251", "11239", "11281"] and rej.empty
     # the Windows-1258 CSV of the corpus still reads as Windows-1258
     p = write_csv(tmp_path / "x.csv", [SAT_HEADER] + good_ballots(), "cp1258")

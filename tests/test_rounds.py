@@ -119,7 +119,7 @@ def test_two_scores_change_one_reply_is_kept(tmp_path, meth, communes):
 def test_the_final_round_is_scored(tmp_path, meth, communes):
     """Appraisal points of 11239: round 1 60, final 60 + (1.5 − 0) + (3 − 1.5) = 63; nobody else moves."""
     raw = raw_with_round2(RAW, tmp_path / "raw", meth, communes)
-    data = clean_year(raw, meth, communes)
+    data = clean_year(raw, meth, communes, salt="test")
     r = apply_round2(raw, data.assessment, meth, communes)
     def results(assessment):
         out = score_all(assessment, data.officials, data.satisfaction, meth, communes)["results"]

@@ -142,7 +142,7 @@ def find_raw_file(raw_dir: Path, kind: str) -> Path:
 
 def clean_year(raw_dir: str | Path, meth: Methodology, communes: pd.DataFrame, *,
                survey_start: dt.date | None = None, survey_end: dt.date | None = None,
-               salt: str = "parindex", ing: Ingest | None = None) -> CleanData:
+               salt: str, ing: Ingest | None = None) -> CleanData:
     """Read and clean the four raw files of one year. Problems of every file are gathered into one
     InputError (with the rejection logs read so far, for the diagnosis); excluded ballots go to
     ``rejections``; free text and ids are screened for personal data (:mod:`parindex.ingest.privacy`);

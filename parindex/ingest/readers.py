@@ -350,7 +350,7 @@ def read_officials(path: Path, meth: Methodology, matcher: CommuneMatcher, ing: 
 
 def read_satisfaction(path: Path, meth: Methodology, matcher: CommuneMatcher, *,
                       survey_start: dt.date | None = None, survey_end: dt.date | None = None,
-                      salt: str = "parindex", ing: Ingest | None = None
+                      salt: str, ing: Ingest | None = None
                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Satisfaction (SIPAS) ballots → (satisfaction, ballots, rejections).
 
