@@ -1,7 +1,7 @@
 # parindex — two commands on a fresh machine:
 #   make report   set everything up and run the 2023 yearly run on the shipped demo data → reports/2023/
 #                 (2021 and 2022 are published first, quickly, when they are not yet: the report's trend)
-#   make test     set everything up (Debian's chromium included) and run the tests
+#   make test     set everything up (Debian's chromium and LibreOffice Writer included) and run the tests
 # Also: make lab (JupyterLab on the notebooks), make bench (benchmarks), make demo-data (regenerate data/raw;
 # 2023 then gets a TCVN3 workbook and layout quirks from parindex.demo_quirks),
 #       make documents-pdf (the drafts of reports/<year>/van_ban as PDF and PNG pages, with LibreOffice).
@@ -13,7 +13,7 @@ PY := $(VENV)/bin/python
 YEAR ?= 2023
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: report test lab bench demo-data setup setup-test chromium clean-reports notebooks documents-pdf
+.PHONY: report test lab bench demo-data setup setup-test chromium office clean-reports notebooks documents-pdf
 
 # Earlier demo years published before the 2023 demo run (only when not yet published), without the Monte Carlo
 # stage and in process: they give the report its baseline and its multi-year trend.
@@ -26,7 +26,7 @@ report: setup chromium
 	done; fi
 	$(VENV)/bin/parindex run --year $(YEAR)
 
-test: setup-test chromium
+test: setup-test chromium office
 	$(VENV)/bin/pytest
 
 # JupyterLab on notebooks/: each notebook listed once (the paired .py sources are hidden), root allowed.
@@ -77,14 +77,16 @@ chromium:
 # The .docx drafts of the latest run (reports/$(YEAR)/van_ban, written by `make report`) as PDF (van_ban/pdf/)
 # and PNG pages (van_ban/png/) to look at them: LibreOffice Writer, poppler-utils and the Liberation fonts
 # (metric-compatible with Times New Roman, with the Vietnamese letters) are installed with apt when missing.
-# Not part of `make test` (a large install); tests/test_documents.py converts one draft when LibreOffice is there.
+# `make test` installs them too: tests/test_documents.py converts a draft and checks its pages.
 DOC_PACKAGES := libreoffice-writer poppler-utils fonts-liberation2
-documents-pdf: setup
+office:
 	@if ! dpkg -s $(DOC_PACKAGES) >/dev/null 2>&1; then \
 	  echo "Installing $(DOC_PACKAGES) (apt)…"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq \
 	    --no-install-recommends $(DOC_PACKAGES) >/dev/null; \
 	fi
+
+documents-pdf: setup office
 	$(PY) -m parindex.documents.pdf reports/$(YEAR)/van_ban
 
 clean-reports:
