@@ -278,6 +278,19 @@ def _coverage(ing: Ingest, survey: str, commune: pd.Series, m: V.Match, valid: p
         ing.coverage.append((survey, str(c), int(len(g)), int(units_ok), int(units_all - units_ok)))
 
 
+def _ballot_sheet(ing: Ingest, path: Path, kind: str, cols: list[Col]):
+    """The sheet of a survey file, read: (sheet, its data, ballot ids as written, ids screened for personal data
+    — a masked id names its row —, a fresh Verdict). Names in a name column feed the personal-data screen."""
+    sh = ing.sheet(path, RAW_FILES[kind][1], cols)
+    d = sh.data
+    if "name" in d:
+        ing.screen.add_names(pd.unique(d["name"]))
+    raw_ids = ballot_ids(sh)
+    ids = ing.screen.series(raw_ids, sh.file, sh.heading("ballot_id"))
+    ids = ids.mask(ids != raw_ids, ids + " (dòng " + pd.Series(d.index.astype(str), index=d.index) + ")")
+    return sh, d, raw_ids, ids, Verdict(d.index)
+
+
 def read_officials(path: Path, meth: Methodology, matcher: CommuneMatcher, ing: Ingest | None = None
                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Officials' survey → (officials, rejections). One ballot = one respondent × commune row.
@@ -291,14 +304,7 @@ def read_officials(path: Path, meth: Methodology, matcher: CommuneMatcher, ing: 
     cols = [Col("ballot_id", ("Mã phiếu", "Số phiếu")), Col("group", ("Nhóm đối tượng", "Nhóm", "Đối tượng")),
             Col("name", ("Họ và tên", "Họ tên"), False), Col("commune", COMMUNE_HEADINGS)]
     cols += [Col(f"q:{q}", (q,)) for q in qs]
-    sh = ing.sheet(path, RAW_FILES["officials"][1], cols)
-    d = sh.data
-    if "name" in d:
-        ing.screen.add_names(pd.unique(d["name"]))
-    raw_ids = ballot_ids(sh)
-    ids = ing.screen.series(raw_ids, sh.file, sh.heading("ballot_id"))
-    ids = ids.mask(ids != raw_ids, ids + " (dòng " + pd.Series(d.index.astype(str), index=d.index) + ")")
-    v = Verdict(d.index)
+    sh, d, raw_ids, ids, v = _ballot_sheet(ing, path, "officials", cols)
     mc = _communes(matcher, ing).match(d["commune"])
     commune = mc.code
     check_reused_ids(v, raw_ids, commune.fillna(d["commune"]))
@@ -370,14 +376,7 @@ def read_satisfaction(path: Path, meth: Methodology, matcher: CommuneMatcher, *,
             Col("phone", ("Số điện thoại", "Điện thoại", "SĐT"), False),
             Col("idno", ("Số CCCD", "CCCD", "Số CCCD/CMND", "Số định danh", "CMND"), False)]
     cols += [Col(f"q:{q}", (q,)) for q in qs]
-    sh = ing.sheet(path, RAW_FILES["satisfaction"][1], cols)
-    d = sh.data
-    if "name" in d:
-        ing.screen.add_names(pd.unique(d["name"]))
-    raw_ids = ballot_ids(sh)
-    ids = ing.screen.series(raw_ids, sh.file, sh.heading("ballot_id"))
-    ids = ids.mask(ids != raw_ids, ids + " (dòng " + pd.Series(d.index.astype(str), index=d.index) + ")")
-    v = Verdict(d.index)
+    sh, d, raw_ids, ids, v = _ballot_sheet(ing, path, "satisfaction", cols)
     check_reused_ids(v, raw_ids)
     mc = _communes(matcher, ing).match(d["commune"])
     commune = mc.code

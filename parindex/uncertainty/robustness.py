@@ -107,10 +107,7 @@ and the change is reported; the main tables use ``n_draws`` draws.
 
 from __future__ import annotations
 
-import json
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -181,34 +178,6 @@ class RobustnessResult:
     convergence: pd.DataFrame
     summary: dict = field(default_factory=dict)
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write robustness.csv, outrank.csv, leave_one_out.csv, sobol.csv, convergence.csv and
-        robustness.json (summary) into ``out_dir``; returns the paths."""
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {name: out / name for name in ("robustness.csv", "outrank.csv", "leave_one_out.csv",
-                                              "sobol.csv", "convergence.csv", "robustness.json")}
-        self.per_commune.to_csv(paths["robustness.csv"], index=False, lineterminator="\n")
-        self.outrank.to_csv(paths["outrank.csv"], index=True, index_label="commune_code", lineterminator="\n")
-        self.leave_one_out.to_csv(paths["leave_one_out.csv"], index=False, lineterminator="\n")
-        self.sobol.to_csv(paths["sobol.csv"], index=False, lineterminator="\n")
-        self.convergence.to_csv(paths["convergence.csv"], index=False, lineterminator="\n")
-        paths["robustness.json"].write_text(
-            json.dumps(_jsonable(self.summary), ensure_ascii=False, indent=2, sort_keys=True) + "\n",
-            encoding="utf-8")
-        return paths
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
 
 
 # ------------------------------------------------------------------------------------------------
