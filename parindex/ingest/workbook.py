@@ -5,6 +5,14 @@
   row (never the whole workbook). A formula cell gives its cached value (what Excel showed when the
   file was saved); a formula saved without a cached value is recorded so that the caller can refuse it
   ("open the file in Excel and save it again") instead of reading it as blank.
+
+  Two readers give the same grid. A *plain* sheet — no formula, no error cell, no rich-text run, no
+  ``_xHHHH_`` escape, no TCVN3 capitals font, number formats that both readers call dates alike, its last
+  row within ``max_rows`` — is read by calamine (``python-calamine``, Rust: about 10 × faster, what a
+  province or the whole country needs); a first pass over the sheet's XML (decompressed in chunks, byte
+  searches only) decides it. Every other sheet, and any sheet calamine fails on or that passes a limit, is
+  read by the streaming parser below, which records formulas, decodes TCVN3 capitals fonts and gives the
+  located refusals. ``tests/test_ingest.py`` checks that both readers give the same grid.
 * ``.xls`` (Excel 97–2003): read with xlrd (formula cells carry their cached values in that format).
 * ``.csv``: UTF-8 (with or without BOM), UTF-16 with BOM, else one of the 8-bit Vietnamese code pages
   (Windows-1258, TCVN3, VNI — decided on the whole file, see :mod:`parindex.ingest.legacy`).
@@ -20,7 +28,9 @@ import csv
 import datetime as dt
 import io
 import re
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree.ElementTree import ParseError, iterparse
@@ -283,9 +293,14 @@ def _shared_strings(z: zipfile.ZipFile, name: str) -> list[tuple[str, bool]]:
 def _styles(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int]]:
     """Indexes of the cell formats (``s`` attribute) that show a number as a date, and of those whose font
     is a TCVN3 capitals font."""
+    return _style_kinds(z, name)[:2]
+
+
+def _style_kinds(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int], bool]:
+    """:func:`_styles` and whether calamine's date rule agrees on every cell format (:func:`_xf_kinds`)."""
     part = next((p for p in z.namelist() if p.lower() == "xl/styles.xml"), None)
     if part is None:
-        return set(), set()
+        return set(), set(), True
     data = z.read(part)
     custom: dict[int, str] = {}
     xfs: list[tuple[int, int]] = []
@@ -310,15 +325,70 @@ def _styles(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int]]:
                     xfs.append((0, 0))
     except ParseError as e:
         raise _not_a_workbook(name, f"styles XML: {e}") from None
-    builtin_dates = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
-    dates, caps = set(), set()
+    return _xf_kinds(custom, xfs, fonts)
+
+
+_BUILTIN_DATES = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
+
+
+def _xf_kinds(custom: dict[int, str], xfs: list[tuple[int, int]], fonts: list[str]) -> tuple[set[int], set[int], bool]:
+    """(cell formats that show a date, cell formats in a TCVN3 capitals font, whether calamine's date rule
+    calls exactly the same formats dates)."""
+    dates, caps, agree = set(), set(), True
     for i, (fid, font) in enumerate(xfs):
         code = custom.get(fid, BUILTIN_FORMATS.get(fid, ""))
-        if fid in builtin_dates or (code and is_date_format(code)):
+        ours = fid in _BUILTIN_DATES or bool(code and is_date_format(code))
+        if ours:
             dates.add(i)
+        if ours != (_calamine_date(custom[fid]) if fid in custom else fid in _CALAMINE_BUILTIN_DATES):
+            agree = False
         if 0 <= font < len(fonts) and _CAPS_FONT.match(fonts[font]):
             caps.add(i)
-    return dates, caps
+    return dates, caps, agree
+
+
+#: Built-in number formats calamine reads as dates or durations (calamine ``formats.rs``).
+_CALAMINE_BUILTIN_DATES = set(range(14, 23)) | {45, 46, 47}
+
+
+def _calamine_date(code: str) -> bool:
+    """Whether calamine reads a number in custom format ``code`` as a date or duration (its
+    ``detect_custom_number_format``: a d/m/h/y/s outside quotes, brackets and escapes in the first section,
+    an AM/PM marker, or a bracketed [h]/[m]/[s]). A code with a fill (``*``), on which calamine versions
+    differ, counts as uncertain: reported as the opposite of openpyxl's verdict, so the sheet is read by the
+    streaming parser."""
+    if "*" in code:
+        return not is_date_format(code)
+    escaped = quote = ap = hms = False
+    brackets = 0
+    prev = " "
+    for ch in code:
+        if escaped:
+            escaped = False
+        elif ch in "_\\":
+            escaped = True
+        elif quote:
+            quote = ch != '"'
+        elif ch == '"':
+            quote = True
+        elif ch == ";":
+            return False
+        elif ch == "[":
+            brackets += 1
+        elif ch == "]" and brackets == 1 and hms:
+            return True
+        elif ch == "]":
+            brackets = max(brackets - 1, 0)
+        elif ch in "aA" and not ap and brackets == 0:
+            ap = True
+        elif ap and brackets == 0 and ch in "pm/PM":
+            return True
+        elif not ap and brackets == 0 and ch in "dmhysDMHYS":
+            return True
+        elif not (hms and ch.lower() == prev.lower()):
+            hms = prev == "[" and ch in "mhsMHS"
+        prev = ch
+    return False
 
 
 def _excel_date(serial: float, date1904: bool) -> object:
@@ -339,10 +409,157 @@ def _xlsx_grid(path: Path, sheet: str, limits: Limits) -> Grid:
         part = sheets[sheet]
         if part not in z.namelist():
             raise _not_a_workbook(name, f"sheet part {part} missing")
+        dates, caps, agree = _style_kinds(z, name)
+        if agree and not caps and _plain_sheet(path, z, part, limits):
+            grid = _calamine_grid(path, sheet, limits)
+            if grid is not None:
+                return grid
         shared = _shared_strings(z, name)
-        dates, caps = _styles(z, name)
         d1904 = _date1904(z, name)
         return _stream_sheet(z, part, shared, dates, caps, d1904, limits, name, sheet)
+
+
+# ------------------------------------------------------------------------------------------------
+# .xlsx, plain sheets: calamine
+# ------------------------------------------------------------------------------------------------
+#: What sends a sheet to the streaming parser, found by byte searches in its XML (each pattern starts with a
+#: literal, which ``re`` scans for quickly): formulas (an ``f`` element, with or without a namespace prefix),
+#: error and ISO-date cells, rich-text runs and phonetic runs (their fonts may be TCVN3 capitals), ``_xHHHH_``
+#: escapes (calamine decodes them, the streaming parser keeps them as written).
+_FORMULA = re.compile(rb"f[\s>/]")
+_NOT_PLAIN = (re.compile(rb"t\s*=\s*[\x22\x27][ed][\x22\x27]"), re.compile(rb"rP[rh]"), re.compile(rb"_x[0-9A-Fa-f]{4}_"))
+_LAST_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_NUM = re.compile(rb"\sr\s*=\s*[\x22\x27](\d+)[\x22\x27]")
+_CAPS_RUN = re.compile(rb"val\s*=\s*[\x22\x27]\.?vn[^\x22\x27]*h[\x22\x27]", re.I)
+_CHUNK = 1 << 24
+
+
+def _inflate(path: Path, z: zipfile.ZipFile, part: str):
+    """The decompressed bytes of a zip part in chunks of at most :data:`_CHUNK`, straight through zlib (no
+    CRC pass: this is a look-ahead, the reader that follows checks the part), never more than its declared
+    size plus one chunk. Raises ValueError when the part is not a plain stored or deflated entry."""
+    info = z.getinfo(part)
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ValueError("encrypted or unusual compression")
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        head = fh.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            raise ValueError("bad local header")
+        n, m = struct.unpack("<HH", head[26:30])
+        fh.seek(info.header_offset + 30 + n + m)
+        left = info.compress_size
+        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        total = 0
+        while left > 0:
+            data = fh.read(min(1 << 20, left))
+            if not data:
+                break
+            left -= len(data)
+            while data:
+                if inflater is None:
+                    out, data = data, b""
+                else:
+                    out = inflater.decompress(data, _CHUNK)
+                    data = inflater.unconsumed_tail
+                total += len(out)
+                if total > info.file_size + _CHUNK:
+                    raise ValueError("part larger than declared")
+                if out:
+                    yield out
+
+
+def _plain_sheet(path: Path, z: zipfile.ZipFile, part: str, limits: Limits) -> bool:
+    """Whether the sheet part (and the shared strings) hold nothing that only the streaming parser reads as the
+    project does (see :data:`_NOT_PLAIN`), and the sheet's last row is within ``limits.max_rows``. Byte searches
+    over the decompressed XML, chunk by chunk (about 1 s per 400 MB of XML)."""
+    ss = next((p for p in z.namelist() if p.lower() == "xl/sharedstrings.xml"), None)
+    tail = b""
+    try:
+        if ss is not None:
+            data = b"".join(_inflate(path, z, ss))
+            if b"<rPh" in data or b":rPh" in data or (b"rPr" in data and _CAPS_RUN.search(data)) \
+                    or _NOT_PLAIN[2].search(data):
+                return False
+        for chunk in _inflate(path, z, part):
+            buf = tail[-64:] + chunk
+            for m in _FORMULA.finditer(buf):
+                if m.start() > 0 and buf[m.start() - 1] in b"<:":
+                    return False
+            if any(p.search(buf) for p in _NOT_PLAIN):
+                return False
+            tail = buf[-65536:]
+    except (ValueError, OSError, zlib.error, KeyError):
+        return False
+    rows = _LAST_ROW.findall(tail)
+    if not rows:
+        return b"<row" not in tail and b":row" not in tail   # no row at all: an empty sheet
+    m = _ROW_NUM.search(b" " + rows[-1])
+    return m is not None and int(m.group(1)) <= limits.max_rows
+
+
+_BASE = {False: dt.datetime(1899, 12, 30), True: dt.datetime(1904, 1, 1)}
+
+
+def _odd_cell(v: object) -> object:
+    """A calamine value that is not a float or a non-empty text, as the streaming parser gives it: blank → None,
+    whole numbers → float, dates and times → datetime (a time of day on the epoch day, as Excel stores it)."""
+    if v == "" or v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return float(v)
+    if isinstance(v, dt.datetime):
+        return v
+    if isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day)
+    if isinstance(v, dt.time):
+        return _BASE[False].replace(hour=v.hour, minute=v.minute, second=v.second, microsecond=v.microsecond)
+    if isinstance(v, dt.timedelta):
+        return _BASE[False] + v
+    return v
+
+
+def _calamine_grid(path: Path, sheet: str, limits: Limits) -> Grid | None:
+    """The grid of a plain sheet read by calamine; None when calamine is not installed, fails, or the sheet
+    passes a limit (the streaming parser then reads it and gives the located message)."""
+    try:
+        import python_calamine as pc
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    try:
+        with pc.CalamineWorkbook.from_path(str(path)) as wb:
+            idx = [i for i, n in enumerate(wb.sheet_names) if nfc(n) == sheet]
+            if len(idx) != 1:
+                return None
+            ws = wb.get_sheet_by_index(idx[0])
+            if ws.height > limits.max_rows:
+                return None
+            cells = ws.to_python(skip_empty_area=False)
+            merged = ws.merged_cell_ranges or []
+    except Exception:  # noqa: BLE001 - any failure of the fast path: the streaming parser decides
+        return None
+    rows: list[list[object]] = []
+    width = 0
+    odd = _odd_cell
+    for r in cells:
+        n = len(r)
+        while n and r[n - 1] == "":
+            n -= 1
+        if n > limits.max_columns:
+            return None
+        row = [v if (t := type(v)) is float or (t is str and v) else odd(v) for v in r[:n]] if n else []
+        rows.append(row)
+        width = max(width, n)
+    while rows and not rows[-1]:
+        rows.pop()
+    if len(rows) > limits.max_rows:
+        return None
+    refs = [f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}"
+            for (r0, c0), (r1, c1) in merged[:10_000]]
+    _fill_merges(rows, refs, width)
+    return Grid(rows)
 
 
 def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]], dates: set[int], caps: set[int],
