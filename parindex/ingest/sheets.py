@@ -261,22 +261,28 @@ class _Columns:
     str; ``nonblank(lo)`` marks the rows (from ``lo`` on) with a non-blank cell. The same text as
     :func:`_text_grid`, cell for cell: values that compare equal give the same text (1.0 and True give "1")."""
 
-    def __init__(self, rows: list[list[object]], width: int):
+    def __init__(self, grid: Grid):
         import numpy as np
 
-        self.n = len(rows)
-        self.width = width
+        from .workbook import _odd_cell
+
+        self.n = grid.n_rows
+        self.width = width = grid.width
         self.codes: list[np.ndarray] = []
         self.utext: list[np.ndarray] = []
-        if not rows or not width:
+        if not self.n or not width:
             return
-        arr = np.empty((len(rows), width), dtype=object)
-        for i, r in enumerate(rows):
-            if r:
-                arr[i, :len(r)] = r
+        arr = grid.array
+        if arr is None:
+            arr = np.empty((self.n, width), dtype=object)
+            for i, r in enumerate(grid.rows):
+                if r:
+                    arr[i, :len(r)] = r
         for j in range(width):
             codes, uniq = pd.factorize(arr[:, j], use_na_sentinel=True)
-            text = np.array([cell_text(u) for u in uniq] + [""], dtype=object)   # code −1 (blank) → ""
+            # (calamine's cells: "" for blank, int, date, time: as the streaming parser gives them first)
+            text = np.array([cell_text(u if type(u) in (str, float) else _odd_cell(u)) for u in uniq] + [""],
+                            dtype=object)                                   # code −1 (blank) → ""
             self.codes.append(np.where(codes < 0, len(uniq), codes))
             self.utext.append(text)
 
@@ -335,9 +341,9 @@ def read_sheet(path: Path, sheet: str, cols: list[Col], ing=None, *, one_of: tup
     except KeyError:
         raise InputError(Problem(name, sheet, None, None, f"không có trang tính '{sheet}'",
                                  f"expected sheet '{sheet}'")) from None
-    width = max((len(r) for r in grid.rows), default=0)
-    text = [[cell_text(v) for v in r] for r in grid.rows[:search]]     # the rows where the header may be
-    columns = _Columns(grid.rows, width)                                 # every cell as text, column by column
+    width = grid.width
+    text = [[cell_text(v) for v in r] for r in grid.head(search)]      # the rows where the header may be
+    columns = _Columns(grid)                                             # every cell as text, column by column
     if grid.legacy_csv and grid.legacy_csv != "cp1258":
         ing.convert(name, shown, "", "csv_encoding", f"tệp CSV viết bằng {NAMES[grid.legacy_csv]} → Unicode", 1)
     if not columns.nonblank(0).any():

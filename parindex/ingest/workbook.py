@@ -31,7 +31,7 @@ import re
 import struct
 import zipfile
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError, iterparse
 
@@ -57,14 +57,51 @@ class Limits:
     max_columns: int = 200
 
 
-@dataclass
 class Grid:
-    """The cells of one sheet: ``rows[i][j]`` is row ``i + 1``, column ``j + 1`` (trailing blanks cut)."""
+    """The cells of one sheet: ``rows[i][j]`` is row ``i + 1``, column ``j + 1`` (trailing blanks cut, None =
+    blank). ``no_cache``: (row0, col0) of formulas saved without a value; ``formulas``: formula cells whose
+    cached value was used; ``legacy_csv``: the 8-bit code page a CSV file was decoded from ("" = Unicode).
 
-    rows: list[list[object]]
-    no_cache: set[tuple[int, int]] = field(default_factory=set)  # (row0, col0) of formulas without a value
-    formulas: int = 0  # formula cells whose cached value was used
-    legacy_csv: str = ""  # the 8-bit code page a CSV file was decoded from ("" = Unicode)
+    The calamine reader gives the cells as one rectangular object array instead (``array``: blank cells are
+    "" there, numbers may be int, dates date/time/timedelta): ``rows`` is then built from it on first use,
+    normalised as the streaming parser gives them, while :mod:`parindex.ingest.sheets` reads the array column
+    by column without building it."""
+
+    def __init__(self, rows: list[list[object]] | None = None, no_cache: set[tuple[int, int]] | None = None,
+                 formulas: int = 0, legacy_csv: str = "", array=None):
+        self._rows = rows
+        self.no_cache = no_cache if no_cache is not None else set()
+        self.formulas = formulas
+        self.legacy_csv = legacy_csv
+        self.array = array
+
+    @property
+    def rows(self) -> list[list[object]]:
+        if self._rows is None:
+            self._rows = self.head(len(self.array))
+        return self._rows
+
+    @property
+    def n_rows(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self.array)
+
+    @property
+    def width(self) -> int:
+        if self._rows is not None:
+            return max((len(r) for r in self._rows), default=0)
+        return self.array.shape[1] if len(self.array) else 0
+
+    def head(self, n: int) -> list[list[object]]:
+        """The first ``n`` rows as lists (trailing blanks cut)."""
+        if self._rows is not None:
+            return self._rows[:n]
+        out = []
+        for r in self.array[:n].tolist():
+            k = len(r)
+            while k and (r[k - 1] == "" or r[k - 1] is None):
+                k -= 1
+            out.append([v if (t := type(v)) is float or (t is str and v) else _odd_cell(v) for v in r[:k]])
+        return out
 
 
 def _refuse(name: str, sheet: str, vi: str, en: str, row: int | None = None, col: str | None = None) -> InputError:
@@ -522,8 +559,11 @@ def _odd_cell(v: object) -> object:
 
 
 def _calamine_grid(path: Path, sheet: str, limits: Limits) -> Grid | None:
-    """The grid of a plain sheet read by calamine; None when calamine is not installed, fails, or the sheet
-    passes a limit (the streaming parser then reads it and gives the located message)."""
+    """The grid of a plain sheet read by calamine, as one object array (see :class:`Grid`); None when calamine
+    is not installed, fails, or the sheet passes a limit (the streaming parser then reads it and gives the
+    located message)."""
+    import numpy as np
+
     try:
         import python_calamine as pc
     except ImportError:  # pragma: no cover - a declared dependency
@@ -540,26 +580,30 @@ def _calamine_grid(path: Path, sheet: str, limits: Limits) -> Grid | None:
             merged = ws.merged_cell_ranges or []
     except Exception:  # noqa: BLE001 - any failure of the fast path: the streaming parser decides
         return None
-    rows: list[list[object]] = []
-    width = 0
-    odd = _odd_cell
-    for r in cells:
-        n = len(r)
-        while n and r[n - 1] == "":
-            n -= 1
-        if n > limits.max_columns:
-            return None
-        row = [v if (t := type(v)) is float or (t is str and v) else odd(v) for v in r[:n]] if n else []
-        rows.append(row)
-        width = max(width, n)
-    while rows and not rows[-1]:
-        rows.pop()
-    if len(rows) > limits.max_rows:
+    width = max((len(r) for r in cells), default=0)
+    if not cells or not width:
+        return Grid([])
+    arr = np.empty((len(cells), width), dtype=object)
+    if all(len(r) == width for r in cells):
+        arr[:] = cells
+    else:  # pragma: no cover - calamine gives rectangular rows
+        for i, r in enumerate(cells):
+            arr[i, :len(r)] = r
+    del cells
+    used = arr != ""
+    rows_used = np.flatnonzero(used.any(axis=1))
+    cols_used = np.flatnonzero(used.any(axis=0))
+    if not len(rows_used):
+        return Grid([])
+    n, w = int(rows_used[-1]) + 1, int(cols_used[-1]) + 1
+    if n > limits.max_rows or w > limits.max_columns:
         return None
-    refs = [f"{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1 + 1)}{r1 + 1}"
-            for (r0, c0), (r1, c1) in merged[:10_000]]
-    _fill_merges(rows, refs, width)
-    return Grid(rows)
+    arr = arr[:n, :w]
+    for (r0, c0), (r1, c1) in merged[:10_000]:             # merged cells: the first cell's value, as _fill_merges
+        if r0 < n and c0 < w and arr[r0, c0] != "":
+            block = arr[r0:min(r1, n - 1) + 1, c0:min(c1, w - 1) + 1]
+            block[block == ""] = arr[r0, c0]
+    return Grid(array=arr)
 
 
 def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]], dates: set[int], caps: set[int],
