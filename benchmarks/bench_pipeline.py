@@ -76,11 +76,14 @@ def case_params(case: str, n_draws: int = 1000):
     from parindex.params import RunParams
 
     d = case_dir(case)
+    # The national workbooks pass the default limits against hostile files (20 MB, 200 MB unpacked, 50,000 rows):
+    # a national run raises them, as its parameters would.
+    ingest = {"max_file_mb": 200, "max_unzipped_mb": 2000, "max_rows": 1_048_576} if case == "national" else {}
     return RunParams.model_validate({
         "year": YEAR, "seed": 16, "inputs": {"raw_dir": str(d / "raw")},
         "district": {"communes": str(d / "communes.csv"), "name": f"{case} (synthetic)", "province": "-"},
         "survey": {"survey_start": f"{YEAR}-10-01", "survey_end": f"{YEAR}-12-15"},
-        "robustness": {"n_draws": n_draws}})
+        "robustness": {"n_draws": n_draws}, "ingest": ingest})
 
 
 # ------------------------------------------------------------------------------------------------

@@ -329,20 +329,31 @@ def satisfaction_factors(satisfaction: pd.DataFrame, meth: Methodology) -> pd.Da
     Returns commune_code, factor, n_answers, n_positive, index (0..1)."""
     sv = meth.satisfaction_survey
     q = meth.satisfaction_questions()[["question", "factor"]]
-    s = satisfaction.merge(q, on="question", how="inner")
-    s = s[s["answer"].notna()]
-    w = s["weight"].astype(float) if "weight" in s.columns else pd.Series(1.0, index=s.index)
-    s, w = s[w > 0], w[w > 0]  # a ballot of weight 0 (dossier weighting, field without dossiers) is not counted
-    pos = s["answer"].isin(sv.positive_answers).to_numpy()
-    s = s.assign(_w=w.to_numpy(), _wp=w.to_numpy() * pos, _p=pos.astype(int))
-    g = s.groupby(["commune_code", "factor"]).agg(
-        n_answers=("_w", "size"), n_positive=("_p", "sum"), w=("_w", "sum"), wp=("_wp", "sum"))
-    g["index"] = g["wp"] / g["w"]
     order = {f.code: i for i, f in enumerate(sv.factors)}
-    g = g.reset_index()
-    g["_o"] = g["factor"].map(order)
-    return g.sort_values(["commune_code", "_o"])[["commune_code", "factor", "n_answers", "n_positive", "index"]
-                                                 ].reset_index(drop=True)
+    # each answer's factor (in the methodology's order) through the distinct questions; unknown questions dropped
+    qcode, quniq = pd.factorize(satisfaction["question"], use_na_sentinel=True)
+    qfactor = dict(zip(q["question"], q["factor"].map(order)))
+    lut = np.array([qfactor.get(x, -1) for x in quniq] + [-1], dtype=np.int64)
+    fidx = lut[qcode]                                                     # code −1 → the trailing −1
+    w = satisfaction["weight"].to_numpy(dtype=float) if "weight" in satisfaction.columns else np.ones(len(fidx))
+    answered = satisfaction["answer"].notna().to_numpy()
+    keep = (fidx >= 0) & answered & (w > 0)  # a ballot of weight 0 (dossier weighting, field without dossiers) is not counted
+    pos = satisfaction["answer"].isin(sv.positive_answers).to_numpy()[keep]
+    ccode, cuniq = pd.factorize(satisfaction["commune_code"][keep], sort=True)
+    F = max(len(order), 1)
+    key = ccode.astype(np.int64) * F + fidx[keep]
+    wk = w[keep]
+    if (ccode < 0).any():                               # a blank commune code counts nowhere (as a groupby key)
+        key, wk, pos = key[ccode >= 0], wk[ccode >= 0], pos[ccode >= 0]
+    s = pd.DataFrame({"_k": key, "_w": wk, "_wp": wk * pos, "_p": pos.astype(int)})
+    g = s.groupby("_k").agg(n_answers=("_w", "size"), n_positive=("_p", "sum"), w=("_w", "sum"), wp=("_wp", "sum"))
+    k = g.index.to_numpy()
+    codes = [f.code for f in sv.factors]
+    out = pd.DataFrame({"commune_code": pd.Series(cuniq).take(k // F).to_numpy(),
+                        "factor": np.array(codes, dtype=object)[k % F],
+                        "n_answers": g["n_answers"].to_numpy(), "n_positive": g["n_positive"].to_numpy(),
+                        "index": (g["wp"] / g["w"]).to_numpy()})
+    return out.astype({"commune_code": satisfaction["commune_code"].dtype, "factor": q["factor"].dtype})
 
 
 def score_satisfaction(factors: pd.DataFrame, meth: Methodology, communes: pd.Series) -> pd.DataFrame:
@@ -423,13 +434,24 @@ def _with_satisfaction_leaf(leaf_scores: pd.DataFrame, sat_leaf: pd.DataFrame) -
     return pd.concat([leaf_scores[leaf_scores["source"] != "satisfaction_survey"], sat_leaf], ignore_index=True)
 
 
-def check_estimator_weights(satisfaction: pd.DataFrame, dossiers: pd.DataFrame, meth: Methodology) -> None:
-    """Refuse a satisfaction table whose ``weight`` column is not that of the methodology's estimator (one
-    place decides: the methodology; the cleaning stage applies it)."""
-    from .surveys import apply_estimator
+def _estimator_tables(satisfaction: pd.DataFrame, dossiers: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The satisfaction table weighted by each estimator (:func:`parindex.surveys.apply_estimator`), the
+    post-stratification computed once."""
+    from .surveys import poststratify
 
+    return {"plain_share": satisfaction.assign(weight=1.0), "dossier_weighted": poststratify(satisfaction, dossiers)[0]}
+
+
+def check_estimator_weights(satisfaction: pd.DataFrame, dossiers: pd.DataFrame, meth: Methodology,
+                            weighted: dict[str, pd.DataFrame] | None = None) -> None:
+    """Refuse a satisfaction table whose ``weight`` column is not that of the methodology's estimator (one
+    place decides: the methodology; the cleaning stage applies it). ``weighted``: the tables of
+    :func:`_estimator_tables`, when already computed."""
     est = meth.satisfaction_survey.estimator
-    want = apply_estimator(satisfaction, dossiers, est)[0]["weight"].to_numpy(dtype=float)
+    if est not in ESTIMATORS:
+        raise ValueError(f"satisfaction estimator must be one of {', '.join(ESTIMATORS)}, got {est!r}")
+    weighted = weighted if weighted is not None else _estimator_tables(satisfaction, dossiers)
+    want = weighted[est]["weight"].to_numpy(dtype=float)
     have = (satisfaction["weight"].to_numpy(dtype=float) if "weight" in satisfaction.columns
             else np.ones(len(satisfaction)))
     bad = ~np.isclose(have, want, rtol=1e-9, atol=1e-12)
@@ -442,17 +464,16 @@ def check_estimator_weights(satisfaction: pd.DataFrame, dossiers: pd.DataFrame, 
 
 def estimator_check(leaf_scores: pd.DataFrame, adj: pd.DataFrame, satisfaction: pd.DataFrame,
                     dossiers: pd.DataFrame, meth: Methodology, communes: pd.DataFrame,
-                    rank_decimals: int = 2) -> pd.DataFrame:
+                    rank_decimals: int = 2, weighted: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Index, rank and band of every commune under each satisfaction estimator (plain share, dossier
     weighted), everything else as published; ``band_differs`` marks a commune whose band depends on the
     estimator. One of the two is the published result (the methodology's ``satisfaction_survey.estimator``).
     Rows in commune order of ``communes``."""
-    from .surveys import apply_estimator
-
     codes = communes["commune_code"]
     out = pd.DataFrame({"commune_code": codes.astype(str).to_numpy()})
+    weighted = weighted if weighted is not None else _estimator_tables(satisfaction, dossiers)
     for est in ESTIMATORS:
-        sat = apply_estimator(satisfaction, dossiers, est)[0]
+        sat = weighted[est]
         leaf = score_satisfaction(satisfaction_factors(sat, meth), meth, codes)
         res = aggregate(_with_satisfaction_leaf(leaf_scores, leaf), adj, meth, communes, rank_decimals)
         res = res.set_index(res["commune_code"].astype(str))
@@ -637,8 +658,9 @@ def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: p
     methodology's estimator, ``estimator_check`` holds index, rank and band under both estimators, and the
     ``adjustment_log`` has the dossier lines; without, both lack what needs the dossiers."""
     codes = communes["commune_code"]
+    weighted = _estimator_tables(satisfaction, dossiers) if dossiers is not None else None
     if dossiers is not None:
-        check_estimator_weights(satisfaction, dossiers, meth)
+        check_estimator_weights(satisfaction, dossiers, meth, weighted)
     off_step = off_step_scores(assessment, meth)  # rows as entered (before any missing leaf is filled with 0)
     factors = satisfaction_factors(satisfaction, meth)
     survey_leaves = pd.concat([score_officials(officials, meth, codes, group_weighting),
@@ -655,7 +677,7 @@ def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: p
     adj = adjustments(assessment, meth, codes)
     results = aggregate(leaf_scores, adj, meth, communes, rank_decimals)
     if dossiers is not None:
-        check = estimator_check(leaf_scores, adj, satisfaction, dossiers, meth, communes, rank_decimals)
+        check = estimator_check(leaf_scores, adj, satisfaction, dossiers, meth, communes, rank_decimals, weighted)
         check = check.set_index("commune_code").loc[results["commune_code"].astype(str)].reset_index()
     else:
         check = pd.DataFrame({c: pd.Series(dtype="bool" if c == "band_differs" else "str" if c == "commune_code"

@@ -131,7 +131,13 @@ class Screen:
         if values.empty:
             return values
         freq = values.value_counts(sort=False)
-        res = {v: self.mask_text(v) for v in freq.index}
+        uniq = pd.Series(freq.index, dtype="str")
+        # mask_text changes only a value with 9 digits or more, or one with a space when names are screened: the
+        # others are left alone without a look (a superset is sent: any non-ASCII value may hold other digits)
+        maybe = (uniq.str.count(r"[0-9]") >= 9) | uniq.str.contains(r"[^\x00-\x7f]", regex=True)
+        if self._names:
+            maybe |= uniq.str.contains(" ", regex=False)
+        res = {v: self.mask_text(v) for v in uniq[maybe.to_numpy()]}
         changed = {v: r for v, r in res.items() if r[1]}
         for v, (_, cnt) in changed.items():
             for kind, n in cnt.items():

@@ -7,6 +7,7 @@ of conversions, duplicates and coverage); without one the defaults apply.
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +52,17 @@ def _ing(ing: Ingest | None) -> Ingest:
     return ing if ing is not None else Ingest()
 
 
+_VOCABULARIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def _communes(matcher: CommuneMatcher, ing: Ingest) -> V.Vocabulary:
-    return V.communes(matcher.communes, ing.aliases)
+    """The commune vocabulary of ``matcher``'s list and ``ing``'s aliases, built once per matcher and alias set
+    (the four readers share it: at national scale it holds 10,598 communes)."""
+    per = _VOCABULARIES.setdefault(matcher, {})
+    key = id(ing.aliases)
+    if key not in per or per[key][0] is not ing.aliases:
+        per[key] = (ing.aliases, V.communes(matcher.communes, ing.aliases))
+    return per[key][1]
 
 
 def log_matches(sh: Sheet, col: str, values: pd.Series, m: V.Match, ing: Ingest, what: str) -> None:
@@ -272,10 +282,11 @@ def _coverage(ing: Ingest, survey: str, commune: pd.Series, m: V.Match, valid: p
                                                             "ok": False})], ignore_index=True)
     else:
         att = att[att["c"] != ""]
-    for c, g in att.groupby("c", sort=True):
-        units_all = g["u"].nunique()
-        units_ok = g.loc[g["ok"], "u"].nunique()
-        ing.coverage.append((survey, str(c), int(len(g)), int(units_ok), int(units_all - units_ok)))
+    g = att.groupby("c", sort=True)
+    rows, units_all = g.size(), g["u"].nunique()
+    units_ok = att[att["ok"]].groupby("c")["u"].nunique().reindex(rows.index, fill_value=0)
+    for c, n, a, k in zip(rows.index, rows.to_numpy(), units_all.to_numpy(), units_ok.to_numpy()):
+        ing.coverage.append((survey, str(c), int(n), int(k), int(a - k)))
 
 
 def _ballot_sheet(ing: Ingest, path: Path, kind: str, cols: list[Col]):

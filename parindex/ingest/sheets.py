@@ -254,6 +254,57 @@ def _text_grid(g: Grid) -> tuple[list[list[str]], int]:
     return [[cell_text(v) for v in r] for r in g.rows], width
 
 
+class _Columns:
+    """The cells of a grid as text, column by column: each column factorised once (``codes`` into its distinct
+    values) and :func:`cell_text` applied to the distinct values only — a column of 500,000 ballots holds a few
+    hundred distinct answers. ``text(j, lo)`` is column ``j`` from grid row ``lo`` on as an object array of
+    str; ``nonblank(lo)`` marks the rows (from ``lo`` on) with a non-blank cell. The same text as
+    :func:`_text_grid`, cell for cell: values that compare equal give the same text (1.0 and True give "1")."""
+
+    def __init__(self, grid: Grid):
+        import numpy as np
+
+        from .workbook import _odd_cell
+
+        self.n = grid.n_rows
+        self.width = width = grid.width
+        self.codes: list[np.ndarray] = []
+        self.utext: list[np.ndarray] = []
+        if not self.n or not width:
+            return
+        arr = grid.array
+        if arr is None:
+            arr = np.empty((self.n, width), dtype=object)
+            for i, r in enumerate(grid.rows):
+                if r:
+                    arr[i, :len(r)] = r
+        for j in range(width):
+            codes, uniq = pd.factorize(arr[:, j], use_na_sentinel=True)
+            # (calamine's cells: "" for blank, int, date, time: as the streaming parser gives them first)
+            text = np.array([cell_text(u if type(u) in (str, float) else _odd_cell(u)) for u in uniq] + [""],
+                            dtype=object)                                   # code −1 (blank) → ""
+            self.codes.append(np.where(codes < 0, len(uniq), codes))
+            self.utext.append(text)
+
+    def text(self, j: int, lo: int):
+        import numpy as np
+
+        if j >= len(self.codes):
+            return np.full(max(self.n - lo, 0), "", dtype=object)
+        return self.utext[j][self.codes[j][lo:]]
+
+    def nonblank(self, lo: int):
+        import numpy as np
+
+        out = np.zeros(max(self.n - lo, 0), dtype=bool)
+        for codes, text in zip(self.codes, self.utext):
+            out |= (text != "")[codes[lo:]]
+        return out
+
+    def distinct(self, cols: list[int]) -> set[str]:
+        return {v for j in cols if j < len(self.utext) for v in self.utext[j]}
+
+
 def _decode_header_rows(text: list[list[str]], rows: int) -> tuple[int, str]:
     """Headings written in TCVN3 / VNI (first ``rows`` rows) → Unicode, in place. (cells, encoding)."""
     n, kinds = 0, set()
@@ -290,10 +341,12 @@ def read_sheet(path: Path, sheet: str, cols: list[Col], ing=None, *, one_of: tup
     except KeyError:
         raise InputError(Problem(name, sheet, None, None, f"không có trang tính '{sheet}'",
                                  f"expected sheet '{sheet}'")) from None
-    text, width = _text_grid(grid)
+    width = grid.width
+    text = [[cell_text(v) for v in r] for r in grid.head(search)]      # the rows where the header may be
+    columns = _Columns(grid)                                             # every cell as text, column by column
     if grid.legacy_csv and grid.legacy_csv != "cp1258":
         ing.convert(name, shown, "", "csv_encoding", f"tệp CSV viết bằng {NAMES[grid.legacy_csv]} → Unicode", 1)
-    if not any(any(c for c in r) for r in text):
+    if not columns.nonblank(0).any():
         raise InputError(Problem(
             name, shown, 1, None, "tệp trống, không có dữ liệu",
             "blank file: no non-empty cell; expected a header row with "
@@ -338,18 +391,16 @@ def read_sheet(path: Path, sheet: str, cols: list[Col], ing=None, *, one_of: tup
             got = header[pos[c.name]]
             if head_key(got) not in c.keys and c.priority(got) is not None and head_key(got) != bare_key(got):
                 ing.convert(name, shown, got[:60], "heading", f"tiêu đề '{got[:60]}' đọc là '{c.headings[0]}'", 1)
-    body = [r + [""] * (width - len(r)) for r in text[hr + 1:]]
-    frame = pd.DataFrame(body, columns=range(width), dtype="str") if body else pd.DataFrame(
-        columns=range(width), dtype="str")
-    frame.index = pd.RangeIndex(hr + 2, hr + 2 + len(frame), name="row")
-    frame = frame[(frame != "").any(axis=1)]
+    keep = columns.nonblank(hr + 1)                                      # data rows: those with a non-blank cell
+    index = pd.RangeIndex(hr + 2, hr + 2 + len(keep), name="row")[keep]
     used = set(pos.values())
     ignored = [(get_column_letter(j + 1), header[j]) for j in range(width)
                if header[j] and j not in used and j < len(text[hr]) and text[hr][j]]
-    data = pd.DataFrame({n: frame[i] for n, i in pos.items()}, index=frame.index).astype("str")
+    data = pd.DataFrame({n: pd.array(columns.text(i, hr + 1)[keep], dtype="str") for n, i in pos.items()},
+                        index=index)
     letters = {n: f"{get_column_letter(i + 1)} '{header[i][:60]}'" for n, i in pos.items()}
     # Total rows
-    uniq = pd.unique(data.to_numpy().ravel())
+    uniq = columns.distinct(list(pos.values()))
     totals = [v for v in uniq if v and len(v) <= 40 and v[0] in "TtCc" and head_key(v) in TOTAL_KEYS]
     total = data.isin(totals).any(axis=1) if totals else pd.Series(False, index=data.index)
     for r in data.index[total.to_numpy()]:

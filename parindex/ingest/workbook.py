@@ -5,6 +5,14 @@
   row (never the whole workbook). A formula cell gives its cached value (what Excel showed when the
   file was saved); a formula saved without a cached value is recorded so that the caller can refuse it
   ("open the file in Excel and save it again") instead of reading it as blank.
+
+  Two readers give the same grid. A *plain* sheet — no formula, no error cell, no rich-text run, no
+  ``_xHHHH_`` escape, no TCVN3 capitals font, number formats that both readers call dates alike, its last
+  row within ``max_rows`` — is read by calamine (``python-calamine``, Rust: about 10 × faster, what a
+  province or the whole country needs); a first pass over the sheet's XML (decompressed in chunks, byte
+  searches only) decides it. Every other sheet, and any sheet calamine fails on or that passes a limit, is
+  read by the streaming parser below, which records formulas, decodes TCVN3 capitals fonts and gives the
+  located refusals. ``tests/test_ingest.py`` checks that both readers give the same grid.
 * ``.xls`` (Excel 97–2003): read with xlrd (formula cells carry their cached values in that format).
 * ``.csv``: UTF-8 (with or without BOM), UTF-16 with BOM, else one of the 8-bit Vietnamese code pages
   (Windows-1258, TCVN3, VNI — decided on the whole file, see :mod:`parindex.ingest.legacy`).
@@ -20,8 +28,10 @@ import csv
 import datetime as dt
 import io
 import re
+import struct
 import zipfile
-from dataclasses import dataclass, field
+import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from xml.etree.ElementTree import ParseError, iterparse
 
@@ -47,14 +57,51 @@ class Limits:
     max_columns: int = 200
 
 
-@dataclass
 class Grid:
-    """The cells of one sheet: ``rows[i][j]`` is row ``i + 1``, column ``j + 1`` (trailing blanks cut)."""
+    """The cells of one sheet: ``rows[i][j]`` is row ``i + 1``, column ``j + 1`` (trailing blanks cut, None =
+    blank). ``no_cache``: (row0, col0) of formulas saved without a value; ``formulas``: formula cells whose
+    cached value was used; ``legacy_csv``: the 8-bit code page a CSV file was decoded from ("" = Unicode).
 
-    rows: list[list[object]]
-    no_cache: set[tuple[int, int]] = field(default_factory=set)  # (row0, col0) of formulas without a value
-    formulas: int = 0  # formula cells whose cached value was used
-    legacy_csv: str = ""  # the 8-bit code page a CSV file was decoded from ("" = Unicode)
+    The calamine reader gives the cells as one rectangular object array instead (``array``: blank cells are
+    "" there, numbers may be int, dates date/time/timedelta): ``rows`` is then built from it on first use,
+    normalised as the streaming parser gives them, while :mod:`parindex.ingest.sheets` reads the array column
+    by column without building it."""
+
+    def __init__(self, rows: list[list[object]] | None = None, no_cache: set[tuple[int, int]] | None = None,
+                 formulas: int = 0, legacy_csv: str = "", array=None):
+        self._rows = rows
+        self.no_cache = no_cache if no_cache is not None else set()
+        self.formulas = formulas
+        self.legacy_csv = legacy_csv
+        self.array = array
+
+    @property
+    def rows(self) -> list[list[object]]:
+        if self._rows is None:
+            self._rows = self.head(len(self.array))
+        return self._rows
+
+    @property
+    def n_rows(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self.array)
+
+    @property
+    def width(self) -> int:
+        if self._rows is not None:
+            return max((len(r) for r in self._rows), default=0)
+        return self.array.shape[1] if len(self.array) else 0
+
+    def head(self, n: int) -> list[list[object]]:
+        """The first ``n`` rows as lists (trailing blanks cut)."""
+        if self._rows is not None:
+            return self._rows[:n]
+        out = []
+        for r in self.array[:n].tolist():
+            k = len(r)
+            while k and (r[k - 1] == "" or r[k - 1] is None):
+                k -= 1
+            out.append([v if (t := type(v)) is float or (t is str and v) else _odd_cell(v) for v in r[:k]])
+        return out
 
 
 def _refuse(name: str, sheet: str, vi: str, en: str, row: int | None = None, col: str | None = None) -> InputError:
@@ -283,9 +330,14 @@ def _shared_strings(z: zipfile.ZipFile, name: str) -> list[tuple[str, bool]]:
 def _styles(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int]]:
     """Indexes of the cell formats (``s`` attribute) that show a number as a date, and of those whose font
     is a TCVN3 capitals font."""
+    return _style_kinds(z, name)[:2]
+
+
+def _style_kinds(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int], bool]:
+    """:func:`_styles` and whether calamine's date rule agrees on every cell format (:func:`_xf_kinds`)."""
     part = next((p for p in z.namelist() if p.lower() == "xl/styles.xml"), None)
     if part is None:
-        return set(), set()
+        return set(), set(), True
     data = z.read(part)
     custom: dict[int, str] = {}
     xfs: list[tuple[int, int]] = []
@@ -310,15 +362,70 @@ def _styles(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int]]:
                     xfs.append((0, 0))
     except ParseError as e:
         raise _not_a_workbook(name, f"styles XML: {e}") from None
-    builtin_dates = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
-    dates, caps = set(), set()
+    return _xf_kinds(custom, xfs, fonts)
+
+
+_BUILTIN_DATES = set(range(14, 23)) | set(range(27, 37)) | {45, 46, 47} | set(range(50, 59))
+
+
+def _xf_kinds(custom: dict[int, str], xfs: list[tuple[int, int]], fonts: list[str]) -> tuple[set[int], set[int], bool]:
+    """(cell formats that show a date, cell formats in a TCVN3 capitals font, whether calamine's date rule
+    calls exactly the same formats dates)."""
+    dates, caps, agree = set(), set(), True
     for i, (fid, font) in enumerate(xfs):
         code = custom.get(fid, BUILTIN_FORMATS.get(fid, ""))
-        if fid in builtin_dates or (code and is_date_format(code)):
+        ours = fid in _BUILTIN_DATES or bool(code and is_date_format(code))
+        if ours:
             dates.add(i)
+        if ours != (_calamine_date(custom[fid]) if fid in custom else fid in _CALAMINE_BUILTIN_DATES):
+            agree = False
         if 0 <= font < len(fonts) and _CAPS_FONT.match(fonts[font]):
             caps.add(i)
-    return dates, caps
+    return dates, caps, agree
+
+
+#: Built-in number formats calamine reads as dates or durations (calamine ``formats.rs``).
+_CALAMINE_BUILTIN_DATES = set(range(14, 23)) | {45, 46, 47}
+
+
+def _calamine_date(code: str) -> bool:
+    """Whether calamine reads a number in custom format ``code`` as a date or duration (its
+    ``detect_custom_number_format``: a d/m/h/y/s outside quotes, brackets and escapes in the first section,
+    an AM/PM marker, or a bracketed [h]/[m]/[s]). A code with a fill (``*``), on which calamine versions
+    differ, counts as uncertain: reported as the opposite of openpyxl's verdict, so the sheet is read by the
+    streaming parser."""
+    if "*" in code:
+        return not is_date_format(code)
+    escaped = quote = ap = hms = False
+    brackets = 0
+    prev = " "
+    for ch in code:
+        if escaped:
+            escaped = False
+        elif ch in "_\\":
+            escaped = True
+        elif quote:
+            quote = ch != '"'
+        elif ch == '"':
+            quote = True
+        elif ch == ";":
+            return False
+        elif ch == "[":
+            brackets += 1
+        elif ch == "]" and brackets == 1 and hms:
+            return True
+        elif ch == "]":
+            brackets = max(brackets - 1, 0)
+        elif ch in "aA" and not ap and brackets == 0:
+            ap = True
+        elif ap and brackets == 0 and ch in "pm/PM":
+            return True
+        elif not ap and brackets == 0 and ch in "dmhysDMHYS":
+            return True
+        elif not (hms and ch.lower() == prev.lower()):
+            hms = prev == "[" and ch in "mhsMHS"
+        prev = ch
+    return False
 
 
 def _excel_date(serial: float, date1904: bool) -> object:
@@ -339,10 +446,164 @@ def _xlsx_grid(path: Path, sheet: str, limits: Limits) -> Grid:
         part = sheets[sheet]
         if part not in z.namelist():
             raise _not_a_workbook(name, f"sheet part {part} missing")
+        dates, caps, agree = _style_kinds(z, name)
+        if agree and not caps and _plain_sheet(path, z, part, limits):
+            grid = _calamine_grid(path, sheet, limits)
+            if grid is not None:
+                return grid
         shared = _shared_strings(z, name)
-        dates, caps = _styles(z, name)
         d1904 = _date1904(z, name)
         return _stream_sheet(z, part, shared, dates, caps, d1904, limits, name, sheet)
+
+
+# ------------------------------------------------------------------------------------------------
+# .xlsx, plain sheets: calamine
+# ------------------------------------------------------------------------------------------------
+#: What sends a sheet to the streaming parser, found by byte searches in its XML (each pattern starts with a
+#: literal, which ``re`` scans for quickly): formulas (an ``f`` element, with or without a namespace prefix),
+#: error and ISO-date cells, rich-text runs and phonetic runs (their fonts may be TCVN3 capitals), ``_xHHHH_``
+#: escapes (calamine decodes them, the streaming parser keeps them as written).
+_FORMULA = re.compile(rb"f[\s>/]")
+_NOT_PLAIN = (re.compile(rb"t\s*=\s*[\x22\x27][ed][\x22\x27]"), re.compile(rb"rP[rh]"), re.compile(rb"_x[0-9A-Fa-f]{4}_"))
+_LAST_ROW = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row\b([^>]*)>")
+_ROW_NUM = re.compile(rb"\sr\s*=\s*[\x22\x27](\d+)[\x22\x27]")
+_CAPS_RUN = re.compile(rb"val\s*=\s*[\x22\x27]\.?vn[^\x22\x27]*h[\x22\x27]", re.I)
+_CHUNK = 1 << 24
+
+
+def _inflate(path: Path, z: zipfile.ZipFile, part: str):
+    """The decompressed bytes of a zip part in chunks of at most :data:`_CHUNK`, straight through zlib (no
+    CRC pass: this is a look-ahead, the reader that follows checks the part), never more than its declared
+    size plus one chunk. Raises ValueError when the part is not a plain stored or deflated entry."""
+    info = z.getinfo(part)
+    if info.flag_bits & 0x1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise ValueError("encrypted or unusual compression")
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        head = fh.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            raise ValueError("bad local header")
+        n, m = struct.unpack("<HH", head[26:30])
+        fh.seek(info.header_offset + 30 + n + m)
+        left = info.compress_size
+        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        total = 0
+        while left > 0:
+            data = fh.read(min(1 << 20, left))
+            if not data:
+                break
+            left -= len(data)
+            while data:
+                if inflater is None:
+                    out, data = data, b""
+                else:
+                    out = inflater.decompress(data, _CHUNK)
+                    data = inflater.unconsumed_tail
+                total += len(out)
+                if total > info.file_size + _CHUNK:
+                    raise ValueError("part larger than declared")
+                if out:
+                    yield out
+
+
+def _plain_sheet(path: Path, z: zipfile.ZipFile, part: str, limits: Limits) -> bool:
+    """Whether the sheet part (and the shared strings) hold nothing that only the streaming parser reads as the
+    project does (see :data:`_NOT_PLAIN`), and the sheet's last row is within ``limits.max_rows``. Byte searches
+    over the decompressed XML, chunk by chunk (about 1 s per 400 MB of XML)."""
+    ss = next((p for p in z.namelist() if p.lower() == "xl/sharedstrings.xml"), None)
+    tail = b""
+    try:
+        if ss is not None:
+            data = b"".join(_inflate(path, z, ss))
+            if b"<rPh" in data or b":rPh" in data or (b"rPr" in data and _CAPS_RUN.search(data)) \
+                    or _NOT_PLAIN[2].search(data):
+                return False
+        for chunk in _inflate(path, z, part):
+            buf = tail[-64:] + chunk
+            for m in _FORMULA.finditer(buf):
+                if m.start() > 0 and buf[m.start() - 1] in b"<:":
+                    return False
+            if any(p.search(buf) for p in _NOT_PLAIN):
+                return False
+            tail = buf[-65536:]
+    except (ValueError, OSError, zlib.error, KeyError):
+        return False
+    rows = _LAST_ROW.findall(tail)
+    if not rows:
+        return b"<row" not in tail and b":row" not in tail   # no row at all: an empty sheet
+    m = _ROW_NUM.search(b" " + rows[-1])
+    return m is not None and int(m.group(1)) <= limits.max_rows
+
+
+_BASE = {False: dt.datetime(1899, 12, 30), True: dt.datetime(1904, 1, 1)}
+
+
+def _odd_cell(v: object) -> object:
+    """A calamine value that is not a float or a non-empty text, as the streaming parser gives it: blank → None,
+    whole numbers → float, dates and times → datetime (a time of day on the epoch day, as Excel stores it)."""
+    if v == "" or v is None:
+        return None
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return float(v)
+    if isinstance(v, dt.datetime):
+        return v
+    if isinstance(v, dt.date):
+        return dt.datetime(v.year, v.month, v.day)
+    if isinstance(v, dt.time):
+        return _BASE[False].replace(hour=v.hour, minute=v.minute, second=v.second, microsecond=v.microsecond)
+    if isinstance(v, dt.timedelta):
+        return _BASE[False] + v
+    return v
+
+
+def _calamine_grid(path: Path, sheet: str, limits: Limits) -> Grid | None:
+    """The grid of a plain sheet read by calamine, as one object array (see :class:`Grid`); None when calamine
+    is not installed, fails, or the sheet passes a limit (the streaming parser then reads it and gives the
+    located message)."""
+    import numpy as np
+
+    try:
+        import python_calamine as pc
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    try:
+        with pc.CalamineWorkbook.from_path(str(path)) as wb:
+            idx = [i for i, n in enumerate(wb.sheet_names) if nfc(n) == sheet]
+            if len(idx) != 1:
+                return None
+            ws = wb.get_sheet_by_index(idx[0])
+            if ws.height > limits.max_rows:
+                return None
+            cells = ws.to_python(skip_empty_area=False)
+            merged = ws.merged_cell_ranges or []
+    except Exception:  # noqa: BLE001 - any failure of the fast path: the streaming parser decides
+        return None
+    width = max((len(r) for r in cells), default=0)
+    if not cells or not width:
+        return Grid([])
+    arr = np.empty((len(cells), width), dtype=object)
+    if all(len(r) == width for r in cells):
+        arr[:] = cells
+    else:  # pragma: no cover - calamine gives rectangular rows
+        for i, r in enumerate(cells):
+            arr[i, :len(r)] = r
+    del cells
+    used = arr != ""
+    rows_used = np.flatnonzero(used.any(axis=1))
+    cols_used = np.flatnonzero(used.any(axis=0))
+    if not len(rows_used):
+        return Grid([])
+    n, w = int(rows_used[-1]) + 1, int(cols_used[-1]) + 1
+    if n > limits.max_rows or w > limits.max_columns:
+        return None
+    arr = arr[:n, :w]
+    for (r0, c0), (r1, c1) in merged[:10_000]:             # merged cells: the first cell's value, as _fill_merges
+        if r0 < n and c0 < w and arr[r0, c0] != "":
+            block = arr[r0:min(r1, n - 1) + 1, c0:min(c1, w - 1) + 1]
+            block[block == ""] = arr[r0, c0]
+    return Grid(array=arr)
 
 
 def _stream_sheet(z: zipfile.ZipFile, part: str, shared: list[tuple[str, bool]], dates: set[int], caps: set[int],
