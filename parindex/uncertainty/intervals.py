@@ -3,7 +3,7 @@
 Satisfaction ballots are resampled within commune and procedure field (the allocation of the 50 ballots and the
 post-stratification weights are kept); officials' ballots within commune and respondent group (the 33 / 1 / 12
 design is kept; a commune's interval depends on its own ballots only). The replicates come from the bootstrap
-engine (:mod:`parindex.uncertainty.bootstrap`, ``compact`` layout, as in the robustness stage), the scores from the
+engine (:mod:`parindex.uncertainty.bootstrap`, ``padded`` layout, see *Draws* below), the scores from the
 array rules (:mod:`parindex.uncertainty.rules`) — both shared with the robustness stage.
 
 Cost. Each ballot carries a few sums (valid and positive answers per factor; valid answers and answer weights per
@@ -12,11 +12,14 @@ matrix product adds the drawn ballots' sums up per commune (satisfaction) or per
 (officials) (:func:`segment_sums`). The work is replicates × ballots (× statistics), linear in the number of communes,
 with no strata × communes matrix; at national scale (about a million ballots, 2,000 replicates: two billion draws)
 it is the largest part of the score stage.
-(Until 2026-11 the intervals used the ``padded`` layout — strata × largest stratum per replicate and a dense strata ×
-communes matrix: ~20 s for the 235 communes of a province, beyond memory for the country. The switch changed the
-random draws, so interval bounds moved by Monte Carlo noise: on the 2023 demo district by at most 0.32 points of %
-(mean 0.10) for the satisfaction index, whose intervals are 5.3 points wide on average, and by at most 0.08 points
-(mean 0.02) for the officials' survey, whose intervals are 1.3 points wide.)"""
+
+Draws. The replicates are the engine's ``padded`` layout, the draws the survey intervals have always used, so the
+intervals of earlier runs are reproduced (until 2026-11 the drawn ballots' statistics were gathered into a strata ×
+largest-stratum grid and multiplied by a dense strata × communes matrix: ~20 s for the 235 communes of a province,
+beyond memory for the country; the sums now add up in another order, so a bound can differ in its last bits — a
+published two-decimal figure only if it lay within about 1e-12 of a rounding edge). The ``compact`` layout (one float32 uniform per ballot, about 4 × fewer random numbers, as
+the robustness stage) is available to :func:`segment_sums` but would move every bound by Monte Carlo noise
+(measured on the 2023 demo district: up to 0.32 points of % for the satisfaction index), so it is not used."""
 
 from __future__ import annotations
 
@@ -29,7 +32,7 @@ from ..methodology import Methodology
 from ..scoring import satisfaction_factors
 from ..surveys import ballot_counts
 from .alternatives import check_option
-from .bootstrap import MAX_CELLS, StratifiedDesign, block_size
+from .bootstrap import MAX_CELLS, Layout, StratifiedDesign, block_size, unit_counts
 from .rules import answer_values, mean_answer_weight, satisfaction_index
 
 
@@ -41,17 +44,18 @@ def bootstrap_stat(design: StratifiedDesign, n_boot: int, seed: int, stat, cells
 
 
 def segment_sums(design: StratifiedDesign, stats: np.ndarray, segment: np.ndarray, n_segments: int, n_boot: int,
-                 seed: int, stat) -> np.ndarray:
-    """``stat`` of ``n_boot`` bootstrap replicates of ``design`` (compact layout), each replicate given as the sums
+                 seed: int, stat, layout: Layout = "padded") -> np.ndarray:
+    """``stat`` of ``n_boot`` bootstrap replicates of ``design`` (``layout`` of the engine's draws, ``padded`` by
+    default: the survey intervals' draws), each replicate given as the sums
     of ``stats`` (units × K) over the units drawn in each segment: ``stat`` receives (block × n_segments × K) and
     returns (block × …); the results of the blocks are concatenated.
 
     ``segment``: (units,) segment of each unit, 0 … n_segments − 1 — a segment is a union of whole strata (a
     commune, or one stratum), so a unit is only ever drawn in its own segment. A block of replicates is turned
-    into how many times each unit was drawn (one ``bincount``, as
-    :func:`parindex.uncertainty.bootstrap.unit_counts`), and the sums come from one sparse matrix product: (segments · K) × units, each unit's K
-    statistics in its segment's rows, times the counts. Memory per block: the counts, at most
-    ``4 × MAX_CELLS`` of them (and at least one replicate)."""
+    into how many times each unit was drawn (:func:`parindex.uncertainty.bootstrap.unit_counts`, one
+    ``bincount``), and the sums come from one sparse matrix product: (segments · K) × units, each unit's K
+    statistics in its segment's rows, times the counts. Memory per block: the drawn slots and the counts, at most
+    ``4 × MAX_CELLS`` of each (and at least one replicate)."""
     from scipy import sparse
 
     stats = np.asarray(stats, dtype=float)
@@ -59,12 +63,11 @@ def segment_sums(design: StratifiedDesign, stats: np.ndarray, segment: np.ndarra
     seg = np.asarray(segment, dtype=np.int64)
     rows = (seg[:, None] * k + np.arange(k)[None, :]).ravel()
     m = sparse.csr_matrix((stats.ravel(), (rows, np.repeat(np.arange(n), k))), shape=(n_segments * k, n))
-    step = block_size(max(n, 1), max_cells=4 * MAX_CELLS)
+    step = block_size(max(n, design.n_slots(layout), 1), max_cells=4 * MAX_CELLS)
     out = []
-    for drawn in design.replicates(n_boot, seed, layout="compact", block=step):
+    for drawn in design.replicates(n_boot, seed, layout=layout, block=step):
         b = drawn.shape[0]
-        drawn += (np.arange(b) * n)[:, None]                                 # compact draws: no padding (−1)
-        counts = np.bincount(drawn.ravel(), minlength=b * n).reshape(b, n).astype(float)   # b × units
+        counts = unit_counts(drawn, n).astype(float)                         # b × units (padding −1 ignored)
         sums = np.asarray(m @ counts.T).reshape(n_segments, k, b).transpose(2, 0, 1)
         out.append(stat(sums))
     return np.concatenate(out) if out else np.zeros((0, n_segments))
