@@ -162,6 +162,11 @@ def test_engine_layouts_by_hand():
     # compact: slots in stratum order (units 1, 3 | 2, 6 | 0, 4, 5), one uniform each
     drawn = d.draw(U([0.9, 0.1, 0.5, 0.49, 0.0, 0.34, 0.99]), 1, "compact")
     assert drawn.tolist() == [[3, 1, 6, 2, 0, 4, 5]]
+    # padded, units only: the same uniforms (padding cells consumed), the drawn units in stratum order
+    units = d.draw(U([0.9, 0.1, 0.7, 0.5, 0.49, 0.7, 0.0, 0.34, 0.99]), 1, "padded", units=True)
+    assert units.tolist() == [[3, 1, 6, 2, 0, 4, 5]]
+    with pytest.raises(ValueError, match="padded layout"):
+        d.draw(U([0.5] * 7), 1, "compact", units=True)
     # how many times each unit was drawn, either layout
     assert bootstrap.unit_counts(rows, 7).tolist() == [[1, 1, 1, 1, 1, 1, 1]]
     assert bootstrap.unit_counts(np.array([[[1, 1, -1], [6, 6, -1], [5, 5, 0]]]), 7).tolist() == [
@@ -199,6 +204,17 @@ def test_engine_replicates_depend_neither_on_blocks_nor_on_how_many(layout):
     b = np.concatenate(list(d.replicates(100, seed=9, layout=layout, block=32)))
     assert np.array_equal(a, b[:50])
     assert not np.array_equal(a, np.concatenate(list(d.replicates(50, seed=10, layout=layout))))
+
+
+def test_engine_padded_units_are_the_padded_draws_without_padding():
+    rng = np.random.default_rng(3)
+    strata = rng.integers(0, 7, 60)                # unsorted table order, uneven strata, stratum 6 may be empty
+    d = bootstrap.StratifiedDesign(strata, 8)
+    padded = np.concatenate(list(d.replicates(90, seed=5, layout="padded", block=40)))
+    units = np.concatenate(list(d.replicates(90, seed=5, layout="padded", block=25, units=True)))
+    assert units.shape == (90, 60)
+    assert np.array_equal(units, padded.reshape(90, -1)[:, (padded[0] >= 0).ravel()])
+    assert np.array_equal(bootstrap.unit_counts(units, 60), bootstrap.unit_counts(padded, 60))
 
 
 def test_engine_refuses_bad_strata():

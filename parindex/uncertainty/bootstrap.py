@@ -82,6 +82,7 @@ class StratifiedDesign:
         self.width = max(int(self.size.max(initial=0)), 1)
         self._pos: np.ndarray | None = None
         self._slot: tuple[np.ndarray, np.ndarray] | None = None
+        self._cells: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def n_units(self) -> int:
@@ -101,18 +102,30 @@ class StratifiedDesign:
         """Uniforms one replicate consumes."""
         return self.n_strata * self.width if layout == "padded" else self.n_units
 
-    def draw(self, rng: np.random.Generator, n: int, layout: Layout = "padded") -> np.ndarray:
+    def draw(self, rng: np.random.Generator, n: int, layout: Layout = "padded", units: bool = False) -> np.ndarray:
         """``n`` replicates of drawn units: (n × strata × width) for ``padded`` (−1 in padding cells),
-        (n × units) for ``compact`` (slot *k* = the *k*-th unit in stratum order); unit numbers are table rows."""
+        (n × units) for ``compact`` (slot *k* = the *k*-th unit in stratum order); unit numbers are table rows.
+
+        ``units=True`` (``padded`` only): the same draws without the padding cells, (n × units) in stratum order
+        like ``compact`` — the uniforms of the padding cells are still consumed, only the drawn units are built
+        (for users that count draws, :func:`unit_counts`)."""
         if layout == "padded":
             pos, size = self.positions, self.size
             c, width = pos.shape
             u = rng.random((n, c, width))
+            if units:
+                cells, cell_size, cell_start, last = self._padded_cells()
+                j = (u.reshape(n, c * width)[:, cells] * cell_size).astype(np.int64)   # position in the stratum
+                np.minimum(j, last, out=j)
+                j += cell_start
+                return j if self.is_sorted else self.order[j]
             pick = np.floor(u * np.maximum(size, 1)[None, :, None]).astype(np.int64)
             rows = np.take_along_axis(np.broadcast_to(pos, (n, c, width)), pick, axis=2)
             return np.where(np.arange(width)[None, None, :] < size[None, :, None], rows, -1)
         if layout != "compact":
             raise ValueError(f"layout must be 'padded' or 'compact', got {layout!r}")
+        if units:
+            raise ValueError("units=True applies to the padded layout (compact draws have no padding)")
         if self._slot is None:
             s = np.repeat(self.size, self.size)
             self._slot = (s.astype(np.float32), np.repeat(self.start, self.size), s - 1)
@@ -122,14 +135,25 @@ class StratifiedDesign:
         j += start
         return j if self.is_sorted else self.order[j]
 
+    def _padded_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The non-padding cells of the padded grid in stratum order (flat cell numbers), their stratum's size
+        (float64, as the padded draw multiplies), first position in stratum order and last position."""
+        if self._cells is None:
+            s = np.repeat(np.arange(self.n_strata), self.size)
+            k = np.arange(self.n_units) - np.repeat(self.start, self.size)
+            size = np.repeat(self.size, self.size)
+            start = np.repeat(self.start, self.size)
+            self._cells = (s * self.width + k, size.astype(np.float64), start, size - 1)
+        return self._cells
+
     def replicates(self, n: int, seed: int | np.random.SeedSequence, *, layout: Layout = "padded",
-                   block: int | None = None) -> Iterator[np.ndarray]:
+                   block: int | None = None, units: bool = False) -> Iterator[np.ndarray]:
         """``n`` replicates in blocks of at most ``block`` (default: :func:`block_size` of one slot per cell),
-        all from the one stream ``default_rng(seed)``."""
+        all from the one stream ``default_rng(seed)`` (``units``: see :meth:`draw`)."""
         rng = np.random.default_rng(seed)
         step = block_size(self.n_slots(layout)) if block is None else max(1, int(block))
         for lo in range(0, int(n), step):
-            yield self.draw(rng, min(step, int(n) - lo), layout)
+            yield self.draw(rng, min(step, int(n) - lo), layout, units)
 
 
 def unit_counts(drawn: np.ndarray, n_units: int) -> np.ndarray:

@@ -65,9 +65,9 @@ def segment_sums(design: StratifiedDesign, stats: np.ndarray, segment: np.ndarra
     m = sparse.csr_matrix((stats.ravel(), (rows, np.repeat(np.arange(n), k))), shape=(n_segments * k, n))
     step = block_size(max(n, design.n_slots(layout), 1), max_cells=4 * MAX_CELLS)
     out = []
-    for drawn in design.replicates(n_boot, seed, layout=layout, block=step):
+    for drawn in design.replicates(n_boot, seed, layout=layout, block=step, units=layout == "padded"):
         b = drawn.shape[0]
-        counts = unit_counts(drawn, n).astype(float)                         # b × units (padding −1 ignored)
+        counts = unit_counts(drawn, n).astype(float)                         # b × units
         sums = np.asarray(m @ counts.T).reshape(n_segments, k, b).transpose(2, 0, 1)
         out.append(stat(sums))
     return np.concatenate(out) if out else np.zeros((0, n_segments))
