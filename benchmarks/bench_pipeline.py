@@ -119,13 +119,15 @@ def core_in_child(case: str) -> dict:
 
 def read_national() -> float:
     from parindex.ingest.clean import find_raw_file
+    from parindex.ingest.context import Ingest
     from parindex.ingest.readers import RAW_FILES
     from parindex.ingest.sheets import Col, read_sheet
 
     raw = case_dir("national") / "raw"
+    ing = Ingest.from_params(case_params("national"), ROOT)     # the national run's raised limits
     t = time.perf_counter()
     for kind, (_, sheet) in RAW_FILES.items():
-        read_sheet(find_raw_file(raw, kind), sheet, [Col("any", ("Mã phiếu", "Mã xã"))])
+        read_sheet(find_raw_file(raw, kind), sheet, [Col("any", ("Mã phiếu", "Mã xã"))], ing)
     return time.perf_counter() - t
 
 

@@ -35,8 +35,12 @@ class Problem:
     en: str
 
     def __str__(self) -> str:
-        parts = [f"tệp '{self.file}'",
-                 f"trang tính '{self.sheet}'" if self.sheet else "trang tính — (tệp CSV không có trang tính)"]
+        parts = [f"tệp '{self.file}'"]
+        if self.sheet:
+            parts.append(f"trang tính '{self.sheet}'")
+        elif self.file.lower().endswith(".csv"):
+            parts.append("trang tính — (tệp CSV không có trang tính)")
+        # (no sheet named for a workbook: the problem concerns the whole file, e.g. its size)
         if self.row is not None:
             parts.append(f"dòng {self.row}")
         if self.column:
