@@ -65,6 +65,10 @@ class Survey(_M):
     survey_start: dt.date | None = None
     survey_end: dt.date | None = None
     ci_draws: int = Field(2000, ge=100, le=MAX_CI_DRAWS)  # percentile-bootstrap replicates of the survey intervals
+    #: how the survey intervals' replicates are drawn (:mod:`parindex.uncertainty.bootstrap`): "padded" — the draws
+    #: every earlier run used (replays reproduce published intervals); "compact" — about 4 × fewer random numbers,
+    #: for runs of thousands of communes; intervals then differ from padded ones by Monte Carlo noise only
+    ci_layout: Literal["padded", "compact"] = "padded"
 
     @model_validator(mode="after")
     def _period(self):

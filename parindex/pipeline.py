@@ -176,7 +176,7 @@ def score(run: Run) -> Run:
                        dossiers=c["dossiers"])
     scored["results"] = survey_columns(scored["results"], c["satisfaction"], c["officials"], c["ballots"],
                                        run.methodology, group_weighting=p.survey.group_weighting,
-                                       n_boot=p.survey.ci_draws, seed=p.seed)
+                                       n_boot=p.survey.ci_draws, seed=p.seed, layout=p.survey.ci_layout)
     if "assessment_round1" in c:  # the explanation round changed scores: round 1's index and rank beside the final
         from .rounds import round1_results
         scored["round1_results"] = round1_results(

@@ -278,9 +278,10 @@ def test_officials_interval_refuses_an_unknown_option(mini):
         intervals.officials_interval(o, mini, pd.Series(["X1"]), "median", n_boot=10, seed=1)
 
 
-def test_intervals_equal_a_direct_recomputation_of_each_replicate(mini):
+@pytest.mark.parametrize("layout", ["padded", "compact"])      # survey.ci_layout
+def test_intervals_equal_a_direct_recomputation_of_each_replicate(mini, layout):
     # The survey intervals sum the drawn ballots' statistics per commune with one sparse product per block of
-    # replicates (intervals.segment_sums). Here the same replicates (the engine's padded draws, same seeds) are
+    # replicates (intervals.segment_sums). Here the same replicates (the engine's draws, same layout and seeds) are
     # re-scored one by one with the scoring core's own functions on the resampled tables — the satisfaction
     # factors (scoring.satisfaction_factors, mean over factors) and the officials' mean answer weight per
     # question × leaf points (pooled: every valid answer once) — and the percentile intervals must agree.
@@ -290,11 +291,11 @@ def test_intervals_equal_a_direct_recomputation_of_each_replicate(mini):
     s, o = _regression_tables()
     codes = ["X1", "X2", "X3"]
     n_boot = 60
-    got = intervals.satisfaction_interval(s, mini, pd.Series(codes), n_boot=n_boot, seed=11)
+    got = intervals.satisfaction_interval(s, mini, pd.Series(codes), n_boot=n_boot, seed=11, layout=layout)
     first = s.drop_duplicates("ballot_id").reset_index(drop=True)
     stratum = pd.factorize(first["commune_code"] + "|" + first["procedure_field"], sort=True)[0]
     design = StratifiedDesign(stratum)
-    reps = [d[d >= 0] for d in np.concatenate(list(design.replicates(n_boot, 11, layout="padded")))]
+    reps = [d[d >= 0] for d in np.concatenate(list(design.replicates(n_boot, 11, layout=layout)))]
     by_ballot = {b: g for b, g in s.groupby("ballot_id", sort=False)}
     sat = np.full((n_boot, 3), np.nan)
     for r, drawn in enumerate(reps):
@@ -306,7 +307,7 @@ def test_intervals_equal_a_direct_recomputation_of_each_replicate(mini):
     np.testing.assert_allclose(got["sat_ci_low"], lo, rtol=0, atol=1e-9)
     np.testing.assert_allclose(got["sat_ci_high"], hi, rtol=0, atol=1e-9)
 
-    got = intervals.officials_interval(o, mini, pd.Series(codes), "pooled", n_boot=n_boot, seed=12)
+    got = intervals.officials_interval(o, mini, pd.Series(codes), "pooled", n_boot=n_boot, seed=12, layout=layout)
     leaves = mini.leaves()
     pts = leaves[leaves.source == "officials_survey"].set_index("code")["points"]
     resp = o.drop_duplicates(["ballot_id", "commune_code"]).reset_index(drop=True)
@@ -314,7 +315,7 @@ def test_intervals_equal_a_direct_recomputation_of_each_replicate(mini):
     stratum = pd.Categorical(resp["commune_code"], categories=codes).codes * len(groups) + pd.Categorical(
         resp["group"], categories=groups).codes
     design = StratifiedDesign(np.asarray(stratum, dtype=np.int64), len(codes) * len(groups))
-    reps = [d[d >= 0] for d in np.concatenate(list(design.replicates(n_boot, 12, layout="padded")))]
+    reps = [d[d >= 0] for d in np.concatenate(list(design.replicates(n_boot, 12, layout=layout)))]
     rows = {(b, c): g for (b, c), g in o.groupby(["ballot_id", "commune_code"], sort=False)}
     off = np.zeros((n_boot, 3))
     wmap = mini.officials_survey.answer_weights

@@ -64,6 +64,7 @@ PARAM_LABELS = {
     "inputs.previous_results": "Kết quả năm trước (để so sánh)",
     "scoring.allow_missing_as_zero": "Tính 0 điểm cho tiêu chí thiếu dữ liệu",
     "scoring.rank_decimals": "Số chữ số thập phân của chỉ số công bố (dùng để xếp hạng và xếp loại)",
+    "survey.ci_layout": "Cách rút mẫu lặp (bootstrap) của khoảng tin cậy khảo sát",
     "survey.group_weighting": "Cách gộp các nhóm đối tượng (điều tra cán bộ, đại biểu)",
     "survey.survey_start": "Ngày bắt đầu khảo sát",
     "survey.survey_end": "Ngày kết thúc khảo sát",

@@ -18,8 +18,9 @@ intervals of earlier runs are reproduced (until 2026-11 the drawn ballots' stati
 largest-stratum grid and multiplied by a dense strata × communes matrix: ~20 s for the 235 communes of a province,
 beyond memory for the country; the sums now add up in another order, so a bound can differ in its last bits — a
 published two-decimal figure only if it lay within about 1e-12 of a rounding edge). The ``compact`` layout (one float32 uniform per ballot, about 4 × fewer random numbers, as
-the robustness stage) is available to :func:`segment_sums` but would move every bound by Monte Carlo noise
-(measured on the 2023 demo district: up to 0.32 points of % for the satisfaction index), so it is not used."""
+the robustness stage) is the parameter ``survey.ci_layout: compact``, for runs of thousands of communes: it moves
+every bound by Monte Carlo noise (measured on the 2023 demo district: up to 0.32 points of % for the satisfaction
+index, whose intervals are 5.3 points wide), so it is not the default."""
 
 from __future__ import annotations
 
@@ -74,7 +75,7 @@ def segment_sums(design: StratifiedDesign, stats: np.ndarray, segment: np.ndarra
 
 
 def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, communes: pd.Series, *,
-                          n_boot: int, seed: int, level: float = 0.95) -> pd.DataFrame:
+                          n_boot: int, seed: int, level: float = 0.95, layout: Layout = "padded") -> pd.DataFrame:
     """Satisfaction index (%) per commune with a percentile-bootstrap interval over its valid ballots.
 
     Ballots are resampled within commune × procedure field (the plan allocates each commune's ballots
@@ -106,7 +107,7 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
     def stat(sums: np.ndarray) -> np.ndarray:                      # sums: b × communes × (valid, positive)
         return satisfaction_index(sums[..., :F], sums[..., F:], axis=2) * 100    # b × communes
 
-    boot = segment_sums(design, stats, cidx, len(codes), n_boot, seed, stat)
+    boot = segment_sums(design, stats, cidx, len(codes), n_boot, seed, stat, layout)
     point = satisfaction_factors(satisfaction, meth).groupby("commune_code")["index"].mean() * 100
     a = (1 - level) / 2
     with warnings.catch_warnings():
@@ -117,7 +118,7 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
 
 
 def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.Series, group_weighting: str, *,
-                       n_boot: int, seed: int, level: float = 0.95) -> pd.DataFrame:
+                       n_boot: int, seed: int, level: float = 0.95, layout: Layout = "padded") -> pd.DataFrame:
     """Officials' survey points per commune with a percentile-bootstrap interval over respondents
     (resampled within commune × respondent group). A commune without any valid answer gets no interval
     (NaN), as it gets no officials' survey score. Returns commune_code, officials_ci_low, officials_ci_high."""
@@ -149,7 +150,7 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
         mean = mean_answer_weight(sums[..., :Q], sums[..., Q:], group_weighting, axis=2)    # b × C × Q
         return np.where(np.isnan(mean), 0.0, mean) @ pts            # b × C
 
-    boot = segment_sums(design, stats, cidx * G + gidx, C * G, n_boot, seed, stat)
+    boot = segment_sums(design, stats, cidx * G + gidx, C * G, n_boot, seed, stat, layout)
     a = (1 - level) / 2
     lo, hi = np.quantile(boot, [a, 1 - a], axis=0)
     return pd.DataFrame({"commune_code": codes, "officials_ci_low": np.where(answered, lo, np.nan),
@@ -158,12 +159,12 @@ def officials_interval(officials: pd.DataFrame, meth: Methodology, communes: pd.
 
 def survey_columns(results: pd.DataFrame, satisfaction: pd.DataFrame, officials: pd.DataFrame,
                    ballots: pd.DataFrame, meth: Methodology, *, group_weighting: str, n_boot: int,
-                   seed: int) -> pd.DataFrame:
+                   seed: int, layout: Layout = "padded") -> pd.DataFrame:
     """Results with the survey columns of the output contract: sat_index_pct, sat_ci_low, sat_ci_high,
     officials_points, officials_ci_low, officials_ci_high, ballots_received, ballots_valid, ballots_excluded."""
     codes = results["commune_code"]
-    sat = satisfaction_interval(satisfaction, meth, codes, n_boot=n_boot, seed=seed)
-    off = officials_interval(officials, meth, codes, group_weighting, n_boot=n_boot, seed=seed + 1)
+    sat = satisfaction_interval(satisfaction, meth, codes, n_boot=n_boot, seed=seed, layout=layout)
+    off = officials_interval(officials, meth, codes, group_weighting, n_boot=n_boot, seed=seed + 1, layout=layout)
     counts = ballot_counts(ballots, codes)
     out = results.drop(columns=[c for c in SURVEY_COLUMNS if c in results.columns])
     out = out.merge(sat, on="commune_code", how="left").merge(off, on="commune_code", how="left").merge(
