@@ -140,6 +140,20 @@ def test_salt_changes_nothing_but_is_required_for_equal_hashes(tmp_path, mini):
         assert rej["rule"].tolist() == ["duplicate"]
 
 
+
+def test_hash_key_of_a_column_without_any_number(recwarn):
+    """An all-blank phone or ID column hashes to "" everywhere (it used to fill float NaN with "": pandas
+    warns that this will raise, i.e. a satisfaction file with an empty "Số CCCD" column would be refused)."""
+    from parindex.ingest.parse import hash_key
+
+    for kind in ("phone", "id"):
+        h = hash_key(pd.Series(["", " ", "-"], dtype="str"), kind, "salt")
+        assert h.tolist() == ["", "", ""] and pd.api.types.is_string_dtype(h)
+    mixed = hash_key(pd.Series(["0900000001", ""], dtype="str"), "phone", "salt")
+    assert len(mixed[0]) == 64 and mixed[1] == ""
+    assert not [w for w in recwarn if "fill value" in str(w.message)]
+
+
 # ------------------------------------------------------------------- commune matching ----
 def test_commune_names_without_diacritics_and_prefixes_match(tmp_path, mini):
     names = ["Doan Tung", "X. Đoàn Tùng", "xã đoàn tùng", "TT Thanh Miện", "Thị trấn Thanh Miện", "thanh mien",

@@ -123,6 +123,8 @@ def hash_key(values: pd.Series, kind: str, salt: str) -> pd.Series:
     d = d.str.lstrip("0")
     uniq = pd.unique(d[d != ""])
     table = {v: hashlib.sha256(f"{salt}\x1f{kind}\x1f{v}".encode()).hexdigest() for v in uniq}
+    if not table:  # a column with no number at all: mapping would give float NaN, which "" cannot fill
+        return pd.Series("", index=d.index, dtype="str")
     return d.map(table).fillna("").astype("str")
 
 
