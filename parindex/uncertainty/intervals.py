@@ -33,7 +33,7 @@ from ..methodology import Methodology
 from ..scoring import satisfaction_factors
 from ..surveys import ballot_counts
 from .alternatives import check_option
-from .bootstrap import MAX_CELLS, Layout, StratifiedDesign, block_size, unit_counts
+from .bootstrap import MAX_CELLS, Layout, StratifiedDesign, block_size
 from .rules import answer_values, mean_answer_weight, satisfaction_index
 
 
@@ -53,8 +53,8 @@ def segment_sums(design: StratifiedDesign, stats: np.ndarray, segment: np.ndarra
 
     ``segment``: (units,) segment of each unit, 0 … n_segments − 1 — a segment is a union of whole strata (a
     commune, or one stratum), so a unit is only ever drawn in its own segment. A block of replicates is turned
-    into how many times each unit was drawn (:func:`parindex.uncertainty.bootstrap.unit_counts`, one
-    ``bincount``), and the sums come from one sparse matrix product: (segments · K) × units, each unit's K
+    into how many times each unit was drawn (one ``bincount``, as
+    :func:`parindex.uncertainty.bootstrap.unit_counts` without its padding mask: these draws have none), and the sums come from one sparse matrix product: (segments · K) × units, each unit's K
     statistics in its segment's rows, times the counts. Memory per block: the drawn slots and the counts, at most
     ``4 × MAX_CELLS`` of each (and at least one replicate)."""
     from scipy import sparse
@@ -68,7 +68,8 @@ def segment_sums(design: StratifiedDesign, stats: np.ndarray, segment: np.ndarra
     out = []
     for drawn in design.replicates(n_boot, seed, layout=layout, block=step, units=layout == "padded"):
         b = drawn.shape[0]
-        counts = unit_counts(drawn, n).astype(float)                         # b × units
+        drawn += (np.arange(b) * n)[:, None]                                 # no padding: every slot draws
+        counts = np.bincount(drawn.ravel(), minlength=b * n).reshape(b, n).astype(float)   # b × units
         sums = np.asarray(m @ counts.T).reshape(n_segments, k, b).transpose(2, 0, 1)
         out.append(stat(sums))
     return np.concatenate(out) if out else np.zeros((0, n_segments))
