@@ -365,8 +365,25 @@ def _read_bounded(path: Path) -> bytes:
     return raw
 
 
+#: parsed methodology files by (origin, SHA-256 of the bytes): a run reads the same files several times (its own, the
+#: known maxima of every version, the baseline's); parsing is the slow part, so each content is parsed once
+_PARSED: dict[tuple[str, str], object] = {}
+
+
 def _parse_yaml(raw: bytes, origin: str):
-    """The mapping of a methodology file: UTF-8 YAML within bounds (see parindex.safeyaml), NFC-normalised."""
+    """The mapping of a methodology file: UTF-8 YAML within bounds (see parindex.safeyaml), NFC-normalised.
+    A deep copy of the cached parse when these bytes were parsed before (callers may modify what they get)."""
+    import copy
+
+    key = (origin, hashlib.sha256(raw).hexdigest())
+    if key not in _PARSED:
+        if len(_PARSED) > 64:
+            _PARSED.clear()
+        _PARSED[key] = _parse_yaml_uncached(raw, origin)
+    return copy.deepcopy(_PARSED[key])
+
+
+def _parse_yaml_uncached(raw: bytes, origin: str):
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -319,13 +319,16 @@ def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True)
     paths += [out / "rejections.csv", out / "index.html"]
     images = images_job.result()
     paths += images
-    if pdf_job is not None:
-        paths += pdf_job.result()
-    if run.params.documents.enabled:  # the drafts the district issues: notices, reply forms, report, decision
-        from .documents import write_documents
-        paths += write_documents(run, tables, out / "van_ban", images={p.stem: p for p in images},
-                                 previous_year=previous_year)
-    return paths
+    documents: list[Path] = []
+    try:
+        if run.params.documents.enabled:  # the drafts the district issues: notices, reply forms, report, decision
+            from .documents import write_documents   # (they embed the images; the profiles still print meanwhile)
+            documents = write_documents(run, tables, out / "van_ban", images={p.stem: p for p in images},
+                                        previous_year=previous_year)
+    finally:
+        if pdf_job is not None:               # waited for even when the documents fail
+            paths += pdf_job.result()
+    return paths + documents
 
 
 #: stage name → (function, notebook)

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from ..methodology import Methodology
 from ..uncertainty.bootstrap import StratifiedDesign
-from ..uncertainty.intervals import bootstrap_stat
+from ..uncertainty.intervals import segment_sums
 from .labels import (
     PP,
     int_text,
@@ -70,27 +70,28 @@ def factor_intervals(satisfaction: pd.DataFrame, meth: Methodology, communes: pd
     valid = ~np.isnan(wide)
     positive = np.isin(wide, sv.positive_answers) & valid
     onehot = (np.array([factors.index(f) for f in q["factor"]])[:, None] == np.arange(len(factors))).astype(float)
-    nv = np.vstack([(valid @ onehot) * w[:, None], np.zeros(len(factors))])
-    npos = np.vstack([(positive @ onehot) * w[:, None], np.zeros(len(factors))])
+    F = len(factors)
+    nv = (valid @ onehot) * w[:, None]                              # per ballot × factor: weighted valid answers
+    npos = (positive @ onehot) * w[:, None]                         # … and weighted positive answers
     cidx = pd.Categorical(first["commune_code"].astype(str), categories=codes).codes.astype(np.int64)
     field = first["procedure_field"] if "procedure_field" in first.columns else pd.Series("", index=first.index)
     fidx, funiq = pd.factorize(field.astype(str), sort=True)
     k = max(len(funiq), 1)
     used, strata = np.unique(cidx * k + fidx, return_inverse=True)
+    strata = strata.astype(np.int64).reshape(-1)
     to_commune = (used[:, None] // k == np.arange(len(codes))).astype(float)
-    design = StratifiedDesign(strata.astype(np.int64), len(used))
+    design = StratifiedDesign(strata, len(used))
 
-    def stat(rows: np.ndarray) -> np.ndarray:                       # b × communes × factors
-        sv_ = np.einsum("bsf,sc->bcf", nv[rows].sum(axis=2), to_commune)
-        sp_ = np.einsum("bsf,sc->bcf", npos[rows].sum(axis=2), to_commune)
+    def stat(sums: np.ndarray) -> np.ndarray:                       # b × communes × (valid, positive) → b × (C·F)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (sp_ / sv_ * 100.0).reshape(rows.shape[0], -1)
+            return (sums[..., F:] / sums[..., :F] * 100.0).reshape(sums.shape[0], -1)
 
-    boot = bootstrap_stat(design, n_boot, seed, stat, len(factors))
-    tot_v = to_commune.T @ np.vstack([np.bincount(strata, weights=nv[:-1, j], minlength=len(used))
-                                      for j in range(len(factors))]).T
-    tot_p = to_commune.T @ np.vstack([np.bincount(strata, weights=npos[:-1, j], minlength=len(used))
-                                      for j in range(len(factors))]).T
+    # the padded draws of the survey intervals (same replicates as before the segment sums; see intervals.py)
+    boot = segment_sums(design, np.hstack([nv, npos]), cidx, len(codes), n_boot, seed, stat)
+    tot_v = to_commune.T @ np.vstack([np.bincount(strata, weights=nv[:, j], minlength=len(used))
+                                      for j in range(F)]).T
+    tot_p = to_commune.T @ np.vstack([np.bincount(strata, weights=npos[:, j], minlength=len(used))
+                                      for j in range(F)]).T
     with np.errstate(invalid="ignore", divide="ignore"):
         point = tot_p / tot_v * 100.0
     a = (1 - level) / 2

@@ -37,13 +37,6 @@ from .bootstrap import MAX_CELLS, Layout, StratifiedDesign, block_size
 from .rules import answer_values, mean_answer_weight, satisfaction_index
 
 
-def bootstrap_stat(design: StratifiedDesign, n_boot: int, seed: int, stat, cells_per_slot: int) -> np.ndarray:
-    """``stat`` of ``n_boot`` replicates of ``design`` (padded layout), block by block with bounded memory.
-    (The publish stage's factor intervals of the commune profiles; the survey intervals use :func:`segment_sums`.)"""
-    step = block_size(design.n_slots("padded") * cells_per_slot)
-    return np.concatenate([stat(rows) for rows in design.replicates(n_boot, seed, layout="padded", block=step)])
-
-
 def segment_sums(design: StratifiedDesign, stats: np.ndarray, segment: np.ndarray, n_segments: int, n_boot: int,
                  seed: int, stat, layout: Layout = "padded") -> np.ndarray:
     """``stat`` of ``n_boot`` bootstrap replicates of ``design`` (``layout`` of the engine's draws, ``padded`` by
