@@ -443,7 +443,6 @@ def write_chart_images(figs: dict, out_dir: str | Path, width: int = IMAGE_WIDTH
     the paths in the order given. The figures are copied first, so the caller's figures (and any HTML
     built from them) are left untouched. Each file is written through a temporary name and renamed."""
     import plotly.graph_objects as go
-    import plotly.io as pio
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -466,8 +465,15 @@ def write_chart_images(figs: dict, out_dir: str | Path, width: int = IMAGE_WIDTH
     try:
         if browser and before is None:
             os.environ["BROWSER_PATH"] = browser
-        pio.write_images(copies, [str(t) for t in tmp], format="png", width=[width] * len(copies),
-                         height=heights, scale=scale, validate=False)
+        # kaleido directly rather than plotly.io.write_images: through plotly its page always loads MathJax from
+        # a CDN (a request from the publishing machine for a script no chart uses); here without MathJax, and
+        # plotly.js from the installed plotly package (kaleido's default), so rendering needs no network
+        import kaleido
+
+        kaleido.write_fig_from_object_sync(
+            [dict(fig=f.to_dict(), path=str(t), opts=dict(format="png", width=width, height=h, scale=scale))
+             for f, t, h in zip(copies, tmp, heights)],
+            kopts=dict(mathjax=False))
         for t, f in zip(tmp, final):
             with open(t, "rb") as fh:
                 if fh.read(8) != PNG_MAGIC:
