@@ -54,6 +54,16 @@ def _write(path: Path, sheet: str, header: list[str], columns: list[np.ndarray],
     return p
 
 
+def appraisal_draws(rng: np.random.Generator, quality: np.ndarray, pts: np.ndarray):
+    """Self-assessed and appraised points of commune × leaf rows (``quality``: the row's commune quality, ``pts``:
+    the leaf's maximum): full points mostly, half sometimes; the appraisal halves a score now and then (``cut``)."""
+    n = len(pts)
+    full = rng.random(n) < np.clip(0.93 + 0.02 * quality, 0.8, 0.99)
+    self_pts = np.where(full, pts, pts / 2)
+    cut = rng.random(n) < np.clip(0.1 - 0.03 * quality, 0.02, 0.2)
+    return self_pts, cut, np.where(cut, self_pts / 2, self_pts)
+
+
 def generate(year: int, out_dir: Path, seed: int, meth: Methodology, communes: pd.DataFrame,
              fmt: str = "xlsx") -> list[Path]:
     """Write the four synthetic raw files of ``year`` for ``communes`` into ``out_dir``."""
@@ -72,10 +82,7 @@ def generate(year: int, out_dir: Path, seed: int, meth: Methodology, communes: p
     nl = len(lv)
     ci, li = np.repeat(np.arange(nc), nl), np.tile(np.arange(nl), nc)
     pts = lv["points"].to_numpy(float)[li]
-    full = rng.random(nc * nl) < np.clip(0.93 + 0.02 * z[ci], 0.8, 0.99)
-    self_pts = np.where(full, pts, pts / 2)
-    cut = rng.random(nc * nl) < np.clip(0.1 - 0.03 * z[ci], 0.02, 0.2)
-    appr = np.where(cut, self_pts / 2, self_pts)
+    self_pts, cut, appr = appraisal_draws(rng, z[ci], pts)
     reason = np.where(cut, "Tài liệu kiểm chứng không đầy đủ", "")
     paths.append(_write(out_dir / f"tu_danh_gia_tham_dinh_{year}", "ChamDiem",
                         ["Mã xã", "Tên xã", "Mã tiêu chí", "Tên tiêu chí", "Điểm tối đa", "Điểm tự chấm",

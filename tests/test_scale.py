@@ -35,7 +35,7 @@ from parindex.surveys import apply_estimator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))   # benchmarks/ is not a package: its synthetic data generator
-from synth import PROCEDURE_MEANS, generate  # noqa: E402
+from synth import PROCEDURE_MEANS, appraisal_draws, generate  # noqa: E402
 
 NATIONAL = ROOT / "data" / "reference" / "vn_admin_units_2023-04-10.csv"
 METHODOLOGY = ROOT / "methodologies" / "reference-default-v1.yaml"
@@ -90,10 +90,7 @@ def clean_tables(meth, communes: pd.DataFrame, special: list[str], seed: int) ->
     nl = len(lv)
     ci, li = np.repeat(np.arange(nc), nl), np.tile(np.arange(nl), nc)
     pts = lv["points"].to_numpy(float)[li]
-    full = rng.random(nc * nl) < np.clip(0.93 + 0.02 * z[ci], 0.8, 0.99)
-    self_pts = np.where(full, pts, pts / 2)
-    cut = rng.random(nc * nl) < np.clip(0.1 - 0.03 * z[ci], 0.02, 0.2)
-    appr = np.where(cut, self_pts / 2, self_pts)
+    self_pts, cut, appr = appraisal_draws(rng, z[ci], pts)
     appr[rng.random(nc * nl) < 0.05] = np.nan                                 # blank: the self-score stands
     first_leaf = li == 0
     na = (rng.random(nc * nl) < 0.01) | (plant(0, sp[0])[ci] & first_leaf)    # không áp dụng
