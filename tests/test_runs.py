@@ -82,7 +82,7 @@ def test_compare_two_runs_html_and_xlsx(two_runs, tmp_path):
     assert "reference-default-v1+sipas15" in html  # the methodology difference is named
     markup = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)  # inline plotly.js holds URL strings
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", markup) and "<script src" not in html
-    sheets = pd.read_excel(out / "compare.xlsx", sheet_name=None)
+    sheets = pd.read_excel(out / "compare.xlsx", sheet_name=None, engine="openpyxl")
     table = sheets["So sánh theo xã"]
     assert len(table) == 17
     moves = table["Thay đổi hạng (+ = tăng)"].abs().tolist()
