@@ -38,22 +38,23 @@ def _text_columns(df: pd.DataFrame) -> list:
     return [c for c in df.columns if pd.api.types.is_object_dtype(df[c]) or pd.api.types.is_string_dtype(df[c])]
 
 
-def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``df`` whose text cells (and column names) are neutralised; numeric columns untouched."""
+def _map_text(df: pd.DataFrame, fn) -> pd.DataFrame:
+    """A copy of ``df`` with ``fn`` applied to its text cells and column names; numeric columns untouched."""
     out = df.copy()
     for c in _text_columns(out):
-        out[c] = out[c].map(neutralise, na_action="ignore")
-    out.columns = [neutralise(c) for c in out.columns]
+        out[c] = out[c].map(fn, na_action="ignore")
+    out.columns = [fn(c) for c in out.columns]
     return out
+
+
+def safe_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells (and column names) are neutralised; numeric columns untouched."""
+    return _map_text(df, neutralise)
 
 
 def restore_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Undo :func:`safe_frame` on a frame read back from one of the project's CSV files."""
-    out = df.copy()
-    for c in _text_columns(out):
-        out[c] = out[c].map(restore, na_action="ignore")
-    out.columns = [restore(c) for c in out.columns]
-    return out
+    return _map_text(df, restore)
 
 
 def csv_text(df: pd.DataFrame, **kw) -> str:

@@ -95,7 +95,7 @@ def to_tcvn3(path: Path, stamp: dt.datetime) -> Path:
     """Rewrite every text cell of a workbook in TCVN3 (in place)."""
     wb = openpyxl.load_workbook(path)
     for ws in wb.worksheets:
-        ws.title = ws.title  # sheet names are ASCII in the forms
+        # (sheet names are ASCII in the forms: left as they are)
         for row in ws.iter_rows():
             for cell in row:
                 if isinstance(cell.value, str) and not cell.value.isascii():

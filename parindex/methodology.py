@@ -28,7 +28,6 @@ Source = Literal["appraisal", "officials_survey", "satisfaction_survey"]
 #: (score stage, table ``estimator_check``).
 Estimator = Literal["plain_share", "dossier_weighted"]
 ESTIMATORS: tuple[str, ...] = ("plain_share", "dossier_weighted")
-SOURCES: tuple[str, ...] = ("appraisal", "officials_survey", "satisfaction_survey")
 TOL = 1e-9
 
 
@@ -419,6 +418,7 @@ def with_satisfaction_points(data: dict, points: float) -> dict:
     raise MethodologyError("the methodology has no satisfaction-survey leaf to override")
 
 
+#: satisfaction estimators (satisfaction_survey.estimator) in Vietnamese (publish.labels re-exports them)
 ESTIMATOR_LABELS = {"plain_share": "tỷ lệ đơn giản (mỗi phiếu như nhau, theo quy định)",
                     "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực"}
 
@@ -447,14 +447,15 @@ def write_effective_methodology(src: str | Path, dst: str | Path, satisfaction_p
     """Write the methodology a run uses: a byte copy of ``src``, or the overridden variant (satisfaction
     points and/or estimator); return it loaded. An override equal to what the file declares changes nothing."""
     src, dst = Path(src), Path(dst)
-    data = _parse_yaml(_read_bounded(src), str(src))
+    raw = _read_bounded(src)
+    data = _parse_yaml(raw, str(src))
     changed = data
     if satisfaction_points is not None:
         changed = with_satisfaction_points(changed, satisfaction_points)
     if satisfaction_estimator is not None:
         changed = with_satisfaction_estimator(changed, satisfaction_estimator)
     if changed is data:
-        dst.write_bytes(src.read_bytes())
+        dst.write_bytes(raw)
     else:
         dst.write_text(yaml.safe_dump(changed, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return load_methodology(dst)

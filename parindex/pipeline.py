@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import errno
 import shutil
 import time
 from pathlib import Path
@@ -43,7 +42,7 @@ def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, p
     of the year-over-year comparison stored (``previous``: "params" = as the parameters say — the published
     run of the earlier year by default —, None, a results table of parindex, or a run folder whose recorded
     baseline is reused, as a replay does). Fills ``run.baseline`` and ``run.history``."""
-    from .baseline import Baseline, copy_recorded, load_recorded, read_results_table, resolve_baseline, write_baseline
+    from .baseline import Baseline, copy_recorded, read_results_table, resolve_baseline, write_baseline
 
     root = Path(root)
     folder = Path(folder) if folder is not None else None
@@ -72,9 +71,7 @@ def start(params: RunParams, root: Path = ROOT, folder: Path | None = None, *, p
         write_baseline(folder, base)
     run = Run(params=params, root=root, methodology=meth, district=district, folder=folder, trial=trial)
     run.save()
-    run = Run.load(folder, root=root, trial=trial)
-    run.baseline, run.history = load_recorded(folder)
-    return run
+    return Run.load(folder, root=root, trial=trial)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -141,15 +138,13 @@ def exclusion_info(exclusions, threshold: float) -> dict:
     return {"exclusions": rows, "warning": warning}
 
 
-def check_missing_as_zero(coverage, missing_codes: set[str] | None = None) -> None:
+def check_missing_as_zero(coverage) -> None:
     """``scoring.allow_missing_as_zero`` is for a commune genuinely absent from a survey: refuse it when a
     commune has survey rows that were all excluded (or rows whose commune could not be recognised and
     that may be its)."""
     if coverage is None or len(coverage) == 0:
         return
     lost = coverage[(coverage["rows"] > 0) & (coverage["valid"] == 0)]
-    if missing_codes is not None:
-        lost = lost[lost["commune_code"].isin(missing_codes)]
     if len(lost):
         names = {"officials": "điều tra cán bộ", "satisfaction": "khảo sát sự hài lòng"}
         which = "; ".join(f"xã {x.commune_code} ({names.get(x.survey, x.survey)}: {x.rows} dòng, không dòng nào hợp lệ)"
@@ -203,7 +198,6 @@ def uncertainty(run: Run) -> Run:
         return run
     c, s = run.stage_tables("clean"), run.stage_tables("score")
     r = p.robustness
-    # the officials' option scoring used is declared, so the robustness stage checks it rather than detects it
     # the options scoring used are declared (the officials' grouping, the methodology's satisfaction estimator),
     # so the robustness stage checks them rather than detects them
     published = {"officials_groups": p.survey.group_weighting,
@@ -232,7 +226,7 @@ def report_tables(run: Run) -> dict:
     return tables
 
 
-def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True) -> list[Path]:
+def publish(run: Run, out_dir: Path | None = None) -> list[Path]:
     """Write the report (index.html), results.csv/xlsx, robustness.csv, rejections.csv, the chart images
     (images/), the commune profiles as PDF files (ho_so_xa/: one per commune and one combined) and the drafts
     (van_ban/, unless ``documents.enabled`` is false) into ``out_dir`` (default: the run folder). Returns the
@@ -280,17 +274,12 @@ def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True)
     parts = report_parts(tables, meth, ctx)
     src = source_line(ctx)
     y = run.year
-    charts = {"xep_hang": (figures.fig_ranking(results, meth, parts["marks"]), f"Xếp hạng Chỉ số CCHC năm {y}"),
-              "diem_linh_vuc": (figures.fig_fields(results, meth), f"Điểm theo lĩnh vực năm {y}")}
-    if "fig-sources" in parts["figs"]:
-        charts["diem_nguon"] = (figures.fig_sources(results, meth), f"Điểm theo nguồn đánh giá năm {y}")
-    if "leaf_scores" in tables:
-        charts["ty_le_tieu_chi"] = (figures.fig_criteria_heatmap(tables["leaf_scores"], meth, results),
-                                    f"Tỷ lệ điểm đạt theo tiêu chí năm {y}")
-    if parts["yoy"] is not None:
-        moves = figures.year_over_year(results, tables["previous_results"])
-        charts["so_sanh_nam_truoc"] = (figures.fig_rank_slope(moves, y, previous_year),
-                                       f"Thay đổi thứ hạng năm {previous_year} – {y}")
+    titles = {"fig-ranking": ("xep_hang", f"Xếp hạng Chỉ số CCHC năm {y}"),
+              "fig-fields": ("diem_linh_vuc", f"Điểm theo lĩnh vực năm {y}"),
+              "fig-sources": ("diem_nguon", f"Điểm theo nguồn đánh giá năm {y}"),
+              "fig-criteria": ("ty_le_tieu_chi", f"Tỷ lệ điểm đạt theo tiêu chí năm {y}"),
+              "fig-yoy": ("so_sanh_nam_truoc", f"Thay đổi thứ hạng năm {previous_year} – {y}")}
+    charts = {titles[k][0]: (fig, titles[k][1]) for k, fig in parts["charts"].items()}   # the page's own figures
     if "robustness" in tables:
         charts["khoang_thu_hang"] = (robustness_figures.fig_rank_intervals(tables["robustness"]),
                                      f"Khoảng thứ hạng (5–95 % số lần mô phỏng) năm {y}")
@@ -302,7 +291,7 @@ def publish(run: Run, out_dir: Path | None = None, *, profiles_pdf: bool = True)
     images_job = pool.submit(write_chart_images,
                              {k: figures.for_image(f, title, src) for k, (f, title) in charts.items()}, out / "images")
     pdf_job = None
-    if profiles_pdf and parts["profiles"] is not None:
+    if parts["profiles"] is not None:
         pdf_job = pool.submit(write_profile_pdfs, parts["profiles"]["rows"],
                               f"Hồ sơ Chỉ số CCHC năm {y} — {ctx.district}",
                               (TEMPLATES / "report.css").read_text(encoding="utf-8"), src, out / PROFILE_DIR)
@@ -467,9 +456,6 @@ def _warn_exclusions(stage_dir: Path, log) -> None:
             log(f"      CẢNH BÁO (warning): {warning}", flush=True)
 
 
-DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG, errno.EIO}
-
-
 def _run_stage(run: Run, name: str) -> Run:
     """One stage in process, with the same error message as a failed notebook."""
     try:
@@ -479,6 +465,8 @@ def _run_stage(run: Run, name: str) -> Run:
             run = STAGE_FUNCTIONS[name](run)
             run.save()
     except OSError as e:
+        from .publication import DISK_ERRORS
+
         if e.errno in DISK_ERRORS:
             raise   # the command line explains it (parindex.publication.disk_error_message)
         raise runner.RunError(f"Bước {STAGE_LABELS[name]} thất bại — {type(e).__name__}: {e}\n"
@@ -513,10 +501,7 @@ def open_stage(run_dir: str, year: int, stage: str) -> Run:
     stages before ``stage`` are computed there when missing. A trial run never writes to
     ``data/processed/`` or ``reports/``."""
     if run_dir:
-        from .baseline import load_recorded
-        run = Run.load(Path(run_dir))
-        run.baseline, run.history = load_recorded(Path(run_dir))
-        return run
+        return Run.load(Path(run_dir))
     root = find_root()
     folder = scratch_dir(root, year)
     params = load_params(year, root=root)
@@ -526,9 +511,7 @@ def open_stage(run_dir: str, year: int, stage: str) -> Run:
         shutil.rmtree(folder, ignore_errors=True)
         run = start(params, root, folder, trial=True)
     else:
-        from .baseline import load_recorded
         run = Run.load(folder, root=root, trial=True)
-        run.baseline, run.history = load_recorded(folder)
     order = [s for s in STAGES if s != "uncertainty" or params.robustness.enabled]
     for s in order[: order.index(stage)] if stage in order else order:
         if not run.has(s):

@@ -505,15 +505,20 @@ def publish(run_dir: Path, processed_root: Path, log=print, wait: float | None =
     return year_dir
 
 
+#: disk and permission errors a run explains to its user (:func:`disk_error_message`), with their words; EIO
+#: (any other read/write failure) is said in general terms
+DISK_ERROR_TEXT = {errno.ENOSPC: ("ổ đĩa đã đầy", "no space left on the disk"),
+                   errno.EDQUOT: ("đã hết hạn mức dung lượng", "disk quota exceeded"),
+                   errno.EROFS: ("thư mục chỉ cho phép đọc", "read-only file system"),
+                   errno.EACCES: ("không có quyền ghi hoặc đọc", "permission denied"),
+                   errno.EPERM: ("không được phép thao tác", "operation not permitted"),
+                   errno.EFBIG: ("tệp vượt quá kích thước cho phép", "file too large")}
+DISK_ERRORS = frozenset(DISK_ERROR_TEXT) | {errno.EIO}
+
+
 def disk_error_message(e: OSError, where: str = "") -> str:
     """A bilingual one-paragraph message for a disk or permission error."""
-    what = {errno.ENOSPC: ("ổ đĩa đã đầy", "no space left on the disk"),
-            errno.EDQUOT: ("đã hết hạn mức dung lượng", "disk quota exceeded"),
-            errno.EROFS: ("thư mục chỉ cho phép đọc", "read-only file system"),
-            errno.EACCES: ("không có quyền ghi hoặc đọc", "permission denied"),
-            errno.EPERM: ("không được phép thao tác", "operation not permitted"),
-            errno.EFBIG: ("tệp vượt quá kích thước cho phép", "file too large")}.get(
-        e.errno, ("lỗi đọc/ghi tệp", e.strerror or "input/output error"))
+    what = DISK_ERROR_TEXT.get(e.errno, ("lỗi đọc/ghi tệp", e.strerror or "input/output error"))
     path = str(e.filename or where)
     parts = Path(path).parts
     for i, part in enumerate(parts):   # name the user's folder, not a temporary one inside it

@@ -83,11 +83,21 @@ class Round2:
         return {"assessment": self.assessment, "assessment_round1": self.round1, "round2": self.items}
 
     def summary(self) -> dict:
-        d = self.items["decision"]
-        return {"contested": int(len(self.items)), "accepted": int((d == "accept").sum()),
-                "kept": int((d == "keep").sum()), "pending": int((d == "pending").sum()),
-                "changed": int(self.items["changed"].sum()),
-                "communes": int(self.items["commune_code"].nunique())}
+        return round2_counts(self.items)
+
+
+def round2_counts(items: pd.DataFrame) -> dict:
+    """How many contested items (``round2`` table), in how many communes, accepted / kept / pending, changed."""
+    d = items["decision"]
+    return {"contested": int(len(items)), "accepted": int((d == "accept").sum()), "kept": int((d == "keep").sum()),
+            "pending": int((d == "pending").sum()), "changed": int(items["changed"].sum()),
+            "communes": int(items["commune_code"].nunique())}
+
+
+def moved_by_round2(round1_results: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``round1_results`` whose index or rank the explanation round changed."""
+    r1 = round1_results
+    return r1[(r1["index_change"].abs() > 1e-9) | (r1["rank_change"] != 0)]
 
 
 # ------------------------------------------------------------------------------------------------

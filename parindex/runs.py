@@ -3,6 +3,7 @@ from its manifest (verified first, then re-executed and compared byte for byte).
 
 from __future__ import annotations
 
+import filecmp
 import json
 import shutil
 import tempfile
@@ -12,13 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from .csvsafe import restore_frame
-from .methodology import load_methodology
 from .params import RunParams, flatten_params, load_params, with_salt
 from .pipeline import run_pipeline
 from .publication import verify
 from .runner import ROOT, RunError
 from .state import sha256_file
-from .text import fmt_num
 
 
 class CompareError(ValueError):
@@ -61,32 +60,6 @@ def param_differences(a: Run, b: Run) -> pd.DataFrame:
     rows = [dict(parameter=k, run_a=fa.get(k), run_b=fb.get(k)) for k in sorted(set(fa) | set(fb))
             if fa.get(k) != fb.get(k) and k != "district.salt"]   # the salt (a digest here) is never shown
     return pd.DataFrame(rows, columns=["parameter", "run_a", "run_b"]).astype(str)
-
-
-def methodology_differences(a: Run, b: Run) -> pd.DataFrame:
-    """Differences of the two methodologies: meta id, scale, and every leaf's points or source."""
-    ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
-    rows = []
-    for key, va, vb in (("Mã bộ tiêu chí", ma.meta.id, mb.meta.id), ("Thang điểm", ma.scale, mb.scale),
-                        ("Xếp loại (mã, ngưỡng %)", [(x.code, x.min_pct) for x in ma.bands],
-                         [(x.code, x.min_pct) for x in mb.bands]),
-                        ("Trọng số câu trả lời điều tra cán bộ", ma.officials_survey.answer_weights,
-                         mb.officials_survey.answer_weights)):
-        if va != vb:
-            rows.append(dict(item=key, run_a=str(va), run_b=str(vb)))
-    la = ma.leaves().set_index("code")[["points", "source"]]
-    lb = mb.leaves().set_index("code")[["points", "source"]]
-    def show(leaves: pd.DataFrame, m, code: str) -> str:
-        if code not in leaves.index:
-            return "—"
-        src = leaves.loc[code, "source"]
-        return f"{fmt_num(leaves.loc[code, 'points']).rstrip('0').rstrip(',')} điểm ({m.sources.get(src, src)})"
-
-    for code in list(dict.fromkeys(list(la.index) + list(lb.index))):
-        va, vb = show(la, ma, code), show(lb, mb, code)
-        if va != vb:
-            rows.append(dict(item=f"tiêu chí {code}", run_a=va, run_b=vb))
-    return pd.DataFrame(rows, columns=["item", "run_a", "run_b"])
 
 
 def compare_results(a: Run, b: Run) -> pd.DataFrame:
@@ -166,7 +139,7 @@ def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=prin
         fresh = {p.relative_to(out.run_dir).as_posix(): p for p in out.run_dir.rglob("*")
                  if p.is_file() and p.name != "manifest.json"}
         differing = sorted(k for k in set(stored) | set(fresh)
-                           if k not in stored or k not in fresh or not _same_bytes(stored[k], fresh[k]))
+                           if k not in stored or k not in fresh or not filecmp.cmp(stored[k], fresh[k], shallow=False))
         kept = None
         if keep:
             kept = run.path.parent / f"{run.path.name}.replay"
@@ -178,13 +151,3 @@ def replay(run_path: str | Path, root: Path = ROOT, keep: bool = False, log=prin
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _same_bytes(a: Path, b: Path) -> bool:
-    if a.stat().st_size != b.stat().st_size:
-        return False
-    with open(a, "rb") as fa, open(b, "rb") as fb:
-        while True:
-            x, y = fa.read(1 << 20), fb.read(1 << 20)
-            if x != y:
-                return False
-            if not x:
-                return True

@@ -321,6 +321,15 @@ def score_officials(officials: pd.DataFrame, meth: Methodology, communes: pd.Ser
 # ------------------------------------------------------------------------------------------------
 # Satisfaction survey (SIPAS)
 # ------------------------------------------------------------------------------------------------
+def lookup(values: pd.Series, mapping: dict, missing):
+    """``mapping[v]`` for each value (``missing`` when absent), through a factorisation of the column
+    (fast on long text columns: the dictionary is consulted once per distinct value)."""
+    k, uniq = pd.factorize(values, use_na_sentinel=True)
+    dtype = np.int64 if isinstance(missing, int) else float
+    lut = np.array([mapping.get(u, missing) for u in uniq] + [missing], dtype=dtype)
+    return lut[k]          # k = −1 (missing value) picks the trailing ``missing``
+
+
 def satisfaction_factors(satisfaction: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
     """Factor index per commune: (weighted) share of valid answers that are positive (4 or 5). A factor
     without any valid answer (of weight > 0) has no row: SIPAS is then the mean of the other factors, and
@@ -331,10 +340,7 @@ def satisfaction_factors(satisfaction: pd.DataFrame, meth: Methodology) -> pd.Da
     q = meth.satisfaction_questions()[["question", "factor"]]
     order = {f.code: i for i, f in enumerate(sv.factors)}
     # each answer's factor (in the methodology's order) through the distinct questions; unknown questions dropped
-    qcode, quniq = pd.factorize(satisfaction["question"], use_na_sentinel=True)
-    qfactor = dict(zip(q["question"], q["factor"].map(order)))
-    lut = np.array([qfactor.get(x, -1) for x in quniq] + [-1], dtype=np.int64)
-    fidx = lut[qcode]                                                     # code −1 → the trailing −1
+    fidx = lookup(satisfaction["question"], dict(zip(q["question"], q["factor"].map(order))), -1)
     w = satisfaction["weight"].to_numpy(dtype=float) if "weight" in satisfaction.columns else np.ones(len(fidx))
     answered = satisfaction["answer"].notna().to_numpy()
     keep = (fidx >= 0) & answered & (w > 0)  # a ballot of weight 0 (dossier weighting, field without dossiers) is not counted
@@ -434,12 +440,14 @@ def _with_satisfaction_leaf(leaf_scores: pd.DataFrame, sat_leaf: pd.DataFrame) -
     return pd.concat([leaf_scores[leaf_scores["source"] != "satisfaction_survey"], sat_leaf], ignore_index=True)
 
 
-def _estimator_tables(satisfaction: pd.DataFrame, dossiers: pd.DataFrame) -> dict[str, pd.DataFrame]:
+def _estimator_tables(satisfaction: pd.DataFrame, dossiers: pd.DataFrame,
+                      post: tuple[pd.DataFrame, pd.DataFrame] | None = None) -> dict[str, pd.DataFrame]:
     """The satisfaction table weighted by each estimator (:func:`parindex.surveys.apply_estimator`), the
-    post-stratification computed once."""
+    post-stratification computed once (``post``: :func:`parindex.surveys.poststratify`'s result, when known)."""
     from .surveys import poststratify
 
-    return {"plain_share": satisfaction.assign(weight=1.0), "dossier_weighted": poststratify(satisfaction, dossiers)[0]}
+    post = post if post is not None else poststratify(satisfaction, dossiers)
+    return {"plain_share": satisfaction.assign(weight=1.0), "dossier_weighted": post[0]}
 
 
 def check_estimator_weights(satisfaction: pd.DataFrame, dossiers: pd.DataFrame, meth: Methodology,
@@ -507,7 +515,8 @@ def _log_frame(rows: list[dict]) -> pd.DataFrame:
 
 def adjustment_log(assessment: pd.DataFrame, leaf_scores: pd.DataFrame, factors: pd.DataFrame,
                    satisfaction: pd.DataFrame, dossiers: pd.DataFrame | None, results: pd.DataFrame,
-                   meth: Methodology, missing_surveys: pd.DataFrame | None = None) -> pd.DataFrame:
+                   meth: Methodology, missing_surveys: pd.DataFrame | None = None,
+                   weights_table: pd.DataFrame | None = None) -> pd.DataFrame:
     """One line per decision that moved (or could have moved) a commune's score outside the plain reading
     of its entries: commune_code, kind, detail (Vietnamese), points_effect and max_effect (what the rule did
     to the commune's points and applicable maximum), index_effect (published index − the index without that
@@ -584,7 +593,7 @@ def adjustment_log(assessment: pd.DataFrame, leaf_scores: pd.DataFrame, factors:
         est = meth.satisfaction_survey.estimator
         weighted = est == "dossier_weighted"
         pf = {p.code: p.label for p in meth.satisfaction_survey.procedure_fields}
-        gaps = dossier_gaps(satisfaction, dossiers)
+        gaps = dossier_gaps(satisfaction, dossiers, weights_table)
         pub_sat = leaf_scores[leaf_scores["source"] == "satisfaction_survey"].set_index("commune_code")["points"]
         for r in gaps.itertuples():
             label = pf.get(r.procedure_field, r.procedure_field)
@@ -658,7 +667,10 @@ def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: p
     methodology's estimator, ``estimator_check`` holds index, rank and band under both estimators, and the
     ``adjustment_log`` has the dossier lines; without, both lack what needs the dossiers."""
     codes = communes["commune_code"]
-    weighted = _estimator_tables(satisfaction, dossiers) if dossiers is not None else None
+    from .surveys import poststratify
+
+    post = poststratify(satisfaction, dossiers) if dossiers is not None else None   # once for the whole stage
+    weighted = _estimator_tables(satisfaction, dossiers, post) if dossiers is not None else None
     if dossiers is not None:
         check_estimator_weights(satisfaction, dossiers, meth, weighted)
     off_step = off_step_scores(assessment, meth)  # rows as entered (before any missing leaf is filled with 0)
@@ -683,7 +695,8 @@ def score_all(assessment: pd.DataFrame, officials: pd.DataFrame, satisfaction: p
         check = pd.DataFrame({c: pd.Series(dtype="bool" if c == "band_differs" else "str" if c == "commune_code"
                                            or c.startswith("band_") else "int64" if c.startswith("rank_") else
                                            "float64") for c in ESTIMATOR_CHECK_COLUMNS})
-    log = adjustment_log(assessment, leaf_scores, factors, satisfaction, dossiers, results, meth, missing_surveys)
+    log = adjustment_log(assessment, leaf_scores, factors, satisfaction, dossiers, results, meth, missing_surveys,
+                         post[1] if post is not None else None)
     return dict(results=results, leaf_scores=leaf_scores, satisfaction_factors=factors,
                 appraisal_changes=appraisal_changes(assessment, meth), missing=missing,
                 missing_surveys=missing_surveys, off_step=off_step, estimator_check=check, adjustment_log=log)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .csvsafe import restore_frame, safe_frame
+from .csvsafe import restore_frame, write_csv
 from .district import DistrictInfo
 from .methodology import Methodology, load_methodology
 from .params import RunParams
@@ -78,7 +78,7 @@ def write_table(df: pd.DataFrame, path_stem: Path, name: str) -> Path:
     """Write one stage table: parquet, or CSV for :data:`CSV_TABLES`. Returns the path."""
     if name in CSV_TABLES:
         p = path_stem.with_suffix(".csv")
-        safe_frame(df).to_csv(p, index=False, encoding="utf-8", lineterminator="\n")  # no formula for spreadsheets
+        write_csv(df, p)  # no formula for spreadsheets
     else:
         p = path_stem.with_suffix(".parquet")
         df.reset_index(drop=True).to_parquet(p, index=False)
@@ -123,10 +123,10 @@ class Run:
     steps: list[Step] = field(default_factory=list)
     previous: pd.DataFrame | None = None    # the earlier year's published results (results.csv)
     # The published run the year-over-year comparison uses: year, run_id, methodology_id, methodology_title,
-    # date (dd/mm/yyyy), path — None when there is no comparison. Filled by pipeline.start.
+    # date (dd/mm/yyyy), path — None when there is no comparison. Recorded by pipeline.start, read back by Run.load.
     baseline: dict | None = None
     # Published results of the earlier years for a multi-year trend: year, commune_code, index_pct, rank, band
-    # (None or empty when fewer than two earlier years are published). Filled by pipeline.start.
+    # (None or empty when fewer than two earlier years are published). Recorded by pipeline.start, read back by Run.load.
     history: pd.DataFrame | None = None
     trial: bool = False             # a trial run from JupyterLab: never published
     _unsaved: set[str] = field(default_factory=set, repr=False)
@@ -192,7 +192,7 @@ class Run:
         if not (folder / "params.json").exists():
             (folder / "params.json").write_text(dump_json(self.params.to_json_dict()), encoding="utf-8")
         if not (folder / "communes.csv").exists():
-            safe_frame(self.communes).to_csv(folder / "communes.csv", index=False, encoding="utf-8", lineterminator="\n")
+            write_csv(self.communes, folder / "communes.csv")
         if not (folder / "district.json").exists():
             pub = {k: v for k, v in self.district.public().items() if k != "n_communes"}
             (folder / "district.json").write_text(dump_json(pub), encoding="utf-8")
@@ -246,6 +246,9 @@ class Run:
         if prev.exists():
             run.previous = restore_frame(pd.read_csv(prev, dtype={"commune_code": str}, encoding="utf-8-sig",
                                                      keep_default_na=False))
+        from .baseline import load_recorded
+
+        run.baseline, run.history = load_recorded(folder)   # the earlier year's run the comparison used
         return run
 
 

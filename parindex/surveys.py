@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-ESTIMATORS = ("plain_share", "dossier_weighted")
+from .methodology import ESTIMATORS
+
 WEIGHT_TABLE_COLUMNS = ["commune_code", "procedure_field", "ballots", "dossiers", "ballot_share", "dossier_share",
                         "weight"]
 
@@ -63,7 +64,8 @@ def apply_estimator(satisfaction: pd.DataFrame, dossiers: pd.DataFrame | None, e
     return satisfaction.assign(weight=1.0), table
 
 
-def dossier_gaps(satisfaction: pd.DataFrame, dossiers: pd.DataFrame | None) -> pd.DataFrame:
+def dossier_gaps(satisfaction: pd.DataFrame, dossiers: pd.DataFrame | None,
+                 table: pd.DataFrame | None = None) -> pd.DataFrame:
     """Where the dossier counts and the valid satisfaction ballots do not meet, per commune (× field):
 
     * ``commune_without_dossiers`` — a commune with valid ballots but no dossier count (``absent``: not in
@@ -74,9 +76,10 @@ def dossier_gaps(satisfaction: pd.DataFrame, dossiers: pd.DataFrame | None) -> p
     * ``field_without_ballots`` — dossiers of a field without any valid ballot: no ballot speaks for them;
       dossier weighting shares the weight among the fields that have ballots.
 
+    ``table``: the weights table :func:`poststratify` gives for these tables, when already computed.
     Returns commune_code, kind, procedure_field ("" for a commune), ballots, dossiers, reason."""
     dossiers = _dossiers_or_empty(dossiers)
-    _, t = poststratify(satisfaction, dossiers)
+    t = table if table is not None else poststratify(satisfaction, dossiers)[1]
     cols = ["commune_code", "kind", "procedure_field", "ballots", "dossiers", "reason"]
     tot = t.groupby("commune_code").agg(ballots=("ballots", "sum"), dossiers=("dossiers", "sum")).reset_index()
     listed = set(dossiers["commune_code"].astype(str))

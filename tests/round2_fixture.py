@@ -48,6 +48,8 @@ DECISIONS = {  # criterion → (decision, score after the explanation, reason)
     "7.1": ("Chấp nhận", "3", "Đã kiểm tra trên hệ thống quản lý văn bản"),
     "7.4": ("Giữ nguyên", "", "Quy chế chưa được ban hành trong năm đánh giá"),
 }
+# round 1: the sum over the commune's 39 rows of the demo workbook of the appraised score, else the self-score
+# (checked from the raw cells in test_rounds); final: 60 + (1.5 − 0) + (3 − 1.5), see the module docstring
 APPRAISAL_ROUND1, APPRAISAL_FINAL = 60.0, 63.0
 TITLES = ["UBND HUYỆN THANH MIỆN", "MẪU THỬ", "Dòng hướng dẫn"]
 

@@ -284,3 +284,34 @@ def test_chart_images_carry_title_year_and_source(scored):
     assert fig.layout.title.text is None   # the page's figure is untouched
     # text from inputs stays text in the picture too
     assert F.for_image(fig, "<b>x</b>", "s").layout.title.text == "<b>&lt;b&gt;x&lt;/b&gt;</b>"
+
+
+def test_a_hung_chromium_job_is_abandoned_and_started_again():
+    # headless Chromium rarely never answers at start-up: the call is abandoned after the timeout and made again
+    import threading
+
+    from parindex.publish.export import with_watchdog
+
+    release = threading.Event()
+    calls = []
+
+    def job():
+        calls.append(len(calls) + 1)
+        if len(calls) == 1:
+            release.wait(30)        # the first call hangs (released at the end, so its thread ends)
+            return "late"
+        return "drawn"
+
+    try:
+        assert with_watchdog(job, "test", timeout=0.2) == "drawn" and calls == [1, 2]
+        calls.clear()
+        with pytest.raises(RuntimeError, match=r"test: Chromium không phản hồi sau 1 lần thử.*did not answer"):
+            with_watchdog(job, "test", timeout=0.2, attempts=1)
+    finally:
+        release.set()
+
+    def broken():
+        raise ValueError("no PNG")
+
+    with pytest.raises(ValueError, match="no PNG"):       # an error is the caller's, not retried
+        with_watchdog(broken, "test", timeout=5)

@@ -116,6 +116,16 @@ def test_two_scores_change_one_reply_is_kept(tmp_path, meth, communes):
     pd.testing.assert_frame_equal(r.assessment[~diff].drop(columns="reason"), r1[~diff].drop(columns="reason"))
 
 
+def test_round1_appraisal_points_are_the_raw_rows_sum():
+    # APPRAISAL_ROUND1 worked out from the cells themselves (no parindex code): the commune's rows of the demo
+    # workbook (TCVN3 text, codes and numbers plain), appraised score where given, else the self-score.
+    ws = openpyxl.load_workbook(ROOT / "data" / "raw" / "2023" / "tu_danh_gia_tham_dinh_2023.xlsx",
+                                read_only=True, data_only=True)["ChamDiem"]
+    rows = [r for r in ws.iter_rows(min_row=5, values_only=True) if r[0] == COMMUNE]
+    assert len(rows) == 39 and not any(r[9] for r in rows)               # no "không áp dụng", no T/TR row
+    assert sum(r[6] if r[6] is not None else r[5] for r in rows) == APPRAISAL_ROUND1
+
+
 def test_the_final_round_is_scored(tmp_path, meth, communes):
     """Appraisal points of 11239: round 1 60, final 60 + (1.5 − 0) + (3 − 1.5) = 63; nobody else moves."""
     raw = raw_with_round2(RAW, tmp_path / "raw", meth, communes)

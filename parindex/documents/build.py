@@ -14,12 +14,20 @@ Same run → same bytes (fixed core properties and zip times; see :func:`parinde
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pandas as pd
 
 from ..publish.xlsx import write_bytes_atomic
-from ..rounds import contestable, decision_form, decision_form_filename, reply_filename, reply_form, slug
+from ..rounds import (
+    contestable,
+    decision_form,
+    decision_form_filename,
+    reply_filename,
+    reply_form,
+    slug,
+)
 from ..text import nfc
 from . import content as C
 from .layout import AdminDoc, Format, FormatError, docx_bytes, set_run_font, xml_text
@@ -38,9 +46,14 @@ class Templates:
         fmt, origin = load("dinh_dang.yaml", custom)
         self.format = Format.from_dict(fmt, origin)
         self.common, self.common_origin = load("chung.yaml", custom)
+        self._files: dict[str, tuple[dict, str]] = {}
 
     def get(self, name: str) -> tuple[dict, str]:
-        return load(name, self.custom)
+        """(content, origin) of template file ``name``, read and parsed once per run (17 notices share one)."""
+        if name not in self._files:
+            self._files[name] = load(name, self.custom)
+        data, origin = self._files[name]
+        return copy.deepcopy(data), origin
 
 
 # ------------------------------------------------------------------------------------------------
@@ -232,10 +245,10 @@ def write_documents(run, tables: dict[str, pd.DataFrame], out_dir: Path, images:
 
 
 def _save_xlsx(wb, path: Path) -> Path:
-    from ..publish.xlsx import FIXED_TIME, workbook_bytes
+    from ..publish.xlsx import save_workbook
 
     wb.properties.creator = wb.properties.lastModifiedBy = "parindex"
-    return write_bytes_atomic(workbook_bytes(wb, FIXED_TIME), path)
+    return save_workbook(wb, path)
 
 
 __all__ = ["write_documents", "render_document", "Templates", "FormatError", "TemplateError", "docx_bytes"]

@@ -16,7 +16,17 @@ import pandas as pd
 
 from ..ingest.readers import RAW_FILES
 from ..methodology import Methodology
-from ..publish.labels import STATUS_LABELS, num_text, pct_text, points_text, rank_text, signed_text, text_cell
+from ..publish.labels import (
+    STATUS_LABELS,
+    num_text,
+    pct_text,
+    points_cell,
+    points_text,
+    rank_text,
+    signed_text,
+    text_cell,
+)
+from ..rounds import moved_by_round2, round2_counts
 from ..scoring import adjustments, appraisal_changes, complete_assessment, score_appraisal
 from ..text import nfc
 
@@ -58,9 +68,7 @@ def short_name(district: str) -> str:
     return _UNIT.sub("", text_cell(district)).strip()
 
 
-def pts(x) -> str:
-    """Appraisal points without trailing zeros ("1,5", "64,25", "0")."""
-    return "–" if x is None or pd.isna(x) else points_text(float(x))
+pts = points_cell    # appraisal points without trailing zeros ("1,5", "64,25", "0"; "–" when missing)
 
 
 def names_text(names: list[str]) -> str:
@@ -328,10 +336,7 @@ def rounds_context(tables: dict, labels: dict, info: dict | None) -> tuple[dict,
     if isinstance(res, pd.DataFrame):
         names = dict(zip(res["commune_code"].astype(str), res["commune_name"]))
     s = (info or {}).get("round2") or {}
-    d = items["decision"]
-    ctx = {"present": True, "contested": len(items), "communes": int(items["commune_code"].nunique()),
-           "accepted": int((d == "accept").sum()), "kept": int((d == "keep").sum()),
-           "pending": int((d == "pending").sum()), "changed": int(items["changed"].sum()),
+    ctx = {"present": True, **round2_counts(items),
            "points_restored": pts((items["final_points"] - items["round1_points"]).where(items["changed"], 0.0).sum())}
     ctx["summary"] = s
     ctx["n_moved"] = 0
@@ -343,7 +348,7 @@ def rounds_context(tables: dict, labels: dict, info: dict | None) -> tuple[dict,
                            [42, 16, 18, 22, 18, 27, 22])}
     r1 = tables.get("round1_results")
     if isinstance(r1, pd.DataFrame):
-        moved = r1[(r1["index_change"].abs() > 1e-9) | (r1["rank_change"] != 0)]
+        moved = moved_by_round2(r1)
         ctx["n_moved"] = len(moved)
         rows = [[text_cell(x.commune_name), num_text(x.index_pct_round1), rank_text(x.rank_round1), num_text(x.index_pct),
                  rank_text(x.rank)] for x in moved.itertuples()]

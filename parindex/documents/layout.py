@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,8 +30,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt
 
-FIXED_TIME = dt.datetime(2000, 1, 1, 0, 0, 0)
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+from ..publish.xlsx import FIXED_TIME, fixed_zip
 
 #: What Appendix I prescribes (min, max): page in mm, margins in mm, font sizes in pt. The format file
 #: may choose within these ranges; a value outside is refused.
@@ -170,27 +168,24 @@ def _border(p, sides: dict[str, str]) -> None:
     _put(ppr, bdr, PPR_ORDER)
 
 
-def _no_borders(table) -> None:
-    tblpr = table._tbl.tblPr
+def _table_borders(table, val: str, **attrs: str) -> None:
+    """Every border of ``table`` (outer and inner lines) set to ``val`` with the given w:sz/w:space/w:color."""
     borders = OxmlElement("w:tblBorders")
     for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
         el = OxmlElement(f"w:{side}")
-        el.set(qn("w:val"), "nil")
+        el.set(qn("w:val"), val)
+        for k, v in attrs.items():
+            el.set(qn(f"w:{k}"), v)
         borders.append(el)
-    _put(tblpr, borders, TBLPR_ORDER)
+    _put(table._tbl.tblPr, borders, TBLPR_ORDER)
+
+
+def _no_borders(table) -> None:
+    _table_borders(table, "nil")
 
 
 def _grid_borders(table) -> None:
-    tblpr = table._tbl.tblPr
-    borders = OxmlElement("w:tblBorders")
-    for side in ("top", "left", "bottom", "right", "insideH", "insideV"):
-        el = OxmlElement(f"w:{side}")
-        el.set(qn("w:val"), "single")
-        el.set(qn("w:sz"), "4")
-        el.set(qn("w:space"), "0")
-        el.set(qn("w:color"), "000000")
-        borders.append(el)
-    _put(tblpr, borders, TBLPR_ORDER)
+    _table_borders(table, "single", sz="4", space="0", color="000000")
 
 
 def _fixed_widths(table, widths_mm: list[float]) -> None:
@@ -558,12 +553,4 @@ def docx_bytes(doc, stamp: dt.datetime = FIXED_TIME, author: str = "parindex") -
     cp.revision = 1
     buf = io.BytesIO()
     doc.save(buf)
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=ZIP_TIME)
-            zi.compress_type = zipfile.ZIP_DEFLATED
-            zi.external_attr = 0o644 << 16
-            zi.create_system = 3
-            dst.writestr(zi, src.read(info.filename))
-    return out.getvalue()
+    return fixed_zip(buf.getvalue())

@@ -154,6 +154,7 @@ def clean_year(raw_dir: str | Path, meth: Methodology, communes: pd.DataFrame, *
     probs: list[Problem] = []
     logs: list[pd.DataFrame] = []
     got: dict[str, tuple] = {}
+    paths: dict[str, Path] = {}
     readers = {
         "assessment": lambda p: read_assessment(p, meth, matcher, ing),
         "officials": lambda p: read_officials(p, meth, matcher, ing),
@@ -163,7 +164,8 @@ def clean_year(raw_dir: str | Path, meth: Methodology, communes: pd.DataFrame, *
     }
     for kind, reader in readers.items():
         try:
-            got[kind] = reader(find_raw_file(raw_dir, kind))
+            paths[kind] = find_raw_file(raw_dir, kind)
+            got[kind] = reader(paths[kind])
             logs.append(got[kind][-1])
         except InputError as e:
             probs.extend(e.problems)
@@ -174,11 +176,10 @@ def clean_year(raw_dir: str | Path, meth: Methodology, communes: pd.DataFrame, *
         raise InputError([_screen_problem(p, ing) for p in probs], rejections=rej)
     sat, ballots, sat_rej = got["satisfaction"]
     a = got["assessment"][0]
-    afile = find_raw_file(raw_dir, "assessment").name
+    afile = paths["assessment"].name
     a["reason"] = ing.screen.series(a["reason"], afile, "Lý do thẩm định")
     a["evidence"] = ing.screen.series(a["evidence"], afile, "Ghi chú minh chứng")
-    conv = ing.conversions_table()
-    conv["detail"] = ing.screen.series(conv["detail"], "(nhật ký chuyển đổi)", "detail")
+    conv = ing.screened_conversions()
     data = CleanData(
         assessment=a, officials=got["officials"][0], satisfaction=sat, ballots=ballots,
         dossiers=got["dossiers"][0],
@@ -197,6 +198,6 @@ def _screen_rejections(rej: pd.DataFrame, ing: Ingest) -> pd.DataFrame:
 
 
 def _screen_problem(p: Problem, ing: Ingest) -> Problem:
-    vi, c1 = ing.screen.mask_text(p.vi)
+    vi, _ = ing.screen.mask_text(p.vi)
     en, _ = ing.screen.mask_text(p.en)
     return Problem(p.file, p.sheet, p.row, p.column, vi, en) if (vi, en) != (p.vi, p.en) else p

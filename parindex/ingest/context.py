@@ -9,7 +9,6 @@ commune and survey, the rows read. They become clean-stage tables (:data:`LOG_TA
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -46,7 +45,7 @@ class Ingest:
     coverage: list[tuple] = field(default_factory=list)
     exclusions: list[tuple] = field(default_factory=list)
     screen: Screen = field(default_factory=Screen)
-    _sheets: dict = field(default_factory=dict, repr=False)
+    last_sheet: object = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.aliases is None:
@@ -76,6 +75,12 @@ class Ingest:
         return df.astype({"file": "str", "sheet": "str", "column": "str", "kind": "str", "detail": "str",
                           "count": "int64"}).reset_index(drop=True)
 
+
+    def screened_conversions(self) -> pd.DataFrame:
+        """:meth:`conversions_table` with personal data masked in its details (what leaves the clean stage)."""
+        conv = self.conversions_table()
+        conv["detail"] = self.screen.series(conv["detail"], "(nhật ký chuyển đổi)", "detail")
+        return conv
     def duplicates_table(self) -> pd.DataFrame:
         df = pd.DataFrame(self.duplicates, columns=DUPLICATE_COLUMNS)
         return df.astype({"file": "str", "row": "int64", "ballot_id": "str", "first_row": "int64",
@@ -91,34 +96,24 @@ class Ingest:
         return df.astype({"survey": "str", "file": "str", "rows": "int64", "valid": "int64",
                           "excluded": "int64"}).reset_index(drop=True)
 
-    # ---------------------------------------------------------------- sheets read once
+    # ---------------------------------------------------------------- sheets
     def sheet(self, path: Path, sheet: str, cols, **kw):
-        """:func:`parindex.ingest.sheets.read_sheet`, read once per file and form."""
+        """:func:`parindex.ingest.sheets.read_sheet` with these settings and logs; the sheet is kept as
+        ``last_sheet`` (the fuzz test compares a reader's rows with it) until the next one is read."""
         from .sheets import read_sheet
 
-        key = (str(path), sheet, tuple((c.name, c.headings, c.required) for c in cols), tuple(sorted(kw.items())))
-        if key not in self._sheets:
-            mark = len(self.conversions)
-            sh = read_sheet(path, sheet, cols, ing=self, **kw)
-            self._sheets[key] = (sh, self.conversions[mark:])
-            return sh
-        sh, _ = self._sheets[key]
-        return sh
+        self.last_sheet = None
+        self.last_sheet = read_sheet(path, sheet, cols, ing=self, **kw)
+        return self.last_sheet
 
 
 def known_maxima(methodology_dir: Path) -> dict[str, set[float]]:
-    """Leaf code → the maxima every methodology file of ``methodology_dir`` gives it."""
-    files = tuple((str(f), f.stat().st_mtime) for f in sorted(Path(methodology_dir).glob("*.yaml")))
-    return {k: set(v) for k, v in _known_maxima(files).items()}
+    """Leaf code → the maxima every methodology file of ``methodology_dir`` gives it (a YAML file with a
+    ``fields`` tree; others are skipped). Each file is read as every methodology file is, bounded and parsed
+    once per content (:func:`parindex.methodology._parse_yaml`), and walked directly: the files are validated
+    when they are used."""
+    from ..methodology import MethodologyError, _parse_yaml, _read_bounded
 
-
-@lru_cache(maxsize=16)
-def _known_maxima(files: tuple[tuple[str, float], ...]) -> dict[str, frozenset[float]]:
-    """The leaf maxima of each methodology file (a YAML file with a ``fields`` tree; others are skipped).
-    Read with the C YAML loader and walked directly: the files are validated when they are used."""
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     out: dict[str, set[float]] = {}
 
     def walk(nodes) -> None:
@@ -131,11 +126,11 @@ def _known_maxima(files: tuple[tuple[str, float], ...]) -> dict[str, frozenset[f
             elif "code" in n and isinstance(n.get("points"), (int, float)):
                 out.setdefault(str(n["code"]), set()).add(float(n["points"]))
 
-    for f, _ in files:
+    for f in sorted(Path(methodology_dir).glob("*.yaml")):
         try:
-            d = yaml.load(Path(f).read_text(encoding="utf-8"), Loader=loader)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            d = _parse_yaml(_read_bounded(f), str(f))
+        except MethodologyError:
             continue
         if isinstance(d, dict) and isinstance(d.get("fields"), list):
             walk(d["fields"])
-    return {k: frozenset(v) for k, v in out.items()}
+    return out

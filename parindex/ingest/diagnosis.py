@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..csvsafe import write_csv
 from .log import InputError, rejections_frame
 
 README = """CHẨN ĐOÁN LẦN CHẠY BỊ DỪNG (diagnosis of a refused run)
@@ -63,15 +64,14 @@ def write_diagnosis(folder: Path, err: InputError | None, ing=None, *, rejection
                           for p in (err.problems if err else [])], columns=["file", "sheet", "row", "column", "vi", "en"])
     if message:
         probs = pd.concat([probs, pd.DataFrame([("", "", "", "", message[:4000], "")], columns=probs.columns)])
-    w = dict(index=False, encoding="utf-8", lineterminator="\n")
-    summary(err, rej).to_csv(tmp / "summary.csv", **w)
-    probs.to_csv(tmp / "problems.csv", **w)
-    rej.to_csv(tmp / "rejections.csv", **w)
+    # text from the input files (cells, sheet names) is kept as text: formula triggers neutralised, as every CSV
+    write_csv(summary(err, rej), tmp / "summary.csv")
+    write_csv(probs, tmp / "problems.csv")
+    write_csv(rej, tmp / "rejections.csv")
     if ing is not None:
-        conversions = ing.conversions_table()
-        conversions["detail"] = ing.screen.series(conversions["detail"], "(nhật ký chuyển đổi)", "detail")
+        conversions = ing.screened_conversions()
     if conversions is not None:
-        conversions.to_csv(tmp / "conversions.csv", **w)
+        write_csv(conversions, tmp / "conversions.csv")
     (tmp / "README.txt").write_text(README, encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)

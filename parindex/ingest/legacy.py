@@ -198,8 +198,9 @@ def decode_8bit(raw: bytes) -> tuple[str | None, str]:
     except UnicodeDecodeError:
         pass
     latin = raw.decode("latin-1")
-    cands["tcvn3"] = decode_tcvn3(latin)
-    cands["vni"] = decode_vni(latin)
+    # the whole file: not through the per-cell caches, which would keep it (in and out) for the process's life
+    cands["tcvn3"] = decode_tcvn3.__wrapped__(latin)
+    cands["vni"] = decode_vni.__wrapped__(latin)
 
     def score(text: str) -> float:
         words = [w for w in WORD.findall(text) if not w.isascii()][:5000]

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from .log import rejections_frame
-from .sheets import Sheet, head_key
+from .sheets import Sheet
 
 TRUE_WORDS = {"x", "co", "1", "true", "yes", "kad", "khong ap dung", "k ap dung"}
 FALSE_WORDS = {"", "0", "false", "no", "khong"}
@@ -126,15 +126,6 @@ def hash_key(values: pd.Series, kind: str, salt: str) -> pd.Series:
     if not table:  # a column with no number at all: mapping would give float NaN, which "" cannot fill
         return pd.Series("", index=d.index, dtype="str")
     return d.map(table).fillna("").astype("str")
-
-
-def label_map(pairs: list[tuple[str, str]]) -> dict[str, str]:
-    """head_key of each code and label → code."""
-    out: dict[str, str] = {}
-    for code, label in pairs:
-        out[head_key(code)] = code
-        out[head_key(label)] = code
-    return out
 
 
 def show_value(v: str) -> str:

@@ -61,7 +61,7 @@ def _communes(matcher: CommuneMatcher, ing: Ingest) -> V.Vocabulary:
     per = _VOCABULARIES.setdefault(matcher, {})
     key = id(ing.aliases)
     if key not in per or per[key][0] is not ing.aliases:
-        per[key] = (ing.aliases, V.communes(matcher.communes, ing.aliases))
+        per[key] = (ing.aliases, V.communes(matcher, ing.aliases))
     return per[key][1]
 
 
@@ -192,9 +192,10 @@ def read_assessment(path: Path, meth: Methodology, matcher: CommuneMatcher, ing:
         versions = known_maxima(Path(meth.path).parent)
     if versions is not None:
         own = code.map(app["points"]).astype(float)
-        allowed = code.map(lambda c: versions.get(c, set()))
-        odd = fmax.notna() & ((fmax - own).abs() > 1e-9) & ~pd.Series(
-            [any(abs(f - x) < 1e-9 for x in a) if f == f else True for f, a in zip(fmax, allowed)], index=d.index)
+        other = fmax.notna() & ((fmax - own).abs() > 1e-9)      # usually none: only those rows are looked up
+        in_version = pd.Series([any(abs(f - x) < 1e-9 for x in versions.get(c, ())) for f, c in
+                                zip(fmax[other], code[other])], index=d.index[other.to_numpy()], dtype=bool)
+        odd = other & ~in_version.reindex(d.index, fill_value=True)
         add(odd, "max",
             lambda r: f"điểm tối đa {fmax[r]:g} của tiêu chí {code[r]} khác bộ tiêu chí đang dùng ({own[r]:g}) và "
                       "không khớp phiên bản bộ tiêu chí nào đã biết — kiểm tra lại ô này",

@@ -125,13 +125,6 @@ class Sheet:
             for letter, h in self.ignored])
 
 
-def decode_csv_bytes(raw: bytes, name: str) -> str:
-    """CSV bytes → NFC text (see :func:`parindex.ingest.workbook.decode_csv_bytes`)."""
-    from .workbook import decode_csv_bytes as dec
-
-    return dec(raw, name)[0]
-
-
 # ------------------------------------------------------------------------------------------------
 # Header
 # ------------------------------------------------------------------------------------------------

@@ -203,17 +203,11 @@ def _commune_key(s: str) -> str:
     return vkey(name_key(s))
 
 
-def communes(communes_df: pd.DataFrame, aliases: Aliases) -> Vocabulary:
-    """Commune codes and names: first :class:`parindex.communes.CommuneMatcher` (codes, exact names, names with
-    their type, bare names whose first word looks like a prefix such as "Phương Tiến"), then the vocabulary's
-    normalised keys and aliases (ambiguity and closest candidates reported)."""
-    from ..communes import CommuneMatcher
-
-    matcher = CommuneMatcher(communes_df)
+def communes(matcher, aliases: Aliases) -> Vocabulary:
+    """Commune codes and names: first ``matcher`` (a :class:`parindex.communes.CommuneMatcher`: codes, exact names,
+    names with their type, bare names whose first word looks like a prefix such as "Phương Tiến"), then the
+    vocabulary's normalised keys and aliases (ambiguity and closest candidates reported)."""
     al = aliases.of("communes")
-
-    def exact(s: str) -> str | None:
-        return matcher.match(s)
-
-    return Vocabulary([(c, n, al.get(c, [])) for c, n in zip(communes_df["commune_code"], communes_df["commune_name"])],
-                      key=_commune_key, exact=exact)
+    df = matcher.communes
+    return Vocabulary([(c, n, al.get(c, [])) for c, n in zip(df["commune_code"], df["commune_name"])],
+                      key=_commune_key, exact=matcher.match)

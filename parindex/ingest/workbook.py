@@ -44,7 +44,6 @@ from .log import InputError, Problem
 #: Magic bytes of the two workbook containers.
 ZIP_MAGIC = b"PK\x03\x04"
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv")
 
 
 @dataclass(frozen=True)
@@ -327,14 +326,9 @@ def _shared_strings(z: zipfile.ZipFile, name: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _styles(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int]]:
-    """Indexes of the cell formats (``s`` attribute) that show a number as a date, and of those whose font
-    is a TCVN3 capitals font."""
-    return _style_kinds(z, name)[:2]
-
-
 def _style_kinds(z: zipfile.ZipFile, name: str) -> tuple[set[int], set[int], bool]:
-    """:func:`_styles` and whether calamine's date rule agrees on every cell format (:func:`_xf_kinds`)."""
+    """Indexes of the cell formats (``s`` attribute) that show a number as a date, and of those whose font
+    is a TCVN3 capitals font; and whether calamine's date rule agrees on every cell format (:func:`_xf_kinds`)."""
     part = next((p for p in z.namelist() if p.lower() == "xl/styles.xml"), None)
     if part is None:
         return set(), set(), True

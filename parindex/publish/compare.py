@@ -20,7 +20,7 @@ from markupsafe import Markup
 
 from ..methodology import Methodology, load_methodology
 from ..params import flatten_params
-from ..runs import Run, compare_results, methodology_differences, param_differences
+from ..runs import Run, compare_results, param_differences
 from ..text import nfc
 from . import figures as F
 from .export import write_sheets
@@ -54,8 +54,13 @@ def fig_slope(a: Run, b: Run) -> go.Figure:
 
 
 def comparison_tables(a: Run, b: Run) -> dict[str, pd.DataFrame]:
-    return {"params": param_differences(a, b), "methodology": methodology_differences(a, b),
-            "communes": compare_results(a, b)}
+    """The per-commune comparison (``communes``: :func:`parindex.runs.compare_results`); refuses different
+    commune sets."""
+    return {"communes": compare_results(a, b)}
+
+
+def _methodologies(a: Run, b: Run) -> tuple[Methodology, Methodology]:
+    return load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -204,11 +209,12 @@ def _commune_rows(cmp: pd.DataFrame, ma: Methodology, mb: Methodology) -> list[d
     return rows
 
 
-def comparison_sheets(a: Run, b: Run, t: dict[str, pd.DataFrame] | None = None) -> list[tuple[str, pd.DataFrame]]:
+def comparison_sheets(a: Run, b: Run, t: dict[str, pd.DataFrame] | None = None,
+                      meths: tuple[Methodology, Methodology] | None = None) -> list[tuple[str, pd.DataFrame]]:
     """The sheets of compare.xlsx (also the page's CSV files): Vietnamese headers and words — band names,
     parameter names and values in words, the methodology differences as the page shows them."""
     t = t if t is not None else comparison_tables(a, b)
-    ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
+    ma, mb = meths if meths is not None else _methodologies(a, b)
     la, lb = _band_labels(ma), _band_labels(mb)
     c = t["communes"]
     communes = pd.DataFrame({
@@ -232,15 +238,19 @@ def comparison_sheets(a: Run, b: Run, t: dict[str, pd.DataFrame] | None = None) 
     return [("So sánh theo xã", communes), ("Khác biệt tham số", params), ("Khác biệt bộ tiêu chí", meth)]
 
 
-def render_comparison(a: Run, b: Run, tables: dict[str, pd.DataFrame] | None = None) -> str:
-    """The comparison page as one self-contained HTML string (same runs → same bytes)."""
+def render_comparison(a: Run, b: Run, tables: dict[str, pd.DataFrame] | None = None,
+                      sheets: list[tuple[str, pd.DataFrame]] | None = None,
+                      meths: tuple[Methodology, Methodology] | None = None) -> str:
+    """The comparison page as one self-contained HTML string (same runs → same bytes); ``sheets``: those of
+    :func:`comparison_sheets` when already built (its CSV files are the same tables)."""
     t = tables if tables is not None else comparison_tables(a, b)
-    ma, mb = load_methodology(a.path / "methodology.yaml"), load_methodology(b.path / "methodology.yaml")
+    ma, mb = meths if meths is not None else _methodologies(a, b)
     cmp = t["communes"]
     years = sorted({text_cell(a.manifest.get("year")), text_cell(b.manifest.get("year"))})
-    sheets = dict(comparison_sheets(a, b, t))
-    csv = {"compare-table": dict(name="so_sanh_theo_xa.csv", csv=_csv(sheets["So sánh theo xã"])),
-           "fig-slope": dict(name="so_sanh_theo_xa.csv", csv=_csv(sheets["So sánh theo xã"])),
+    sheets = dict(sheets if sheets is not None else comparison_sheets(a, b, t, (ma, mb)))
+    communes_csv = _csv(sheets["So sánh theo xã"])
+    csv = {"compare-table": dict(name="so_sanh_theo_xa.csv", csv=communes_csv),
+           "fig-slope": dict(name="so_sanh_theo_xa.csv", csv=communes_csv),
            "compare-params": dict(name="khac_biet_tham_so.csv", csv=_csv(sheets["Khác biệt tham số"])),
            "compare-methodology": dict(name="khac_biet_bo_tieu_chi.csv", csv=_csv(sheets["Khác biệt bộ tiêu chí"]))}
     html = template_env().get_template("compare.html.j2").render(
@@ -273,11 +283,13 @@ def _csv(df: pd.DataFrame) -> str:
 def write_comparison(a: Run, b: Run, out_dir: Path) -> list[Path]:
     """Write compare.html and compare.xlsx into out_dir; refuse different commune sets (CompareError)."""
     t = comparison_tables(a, b)
-    html = render_comparison(a, b, t)
+    meths = _methodologies(a, b)
+    sheets = comparison_sheets(a, b, t, meths)
+    html = render_comparison(a, b, t, sheets, meths)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_report(html, out_dir / "compare.html")
-    write_sheets(comparison_sheets(a, b, t), out_dir / "compare.xlsx")
+    write_sheets(sheets, out_dir / "compare.xlsx")
     return [out_dir / "compare.html", out_dir / "compare.xlsx"]
 
 

@@ -40,8 +40,7 @@ from .labels import (
     detail_vi,
     rule_label,
 )
-from .xlsx import FIXED_TIME, ZIP_TIME, write_bytes_atomic
-from .xlsx import workbook_bytes as _workbook_bytes
+from .xlsx import FIXED_TIME, save_workbook, write_bytes_atomic
 
 DECIMALS = 4
 #: survey columns of the results contract (parindex.survey), kept in results.csv when present
@@ -393,16 +392,11 @@ def _decision_sheets(wb: Workbook, tables: dict[str, pd.DataFrame], results: pd.
         _sheet(wb, "Kiểm tra cách tính hài lòng", d, cols + [Col("differs", "Xếp loại thay đổi")])
 
 
-def workbook_bytes(wb: Workbook) -> bytes:
-    """Serialise a workbook with fixed timestamps (document properties and zip entries); see parindex.xlsx."""
-    return _workbook_bytes(wb, FIXED_TIME, ZIP_TIME)
-
-
 def write_results_xlsx(tables: dict[str, pd.DataFrame], meth: Methodology, path: Path,
                        district: dict | None = None, rank_decimals: int = 2) -> None:
     """results.xlsx: one formatted sheet per table, Vietnamese headers, reproducible bytes; ``district`` and
     ``rank_decimals`` as in :func:`build_workbook`."""
-    write_bytes_atomic(workbook_bytes(build_workbook(tables, meth, district, rank_decimals)), Path(path))
+    save_workbook(build_workbook(tables, meth, district, rank_decimals), path)
 
 
 def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:
@@ -417,7 +411,7 @@ def write_sheets(sheets: list[tuple[str, pd.DataFrame]], path: Path) -> None:
                [Col(c, str(c), kinds[c]) for c in df.columns])
     wb.properties.creator = wb.properties.lastModifiedBy = "parindex"
     wb.properties.created = FIXED_TIME
-    write_bytes_atomic(workbook_bytes(wb), Path(path))
+    save_workbook(wb, path)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -437,11 +431,50 @@ def _browser_path() -> str | None:
     return next((p for p in CHROMIUM_PATHS if os.path.exists(p)), None)
 
 
+#: seconds a headless Chromium job (the chart images, the profile PDFs) may take before it is abandoned and
+#: started once more: rarely, a freshly started Chromium never answers, and a run must not wait forever
+CHROMIUM_TIMEOUT_S = 180.0
+
+
+def with_watchdog(fn, what: str, timeout: float | None = None, attempts: int = 2):
+    """``fn()`` in a daemon thread, waited for at most ``timeout`` seconds (default
+    :data:`CHROMIUM_TIMEOUT_S`); a call that has not finished by then is abandoned (its thread keeps nothing
+    alive at exit) and ``fn`` is called again, up to ``attempts`` calls. Returns what ``fn`` returns; re-raises
+    its exception; RuntimeError naming ``what`` when every attempt timed out. ``fn`` must write nothing an
+    abandoned call could overwrite later (the chart images: a temporary folder per call)."""
+    import threading
+
+    timeout = CHROMIUM_TIMEOUT_S if timeout is None else timeout
+    for _ in range(attempts):
+        box: dict = {}
+
+        def work():
+            try:
+                box["value"] = fn()
+            except BaseException as e:  # handed to the caller
+                box["error"] = e
+
+        t = threading.Thread(target=work, daemon=True, name=f"parindex-{what}")
+        t.start()
+        t.join(timeout)
+        if "error" in box:
+            raise box["error"]
+        if "value" in box:
+            return box["value"]
+    raise RuntimeError(f"{what}: Chromium không phản hồi sau {attempts} lần thử, mỗi lần {timeout:g} giây "
+                       f"[headless Chromium did not answer in {attempts} attempts of {timeout:g} s]")
+
+
 def write_chart_images(figs: dict, out_dir: str | Path, width: int = IMAGE_WIDTH, scale: float = 1.0
                        ) -> list[Path]:
     """Write each figure as ``<out_dir>/<name>.png`` with kaleido (one browser session for all) and return
     the paths in the order given. The figures are copied first, so the caller's figures (and any HTML
-    built from them) are left untouched. Each file is written through a temporary name and renamed."""
+    built from them) are left untouched. kaleido draws into a temporary folder of its own (under
+    :func:`with_watchdog`: a hung browser is abandoned and the drawing started again); each picture is then
+    checked and written atomically."""
+    import shutil
+    import tempfile
+
     import plotly.graph_objects as go
 
     out = Path(out_dir)
@@ -458,32 +491,35 @@ def write_chart_images(figs: dict, out_dir: str | Path, width: int = IMAGE_WIDTH
         f.update_layout(width=width, autosize=False)
         copies.append(f)
     heights = [int(f.layout.height) if f.layout.height else 500 for f in copies]
-    tmp = [out / f".{n}.png.tmp" for n in names]
-    final = [out / f"{n}.png" for n in names]
-    browser = _browser_path()
-    before = os.environ.get("BROWSER_PATH")
-    try:
-        if browser and before is None:
-            os.environ["BROWSER_PATH"] = browser
+    specs = [(f.to_dict(), h) for f, h in zip(copies, heights)]
+    def draw() -> dict[str, bytes]:
         # kaleido directly rather than plotly.io.write_images: through plotly its page always loads MathJax from
         # a CDN (a request from the publishing machine for a script no chart uses); here without MathJax, and
         # plotly.js from the installed plotly package (kaleido's default), so rendering needs no network
         import kaleido
 
-        kaleido.write_fig_from_object_sync(
-            [dict(fig=f.to_dict(), path=str(t), opts=dict(format="png", width=width, height=h, scale=scale))
-             for f, t, h in zip(copies, tmp, heights)],
-            kopts=dict(mathjax=False))
-        for t, f in zip(tmp, final):
-            with open(t, "rb") as fh:
-                if fh.read(8) != PNG_MAGIC:
-                    raise RuntimeError(f"write_chart_images: {f.name} is not a PNG image")
-            os.chmod(t, 0o644)
-            os.replace(t, f)
+        tmp = Path(tempfile.mkdtemp(prefix="parindex-png-"))
+        try:
+            kaleido.write_fig_from_object_sync(
+                [dict(fig=fd, path=str(tmp / f"{n}.png"), opts=dict(format="png", width=width, height=h, scale=scale))
+                 for n, (fd, h) in zip(names, specs)],
+                kopts=dict(mathjax=False))
+            return {n: (tmp / f"{n}.png").read_bytes() for n in names}
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    browser = _browser_path()
+    before = os.environ.get("BROWSER_PATH")
+    try:
+        if browser and before is None:
+            os.environ["BROWSER_PATH"] = browser   # kaleido's browser: the system's (never downloaded)
+        pictures = with_watchdog(draw, "chart-images")
     finally:
         if before is None:
             os.environ.pop("BROWSER_PATH", None)
-        for t in tmp:
-            if t.exists():
-                t.unlink()
+    final = [out / f"{n}.png" for n in names]
+    for n, f in zip(names, final):
+        if pictures[n][:8] != PNG_MAGIC:
+            raise RuntimeError(f"write_chart_images: {f.name} is not a PNG image")
+        write_bytes_atomic(pictures[n], f)
     return final

@@ -42,10 +42,6 @@ def esc(s: object) -> str:
     return html.escape("" if s is None else str(s), quote=False)
 
 
-def _esc_all(values) -> list[str]:
-    return [esc(v) for v in values]
-
-
 def wrap_label(s: object, width: int = 16) -> str:
     """Escape a label and break it into lines of about ``width`` characters with <br>."""
     lines = textwrap.wrap("" if s is None else str(s), width=width) or [""]
@@ -418,47 +414,6 @@ def fig_satisfaction(satisfaction_factors: pd.DataFrame, meth: Methodology, resu
         xaxis=dict(side="top", tickangle=0, automargin=True),
         yaxis=dict(autorange="reversed", automargin=True),
         margin=dict(l=10, r=10, t=60, b=20),
-    ))
-    return fig
-
-
-def field_shares(leaf_scores: pd.DataFrame, meth: Methodology) -> pd.DataFrame:
-    """Per commune × field: points, applicable maximum and share (%) of the maximum achieved."""
-    g = leaf_scores.groupby(["commune_code", "field_code"], as_index=False).agg(
-        points=("points", "sum"), max_points=("max_points", "sum"))
-    g["pct"] = np.where(g["max_points"] > 0, g["points"] / g["max_points"].where(g["max_points"] > 0) * 100.0,
-                        np.nan)
-    order = {c: i for i, c in enumerate(_field_codes(meth))}
-    return g.assign(_o=g["field_code"].map(order)).sort_values(["commune_code", "_o"]).drop(columns="_o")
-
-
-def fig_commune(results: pd.DataFrame, leaf_scores: pd.DataFrame, meth: Methodology, commune_code: str
-                ) -> go.Figure:
-    """Scorecard chart: share of each field's maximum achieved by one commune vs the district mean."""
-    shares = field_shares(leaf_scores, meth)
-    codes = _field_codes(meth)
-    mean = shares.groupby("field_code")["pct"].mean().reindex(codes)
-    one = shares[shares["commune_code"] == commune_code].set_index("field_code").reindex(codes)
-    name = results.loc[results["commune_code"] == commune_code, "commune_name"]
-    name = esc(name.iloc[0]) if len(name) else esc(commune_code)
-    x = [f"LV {c}" for c in codes]
-    full = [esc(f"{f.code}. {f.label}") for f in meth.fields]
-    fig = go.Figure([
-        go.Bar(x=x, y=one["pct"].round(4).tolist(), name=name, marker=dict(color=APPRAISED_COLOR),
-               text=[fmt_pct(v, 1) for v in one["pct"]], textposition="outside",
-               customdata=np.column_stack([full, [fmt_num(v) for v in one["points"]],
-                                           [fmt_num(v) for v in one["max_points"]]]),
-               hovertemplate="%{customdata[0]}<br>Đạt %{customdata[1]} / %{customdata[2]} điểm (%{text})"
-                             "<extra></extra>"),
-        go.Bar(x=x, y=mean.round(4).tolist(), name="Bình quân huyện", marker=dict(color="#bdbdbd"),
-               text=[fmt_pct(v, 1) for v in mean], textposition="outside", customdata=full,
-               hovertemplate="%{customdata}<br>Bình quân huyện: %{text}<extra></extra>"),
-    ])
-    fig.update_layout(**base_layout(
-        barmode="group", height=380, bargap=0.25,
-        yaxis=dict(title=dict(text="% điểm tối đa của lĩnh vực"), range=[0, 112], ticksuffix=" %", dtick=20),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-        margin=dict(l=10, r=10, t=40, b=40),
     ))
     return fig
 

@@ -10,6 +10,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from ..methodology import ESTIMATOR_LABELS  # noqa: F401  (the satisfaction estimators' labels, re-exported)
 from ..scoring import steps_text
 from ..text import fmt_num, fmt_pct, nfc
 
@@ -143,9 +144,6 @@ ADJUSTMENT_KIND_LABELS = {
     "deduction": "Điểm trừ (từng dòng)",
     "deduction_cap": "Điểm trừ vượt mức tối đa",
 }
-#: satisfaction estimators (methodology satisfaction_survey.estimator)
-ESTIMATOR_LABELS = {"plain_share": "tỷ lệ đơn giản (mỗi phiếu như nhau, theo quy định)",
-                    "dossier_weighted": "tỷ lệ gia quyền theo số hồ sơ của từng lĩnh vực"}
 ESTIMATOR_SHORT_LABELS = {"plain_share": "tỷ lệ đơn giản", "dossier_weighted": "gia quyền theo hồ sơ"}
 SOURCE_LABELS = {"appraisal": "Thẩm định", "officials_survey": "Điều tra cán bộ",
                  "satisfaction_survey": "Khảo sát hài lòng"}
@@ -251,6 +249,11 @@ def steps_label(steps) -> str:
 def points_text(v: float) -> str:
     """Methodology points without trailing zeros: 2 → "2", 1.5 → "1,5"."""
     return fmt_num(v, 2).rstrip("0").rstrip(",")
+
+
+def points_cell(x) -> str:
+    """:func:`points_text` of a table cell: "–" for a missing value ("1,5", "64,25", "0", "–")."""
+    return "–" if x is None or pd.isna(x) else points_text(float(x))
 
 
 def param_label(key) -> str:

@@ -27,8 +27,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from ..methodology import Methodology
-from ..uncertainty.bootstrap import StratifiedDesign
-from ..uncertainty.intervals import segment_sums
+from ..uncertainty.intervals import satisfaction_design, segment_sums
 from .labels import (
     PP,
     int_text,
@@ -55,39 +54,20 @@ def factor_intervals(satisfaction: pd.DataFrame, meth: Methodology, communes: pd
     valid ballots within commune × procedure field as :func:`parindex.uncertainty.intervals.satisfaction_interval`
     does for the overall index (same weights, same strata). Returns commune_code, factor, index_pct, ci_low,
     ci_high (NaN where a commune has no valid answer for the factor)."""
-    sv = meth.satisfaction_survey
-    q = meth.satisfaction_questions()
-    factors = [f.code for f in sv.factors]
-    codes = [str(c) for c in communes]
-    first = satisfaction.drop_duplicates("ballot_id")
-    first = first[first["commune_code"].astype(str).isin(codes)].reset_index(drop=True)
-    if first.empty:
+    d = satisfaction_design(satisfaction, meth, communes)       # the survey intervals' ballots, weights, strata
+    if d.first.empty:
         return pd.DataFrame(columns=["commune_code", "factor", "index_pct", "ci_low", "ci_high"])
-    wide = satisfaction.pivot_table(index="ballot_id", columns="question", values="answer", aggfunc="first")
-    wide = wide.reindex(index=first["ballot_id"], columns=q["question"]).astype("Float64").to_numpy(
-        dtype=float, na_value=np.nan)
-    w = first["weight"].to_numpy(dtype=float) if "weight" in first.columns else np.ones(len(first))
-    valid = ~np.isnan(wide)
-    positive = np.isin(wide, sv.positive_answers) & valid
-    onehot = (np.array([factors.index(f) for f in q["factor"]])[:, None] == np.arange(len(factors))).astype(float)
-    F = len(factors)
-    nv = (valid @ onehot) * w[:, None]                              # per ballot × factor: weighted valid answers
-    npos = (positive @ onehot) * w[:, None]                         # … and weighted positive answers
-    cidx = pd.Categorical(first["commune_code"].astype(str), categories=codes).codes.astype(np.int64)
-    field = first["procedure_field"] if "procedure_field" in first.columns else pd.Series("", index=first.index)
-    fidx, funiq = pd.factorize(field.astype(str), sort=True)
-    k = max(len(funiq), 1)
-    used, strata = np.unique(cidx * k + fidx, return_inverse=True)
-    strata = strata.astype(np.int64).reshape(-1)
-    to_commune = (used[:, None] // k == np.arange(len(codes))).astype(float)
-    design = StratifiedDesign(strata, len(used))
+    codes, F = d.codes, d.n_factors
+    factors = [f.code for f in meth.satisfaction_survey.factors]
+    nv, npos, strata, used = d.stats[:, :F], d.stats[:, F:], d.strata, d.used
+    to_commune = (used[:, None] // d.n_fields == np.arange(len(codes))).astype(float)
 
     def stat(sums: np.ndarray) -> np.ndarray:                       # b × communes × (valid, positive) → b × (C·F)
         with np.errstate(invalid="ignore", divide="ignore"):
             return (sums[..., F:] / sums[..., :F] * 100.0).reshape(sums.shape[0], -1)
 
     # the padded draws of the survey intervals (same replicates as before the segment sums; see intervals.py)
-    boot = segment_sums(design, np.hstack([nv, npos]), cidx, len(codes), n_boot, seed, stat)
+    boot = segment_sums(d.design, d.stats, d.commune, len(codes), n_boot, seed, stat)
     tot_v = to_commune.T @ np.vstack([np.bincount(strata, weights=nv[:, j], minlength=len(used))
                                       for j in range(F)]).T
     tot_p = to_commune.T @ np.vstack([np.bincount(strata, weights=npos[:, j], minlength=len(used))
@@ -328,7 +308,7 @@ def write_profile_pdfs(profiles: list[dict], title: str, css: str, source: str, 
                        timeout: float = 60.0) -> list[Path]:
     """Print one PDF per commune (``<out_dir>/<code>.pdf``) and the combined one (:data:`COMBINED_PDF`) with
     the headless Chromium the tests use; returns the paths (combined first). Each file is written atomically."""
-    from .export import _browser_path
+    from .export import _browser_path, with_watchdog
 
     browser = _browser_path()
     if browser is None:
@@ -345,7 +325,9 @@ def write_profile_pdfs(profiles: list[dict], title: str, css: str, source: str, 
             page = t / f"{p['code']}.html"
             page.write_text(render_profiles([p], f"{title} — {p['name']}", css, source), encoding="utf-8")
             jobs.append((page, out_dir / f"{p['code']}.pdf"))
-        _run(_print_all(jobs, browser, timeout))
+        # under the watchdog: a browser that never answers is abandoned and the pages printed again (each PDF
+        # is written atomically with the same bytes, whichever call writes it)
+        with_watchdog(lambda: _run(_print_all(jobs, browser, timeout)), "profile-pdfs")
     return [j[1] for j in jobs]
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from markupsafe import Markup
 
 from .. import __version__
+from ..csvsafe import neutralise
 from ..methodology import Methodology
 from ..params import Report as ReportParams
 from ..params import flatten_params
@@ -151,8 +152,8 @@ class Downloads:
 
 
 def _csv_text(v) -> str:
-    s = text_cell(v)
-    return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
+    """A text cell of a download: as shown on the page, formula triggers neutralised like every CSV file."""
+    return neutralise(text_cell(v))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -754,7 +755,7 @@ def _year_over_year(tables: dict, results: pd.DataFrame, context: ReportContext,
             for x in moves.itertuples()]
     mean_prev, mean_now = float(prev["index_pct"].mean()), float(results["index_pct"].mean())
     data = dict(year=context.year, previous_year=py, rows=rows,
-                fig=figure_json(F.fig_rank_slope(moves, context.year, py)), n_up=int((moves["move"] > 0).sum()),
+                fig=F.fig_rank_slope(moves, context.year, py), n_up=int((moves["move"] > 0).sum()),
                 n_down=int((moves["move"] < 0).sum()), n_same=int((moves["move"] == 0).sum()),
                 mean_prev=pct_text(mean_prev), mean_now=pct_text(mean_now), mean_change=signed_text(mean_now - mean_prev),
                 baseline=_baseline(context, meth, py), trend=None)
@@ -821,7 +822,13 @@ def report_parts(tables: dict[str, pd.DataFrame], meth: Methodology, context: Re
     marks = F.uncertainty_marks(results, meth, rob_table, context.report.near_threshold,
                                 context.report.band_prob_min)
     moves, yoy, yoy_note = _year_over_year(tables, results, context, meth, dl)
-    figs["fig-ranking"] = figure_json(F.fig_ranking(results, meth, marks))
+    charts: dict = {}          # the figures drawn again as PNG pictures by the publish stage (objects, not JSON)
+
+    def chart(key: str, fig) -> None:
+        charts[key] = fig
+        figs[key] = figure_json(fig)
+
+    chart("fig-ranking", F.fig_ranking(results, meth, marks))
     d = pd.DataFrame({"Hạng": r["rank"].astype(int).to_numpy(), "Mã xã": r["commune_code"].astype(str).to_numpy(),
                       "Xã, thị trấn": r["commune_name"].map(text_cell).to_numpy(),
                       "Điểm đạt": r["points"].astype(float).to_numpy(),
@@ -837,7 +844,7 @@ def report_parts(tables: dict[str, pd.DataFrame], meth: Methodology, context: Re
         d["Xác suất giữ xếp loại (%)"] = 100.0 * mk["p_keep"].to_numpy(dtype=float)
     dl.add("fig-ranking", "xep_hang", d)
     section("ranking", "Xếp hạng Chỉ số CCHC")
-    figs["fig-fields"] = figure_json(F.fig_fields(results, meth))
+    chart("fig-fields", F.fig_fields(results, meth))
     fcols = [f for f in meth.fields if f"field_{f.code}_points" in r.columns]
     d = pd.DataFrame({"Hạng": r["rank"].astype(int).to_numpy(), "Mã xã": r["commune_code"].astype(str).to_numpy(),
                       "Xã, thị trấn": r["commune_name"].map(text_cell).to_numpy()})
@@ -845,14 +852,14 @@ def report_parts(tables: dict[str, pd.DataFrame], meth: Methodology, context: Re
         d[f"{f.code}. {f.label} (tối đa {points_text(f.points)})"] = r[f"field_{f.code}_points"].astype(float).to_numpy()
     dl.add("fig-fields", "diem_theo_linh_vuc", d)
     if all(f"{s}_points" in results.columns for s in ("appraisal", "officials_survey", "satisfaction_survey")):
-        figs["fig-sources"] = figure_json(F.fig_sources(results, meth))
+        chart("fig-sources", F.fig_sources(results, meth))
         d = pd.DataFrame({"Hạng": r["rank"].astype(int).to_numpy(), "Mã xã": r["commune_code"].astype(str).to_numpy(),
                           "Xã, thị trấn": r["commune_name"].map(text_cell).to_numpy()})
         for s in ("appraisal", "officials_survey", "satisfaction_survey"):
             d[meth.sources.get(s, s)] = r[f"{s}_points"].astype(float).to_numpy()
         dl.add("fig-sources", "diem_theo_nguon", d)
     if leaf_scores is not None:
-        figs["fig-criteria"] = figure_json(F.fig_criteria_heatmap(leaf_scores, meth, results))
+        chart("fig-criteria", F.fig_criteria_heatmap(leaf_scores, meth, results))
         pct, pts, mx = F.criteria_matrix(leaf_scores, meth, results)
         crit = meth.criteria().set_index("code")
         long = pd.DataFrame({
@@ -906,7 +913,7 @@ def report_parts(tables: dict[str, pd.DataFrame], meth: Methodology, context: Re
     if robustness is not None:
         section("robustness", "Độ vững của xếp hạng")
     if yoy is not None:
-        figs["fig-yoy"] = yoy.pop("fig")
+        chart("fig-yoy", yoy.pop("fig"))
     trend = _trend(context, results, meth, figs, dl)
     if yoy is not None:
         yoy["trend"] = trend
@@ -949,7 +956,7 @@ def report_parts(tables: dict[str, pd.DataFrame], meth: Methodology, context: Re
     summary["prob_min"] = pct_text(100.0 * context.report.band_prob_min, 0)
     return dict(results=results, figs=figs, sections=sections, summary=summary, table=table, appraisal=appraisal,
                 profiles=profiles, surveys=surveys, robustness=robustness, yoy=yoy, trend=trend, method=method,
-                quality=quality, downloads=dl, marks=marks, rounds=rounds, decisions=decisions)
+                quality=quality, downloads=dl, marks=marks, rounds=rounds, decisions=decisions, charts=charts)
 
 
 def _quality_downloads(q: dict, tables: dict, dl: Downloads) -> None:

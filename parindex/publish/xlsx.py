@@ -68,10 +68,16 @@ def workbook_bytes(wb: Workbook, stamp: dt.datetime = FIXED_TIME,
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(wb, archive).write_data()
+    return fixed_zip(buf.getvalue(), when)
+
+
+def fixed_zip(data: bytes, date_time: tuple[int, int, int, int, int, int] = ZIP_TIME) -> bytes:
+    """A zip archive (xlsx, docx) rewritten reproducibly: the same entries in the same order, each dated
+    ``date_time``, DEFLATE, mode 0644, made on Unix."""
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            zi = zipfile.ZipInfo(info.filename, date_time=when)
+            zi = zipfile.ZipInfo(info.filename, date_time=date_time)
             zi.compress_type = zipfile.ZIP_DEFLATED
             zi.external_attr = 0o644 << 16
             zi.create_system = 3

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..methodology import ESTIMATORS
+
 PARTS = ("officials", "satisfaction", "index")
 
 
@@ -50,7 +52,7 @@ ALTERNATIVES: dict[str, Alternative] = {a.name: a for a in (
     Alternative("satisfaction_factor", ("share_positive", "rescaled_mean"), "satisfaction",
                 "a satisfaction factor's index: share of positive answers (4–5), or the mean answer rescaled "
                 "to 0–1, (mean − 1) / 4"),
-    Alternative("satisfaction_estimator", ("plain_share", "dossier_weighted"), "satisfaction",
+    Alternative("satisfaction_estimator", ESTIMATORS, "satisfaction",
                 "the satisfaction index: plain share over the valid answers (the rule), or weighted by the "
                 "commune's dossiers per procedure field (post-stratification)"),
     Alternative("aggregation", ("arithmetic", "geometric"), "index",

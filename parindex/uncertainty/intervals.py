@@ -25,6 +25,7 @@ index, whose intervals are 5.3 points wide), so it is not the default."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,51 @@ def segment_sums(design: StratifiedDesign, stats: np.ndarray, segment: np.ndarra
     return np.concatenate(out) if out else np.zeros((0, n_segments))
 
 
+@dataclass
+class SatisfactionDesign:
+    """The satisfaction ballots of a set of communes as the bootstrap sees them (shared by the survey intervals
+    and the commune profiles' factor intervals): one row per ballot (``first``, table order), its commune
+    (``commune``: position in ``codes``), its stratum commune × procedure field (``strata``, numbered in the
+    order of ``used`` = commune-major codes), the engine's design, and ``stats`` (ballots × 2F): per factor
+    the weighted valid answers, then per factor the weighted positive (4–5) answers."""
+
+    codes: list[str]
+    first: pd.DataFrame
+    commune: np.ndarray
+    strata: np.ndarray
+    used: np.ndarray
+    n_fields: int
+    design: StratifiedDesign
+    stats: np.ndarray
+    n_factors: int
+
+
+def satisfaction_design(satisfaction: pd.DataFrame, meth: Methodology, communes) -> SatisfactionDesign:
+    """:class:`SatisfactionDesign` of the valid ballots of ``communes`` (their ``weight`` column, 1 without)."""
+    sv = meth.satisfaction_survey
+    q = meth.satisfaction_questions()
+    factors = [f.code for f in sv.factors]
+    codes = [str(c) for c in communes]
+    first = satisfaction.drop_duplicates("ballot_id")
+    first = first[first["commune_code"].astype(str).isin(codes)].reset_index(drop=True)
+    wide = satisfaction.pivot_table(index="ballot_id", columns="question", values="answer", aggfunc="first")
+    wide = wide.reindex(index=first["ballot_id"], columns=q["question"]).astype("Float64").to_numpy(
+        dtype=float, na_value=np.nan)
+    w = first["weight"].to_numpy(dtype=float) if "weight" in first.columns else np.ones(len(first))
+    valid = ~np.isnan(wide)
+    positive = np.nan_to_num(answer_values(wide, "share_positive", sv.positive_answers, sv.scale.min, sv.scale.max))
+    onehot = (np.array([factors.index(f) for f in q["factor"]])[:, None] == np.arange(len(factors))).astype(float)
+    stats = np.hstack([(valid @ onehot) * w[:, None], (positive @ onehot) * w[:, None]])
+    cidx = pd.Categorical(first["commune_code"].astype(str), categories=codes).codes.astype(np.int64)
+    field = first["procedure_field"] if "procedure_field" in first.columns else pd.Series("", index=first.index)
+    fidx, funiq = pd.factorize(field.astype(str), sort=True)
+    k = max(len(funiq), 1)
+    used, strata = np.unique(cidx * k + fidx, return_inverse=True)   # commune-major strata
+    strata = strata.astype(np.int64).reshape(-1)
+    return SatisfactionDesign(codes=codes, first=first, commune=cidx, strata=strata, used=used, n_fields=k,
+                              design=StratifiedDesign(strata, len(used)), stats=stats, n_factors=len(factors))
+
+
 def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, communes: pd.Series, *,
                           n_boot: int, seed: int, level: float = 0.95, layout: Layout = "padded") -> pd.DataFrame:
     """Satisfaction index (%) per commune with a percentile-bootstrap interval over its valid ballots.
@@ -76,32 +122,13 @@ def satisfaction_interval(satisfaction: pd.DataFrame, meth: Methodology, commune
     across the fields, and the post-stratification weights assume those counts), as the robustness
     stage does. The index is computed exactly as in scoring (weighted share of 4–5 answers per factor,
     mean over factors). Returns commune_code, sat_index_pct, sat_ci_low, sat_ci_high."""
-    sv = meth.satisfaction_survey
-    q = meth.satisfaction_questions()
-    factors = [f.code for f in sv.factors]
-    codes = list(communes)
-    first = satisfaction.drop_duplicates("ballot_id")
-    first = first[first["commune_code"].isin(codes)].reset_index(drop=True)
-    wide = satisfaction.pivot_table(index="ballot_id", columns="question", values="answer", aggfunc="first")
-    wide = wide.reindex(index=first["ballot_id"], columns=q["question"]).astype("Float64").to_numpy(
-        dtype=float, na_value=np.nan)
-    w = first["weight"].to_numpy(dtype=float) if "weight" in first.columns else np.ones(len(first))
-    valid = ~np.isnan(wide)
-    positive = np.nan_to_num(answer_values(wide, "share_positive", sv.positive_answers, sv.scale.min, sv.scale.max))
-    onehot = (np.array([factors.index(f) for f in q["factor"]])[:, None] == np.arange(len(factors))).astype(float)
-    # per ballot × factor: weighted valid answers, then weighted positive answers
-    stats = np.hstack([(valid @ onehot) * w[:, None], (positive @ onehot) * w[:, None]])
-    cidx = pd.Categorical(first["commune_code"], categories=codes).codes.astype(np.int64)
-    field = first["procedure_field"] if "procedure_field" in first.columns else pd.Series("", index=first.index)
-    fidx, funiq = pd.factorize(field.astype(str), sort=True)
-    used, strata = np.unique(cidx * max(len(funiq), 1) + fidx, return_inverse=True)   # commune-major strata
-    design = StratifiedDesign(strata.astype(np.int64).reshape(-1), len(used))
-    F = len(factors)
+    d = satisfaction_design(satisfaction, meth, communes)
+    codes, F = d.codes, d.n_factors
 
     def stat(sums: np.ndarray) -> np.ndarray:                      # sums: b × communes × (valid, positive)
         return satisfaction_index(sums[..., :F], sums[..., F:], axis=2) * 100    # b × communes
 
-    boot = segment_sums(design, stats, cidx, len(codes), n_boot, seed, stat, layout)
+    boot = segment_sums(d.design, d.stats, d.commune, len(codes), n_boot, seed, stat, layout)
     point = satisfaction_factors(satisfaction, meth).groupby("commune_code")["index"].mean() * 100
     a = (1 - level) / 2
     with warnings.catch_warnings():

@@ -118,6 +118,7 @@ from threadpoolctl import threadpool_limits
 
 from ..methodology import Methodology
 from ..params import Robustness
+from ..scoring import lookup as _lut
 from . import rules
 from .alternatives import ALTERNATIVES, RuleSpace, combinations, part_of
 from .bootstrap import StratifiedDesign, block_size
@@ -353,15 +354,6 @@ def _commune_layout(keys: pd.DataFrame, stats: np.ndarray, n_communes: int, n_bl
 # ------------------------------------------------------------------------------------------------
 # Preparation of the inputs
 # ------------------------------------------------------------------------------------------------
-def _lut(values: pd.Series, mapping: dict, missing):
-    """``mapping[v]`` for each value (``missing`` when absent), through a factorisation of the column
-    (fast on long text columns: the dictionary is consulted once per distinct value)."""
-    k, uniq = pd.factorize(values, use_na_sentinel=True)
-    dtype = np.int64 if isinstance(missing, int) else float
-    lut = np.array([mapping.get(u, missing) for u in uniq] + [missing], dtype=dtype)
-    return lut[k]          # k = −1 (missing value) picks the trailing ``missing``
-
-
 def _require(df: pd.DataFrame, name: str, cols: list[str]) -> None:
     missing = [c for c in cols if c not in df.columns]
     if missing:
